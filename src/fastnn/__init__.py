@@ -1,0 +1,38 @@
+"""fastnn: how deep learning gets smart, runnable, visual and fast.
+
+A lecture on how neural networks learn, made into a package: the
+regression machine on Hubble's galaxies, McCulloch-Pitts neurons and logic
+gates, Rosenblatt's perceptron, multilayer networks trained by
+backpropagation, softmax classification of handwritten digits; on an engine
+whose dense forward/backward passes and training loop are compiled (Cython)
+and run without the GIL.
+"""
+
+try:
+    from . import _kernels  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only without a build
+    raise ImportError(
+        "fastnn's compiled core (fastnn._kernels) could not be imported: "
+        f"{exc}. Install fastnn with `pip install .` from a source checkout "
+        "(or build in place with `python setup.py build_ext --inplace`)."
+    ) from exc
+
+from .layers import Dense, Layer
+from .network import History, Sequential, load
+from .optim import SGD, Adam, Optimizer
+from .regression import RegressionMachine
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Dense",
+    "Layer",
+    "Sequential",
+    "History",
+    "load",
+    "SGD",
+    "Adam",
+    "Optimizer",
+    "RegressionMachine",
+    "__version__",
+]

@@ -1,0 +1,210 @@
+"""Every check of user input, in one place.
+
+User input passes through here once, on its way in: it comes out as a
+C-contiguous array of the model's dtype (or a clear ``ValueError`` /
+``TypeError`` naming the problem). The compiled kernels trust what leaves
+this module.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+DTYPES = ("float32", "float64")
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax", "step")
+LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
+
+
+def check_dtype(dtype: Any) -> np.dtype:
+    """The model dtype: float32 or float64, given as a name or a NumPy dtype."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
+    if dt.name not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dt.name!r}")
+    return dt
+
+
+def check_activation(activation: str | None) -> str:
+    if activation is None:
+        return "identity"
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be a string or None, got {activation!r}")
+    name = activation.lower()
+    if name == "linear":
+        name = "identity"
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
+        )
+    return name
+
+
+def check_loss(loss: str) -> str:
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be a string, got {loss!r}")
+    name = loss.lower()
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return name
+
+
+def check_int(value: Any, name: str, minimum: int, allow_none: bool = False) -> int | None:
+    """An integer >= minimum (bools and floats are refused)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_float(value: Any, name: str, low: float | None = None,
+                high: float | None = None, low_open: bool = False,
+                high_open: bool = False) -> float:
+    """A finite real number within [low, high] (ends open if asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if low is not None and (value < low or (low_open and value == low)):
+        op = ">" if low_open else ">="
+        raise ValueError(f"{name} must be {op} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        op = "<" if high_open else "<="
+        raise ValueError(f"{name} must be {op} {high}, got {value}")
+    return value
+
+
+def _as_numeric_array(X: Any, name: str) -> np.ndarray:
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        try:
+            arr = np.asarray(X)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or arr.dtype.kind in "USV":
+        raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr
+
+
+def check_finite(arr: np.ndarray, name: str) -> None:
+    """Refuse NaN and infinity, reading a large array in blocks."""
+    flat = arr.reshape(len(arr), -1) if arr.ndim else arr.reshape(1, 1)
+    block = max(1, (1 << 20) // max(1, flat.shape[1]))
+    for start in range(0, len(flat), block):
+        part = flat[start:start + block]
+        if not np.isfinite(part).all():
+            bad = np.argwhere(~np.isfinite(part))[0]
+            row = start + int(bad[0])
+            raise ValueError(
+                f"{name} contains NaN or infinity (first at row {row}); "
+                "remove or impute non-finite values before training"
+            )
+
+
+def check_X(X: Any, dtype: np.dtype, n_features: int | None = None,
+            name: str = "X", feature_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """X as a C-contiguous (n_samples, n_features) array of the model dtype.
+
+    A network whose first layer takes images gives ``feature_shape``
+    (c, h, w): X must then be (n, c, h, w), and comes out flattened per row.
+    """
+    arr = _as_numeric_array(X, name)
+    if feature_shape is not None:
+        expect = 1 + len(feature_shape)
+        if arr.ndim != expect or tuple(arr.shape[1:]) != tuple(feature_shape):
+            raise ValueError(
+                f"{name} must have shape (n_samples, {', '.join(map(str, feature_shape))})"
+                f", got {arr.shape}"
+            )
+        arr = arr.reshape(len(arr), -1) if arr.size else arr.reshape(len(arr), 0)
+    elif arr.ndim != 2:
+        if arr.ndim == 1:
+            raise ValueError(
+                f"Expected a 2-D array for {name}, got a 1-D array of shape {arr.shape}. "
+                "Reshape your data with X.reshape(-1, 1) if it has a single feature "
+                "or X.reshape(1, -1) if it is a single sample."
+            )
+        raise ValueError(f"Expected a 2-D array for {name}, got {arr.ndim}-D of shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty: it has 0 samples (shape {arr.shape})")
+    if arr.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features (shape {arr.shape})")
+    if n_features is not None and feature_shape is None and arr.shape[1] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features, but the network's first layer "
+            f"expects {n_features}"
+        )
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    check_finite(out, name)
+    return out
+
+
+def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
+                  dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, Y) for the kernels: int64 labels for cross-entropy, else
+    float targets of shape (n_samples, n_out). The unused one is empty."""
+    arr = _as_numeric_array(y, "y")
+    if arr.ndim == 0:
+        raise ValueError("y must be an array with one entry per sample, got a scalar")
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            f"X and y have different numbers of samples: {n_samples} and {arr.shape[0]}"
+        )
+    empty_labels = np.empty(0, dtype=np.int64)
+    if loss == "cross_entropy":
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1:
+            raise ValueError(
+                f"cross_entropy takes y as integer class labels of shape (n_samples,), "
+                f"got shape {arr.shape} (one-hot targets: pass y.argmax(axis=1))"
+            )
+        if arr.dtype.kind == "f":
+            if not np.isfinite(arr).all():
+                raise ValueError("y contains NaN or infinity")
+            if not np.all(arr == np.round(arr)):
+                raise ValueError("cross_entropy takes integer class labels; y has fractional values")
+        labels = arr.astype(np.int64)
+        bad = (labels < 0) | (labels >= n_out)
+        if bad.any():
+            raise ValueError(
+                f"unknown label {labels[bad][0]}: the output layer has {n_out} classes, "
+                f"so labels must lie in 0..{n_out - 1}"
+            )
+        return np.ascontiguousarray(labels), np.empty((0, n_out), dtype=dtype)
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[1] != n_out:
+        raise ValueError(
+            f"y must have shape ({n_samples}, {n_out}) to match the output layer, "
+            f"got {np.shape(y)}"
+        )
+    Y = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.isfinite(Y).all():
+        raise ValueError("y contains NaN or infinity")
+    if loss == "binary_cross_entropy" and not np.isin(Y, (0, 1)).all():
+        bad = Y[~np.isin(Y, (0, 1))][0]
+        raise ValueError(f"binary_cross_entropy takes y in {{0, 1}}; got the value {bad}")
+    return empty_labels, Y
+
+
+def check_epochs(epochs: Any) -> int:
+    return check_int(epochs, "epochs", 0)
+
+
+def check_batch_size(batch_size: Any) -> int | None:
+    return check_int(batch_size, "batch_size", 1, allow_none=True)

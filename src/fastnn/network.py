@@ -1,0 +1,456 @@
+"""The network: layers over one flat parameter buffer, and the training modes.
+
+``Sequential`` is the Pythonic layer of the engine. It validates input once,
+allocates every buffer, and hands whole epochs to the compiled core
+(``_kernels.train``), which runs them without the GIL and records the loss
+of every step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import _kernels
+from ._validation import (
+    check_batch_size,
+    check_dtype,
+    check_epochs,
+    check_loss,
+    check_targets,
+    check_X,
+)
+from .layers import Layer, layer_from_config
+from .optim import SGD, Optimizer
+
+__all__ = ["Sequential", "History", "load", "FORMAT_VERSION"]
+
+FORMAT_NAME = "fastnn-model"
+FORMAT_VERSION = 1
+_PREDICT_CHUNK = 256         # rows per block of a forward pass
+_CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
+
+
+@dataclass
+class History:
+    """What a call to ``fit`` or ``partial_fit`` did.
+
+    Attributes
+    ----------
+    loss : list of float
+        Mean training loss of each epoch: the mean of that epoch's step
+        losses, weighted by batch size.
+    step_loss : list of float
+        Loss of every gradient step, computed on its batch before the update.
+    batch_sizes : list of int
+        Rows in each step's batch (the last batch of an epoch may be smaller).
+    steps_per_epoch : int
+        Gradient updates per epoch: 1 for full batch, n for online learning.
+    interrupted : bool
+        True if Ctrl-C stopped training early (the model holds the weights
+        after the last completed step).
+    """
+
+    loss: list = field(default_factory=list)
+    step_loss: list = field(default_factory=list)
+    batch_sizes: list = field(default_factory=list)
+    steps_per_epoch: int = 0
+    interrupted: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return len(self.loss)
+
+
+class Sequential:
+    """A feed-forward network: layers applied one after another.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        ``Dense`` layers whose widths chain (``n_out`` of one is ``n_in`` of
+        the next).
+    loss : {"mse", "cross_entropy", "binary_cross_entropy"}, optional
+        Mean over the batch, as PyTorch defines it. Default: cross_entropy
+        for a softmax output layer, mse otherwise.
+    dtype : {"float32", "float64"}
+    seed : int or None
+        Seeds the initial weights and the shuffling of every epoch. The same
+        seed gives the same weights and the same training run, bit for bit.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        All parameters, layer after layer (each layer's W row-major, then its
+        b). ``layer.W`` and ``layer.b`` are writable views into it.
+    """
+
+    def __init__(self, layers: Sequence[Layer], loss: str | None = None,
+                 dtype: str = "float32", seed: int | None = 0):
+        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
+            raise TypeError("layers must be a list of layers, e.g. [Dense(4, 8), Dense(8, 1)]")
+        if len(layers) == 0:
+            raise ValueError("a network needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is {layer!r}, not a fastnn layer")
+            if layer._owner is not None:
+                raise ValueError(f"layer {i} ({layer!r}) already belongs to another network; "
+                                 "create a new layer object")
+            if i > 0 and layer.n_in != layers[i - 1].n_out:
+                raise ValueError(
+                    f"layer {i} ({layer!r}) takes {layer.n_in} inputs but layer {i - 1} "
+                    f"({layers[i - 1]!r}) gives {layers[i - 1].n_out}"
+                )
+            if layer.activation == "softmax" and i != len(layers) - 1:
+                raise ValueError(
+                    f"layer {i} ({layer!r}): softmax is for the output layer only; "
+                    "use relu, tanh or sigmoid in hidden layers"
+                )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+        self.layers = list(layers)
+        self.dtype = check_dtype(dtype)
+        out_act = self.layers[-1].activation
+        if loss is None:
+            loss = "cross_entropy" if out_act == "softmax" else "mse"
+        self.loss = check_loss(loss)
+        if self.loss == "cross_entropy":
+            if out_act != "softmax":
+                raise ValueError("loss 'cross_entropy' needs a softmax output layer "
+                                 f"(the output layer has activation {out_act!r})")
+            if self.layers[-1].n_out < 2:
+                raise ValueError("cross_entropy needs at least 2 output classes")
+        if self.loss == "binary_cross_entropy" and out_act != "sigmoid":
+            raise ValueError("loss 'binary_cross_entropy' needs a sigmoid output layer "
+                             f"(the output layer has activation {out_act!r})")
+        self.seed = None if seed is None else int(seed)
+
+        # One flat buffer for every parameter; views for each layer.
+        offsets, spec, total = [], [], 0
+        for layer in self.layers:
+            shapes = layer.param_shapes()
+            w_size = int(np.prod(shapes[0])) if shapes else 0
+            b_size = int(np.prod(shapes[1])) if shapes else 0
+            offsets.append((total, total + w_size))
+            spec.append(layer.spec_row(total, total + w_size))
+            total += w_size + b_size
+        self.n_params = total
+        self.params = np.zeros(total, dtype=self.dtype)
+        self._spec = np.ascontiguousarray(np.array(spec, dtype=np.int64))
+        for layer, (w_off, b_off) in zip(self.layers, offsets):
+            shapes = layer.param_shapes()
+            if shapes:
+                layer.W = self.params[w_off:b_off].reshape(shapes[0])
+                layer.b = self.params[b_off:b_off + int(np.prod(shapes[1]))].reshape(shapes[1])
+            layer._owner = self
+
+        init_rng = np.random.default_rng(self.seed)
+        for layer in self.layers:
+            init = layer.init_params(init_rng)
+            if init is not None:
+                layer.W[...] = init[0]
+                layer.b[...] = init[1]
+        # The shuffling stream (xoshiro256** in the kernel), seeded apart from init.
+        seq = np.random.SeedSequence(self.seed)
+        self._rng_state = seq.spawn(1)[0].generate_state(4, np.uint64)
+        self._default_optimizer: Optimizer | None = None
+        self._work: dict[int, np.ndarray] = {}
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def n_in(self) -> int:
+        return self.layers[0].n_in
+
+    @property
+    def n_out(self) -> int:
+        return self.layers[-1].n_out
+
+    def _workspace(self, rows: int) -> np.ndarray:
+        work = self._work.get(rows)
+        if work is None:
+            work = np.empty(_kernels.workspace_size(self._spec, rows), dtype=self.dtype)
+            if len(self._work) > 8:
+                self._work.clear()
+            self._work[rows] = work
+        return work
+
+    def _check_X(self, X: Any) -> np.ndarray:
+        return check_X(X, self.dtype, self.n_in)
+
+    def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        Xc = self._check_X(X)
+        labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
+        return Xc, labels, Y
+
+    def _check_trainable(self) -> None:
+        for i, layer in enumerate(self.layers):
+            if layer.activation == "step":
+                raise ValueError(
+                    f"layer {i} ({layer!r}) uses the step activation, whose gradient is zero "
+                    "almost everywhere: a network trained by gradient descent cannot learn "
+                    "through it. Use sigmoid, tanh or relu (step is for fixed-weight "
+                    "neurons and fastnn.Perceptron)."
+                )
+
+    # ------------------------------------------------------------ inference
+    def predict(self, X: Any) -> np.ndarray:
+        """The output layer's activation for each row of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_out)
+            Probabilities for softmax and sigmoid outputs.
+        """
+        Xc = self._check_X(X)
+        n = Xc.shape[0]
+        out = np.empty((n, self.n_out), dtype=self.dtype)
+        chunk = min(n, _PREDICT_CHUNK)
+        _kernels.forward(self._spec, self.params, Xc, out, self._workspace(chunk), chunk)
+        return out
+
+    def evaluate(self, X: Any, y: Any) -> float:
+        """Mean loss on (X, y), as training measures it."""
+        Xc, labels, Y = self._check_Xy(X, y)
+        chunk = min(Xc.shape[0], _PREDICT_CHUNK)
+        return float(_kernels.loss_value(self._spec, _kernels.LOSSES[self.loss], self.params,
+                                         Xc, labels, Y, self._workspace(chunk), chunk))
+
+    def loss_and_grads(self, X: Any, y: Any) -> tuple[float, list]:
+        """Mean loss on the batch (X, y) and its gradient.
+
+        Returns
+        -------
+        loss : float
+        grads : list of (dW, db)
+            One pair per layer, shaped as ``layer.W`` and ``layer.b``
+            (``(None, None)`` for a layer without parameters).
+        """
+        self._check_trainable()
+        Xc, labels, Y = self._check_Xy(X, y)
+        grads = np.empty_like(self.params)
+        value = _kernels.loss_and_grad(self._spec, _kernels.LOSSES[self.loss], self.params,
+                                       Xc, labels, Y, grads, self._workspace(Xc.shape[0]))
+        return float(value), self._split(grads)
+
+    def _split(self, flat: np.ndarray) -> list:
+        out, off = [], 0
+        for layer in self.layers:
+            shapes = layer.param_shapes()
+            if not shapes:
+                out.append((None, None))
+                continue
+            w_size, b_size = int(np.prod(shapes[0])), int(np.prod(shapes[1]))
+            out.append((flat[off:off + w_size].reshape(shapes[0]).copy(),
+                        flat[off + w_size:off + w_size + b_size].reshape(shapes[1]).copy()))
+            off += w_size + b_size
+        return out
+
+    # ------------------------------------------------------------ training
+    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
+            optimizer: Optimizer | None = None, shuffle: bool = True) -> History:
+        """Train by gradient descent: the lecture's three modes in one knob.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+        y : array-like
+            Class labels (n_samples,) for cross_entropy; targets
+            (n_samples, n_out) or (n_samples,) for mse and
+            binary_cross_entropy.
+        epochs : int
+            Passes over the data; 0 trains nothing.
+        batch_size : int or None
+            None: full batch (one step per epoch); 1: online learning (one
+            step per sample); M: mini-batch (one step per M samples, the last
+            smaller batch kept).
+        optimizer : Optimizer or None
+            None means a fresh ``SGD(lr=0.01)`` for this call. Passing the
+            same object again continues its state (momentum, moments).
+        shuffle : bool
+            Draw a new order of the rows each epoch (from the network's
+            seed); False keeps the row order of X.
+
+        Returns
+        -------
+        History
+        """
+        epochs = check_epochs(epochs)
+        batch_size = check_batch_size(batch_size)
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+        optimizer = SGD(lr=0.01) if optimizer is None else optimizer
+        return self._train(X, y, epochs, batch_size, optimizer, bool(shuffle))
+
+    def partial_fit(self, X: Any, y: Any, optimizer: Optimizer | None = None,
+                    batch_size: int | None = None) -> History:
+        """Learn from one chunk of a stream: one step per ``batch_size`` rows.
+
+        The rows are used in their order (no shuffling), so feeding the
+        chunks of an epoch one by one gives the weights of one
+        ``fit(..., shuffle=False)`` over them. ``optimizer=None`` uses the
+        network's own ``SGD(lr=0.01)``, kept from call to call.
+        """
+        batch_size = check_batch_size(batch_size)
+        if optimizer is None:
+            if self._default_optimizer is None:
+                self._default_optimizer = SGD(lr=0.01)
+            optimizer = self._default_optimizer
+        return self._train(X, y, 1, batch_size, optimizer, False)
+
+    def _train(self, X: Any, y: Any, epochs: int, batch_size: int | None,
+               optimizer: Optimizer, shuffle: bool, record_params: bool = False,
+               max_steps: int | None = None) -> tuple[History, np.ndarray] | History:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), "
+                            f"got {optimizer!r}")
+        self._check_trainable()
+        Xc, labels, Y = self._check_Xy(X, y)
+        state = optimizer.state_for(self)
+        n = Xc.shape[0]
+        bs = n if batch_size is None else min(batch_size, n)
+        steps_per_epoch = -(-n // bs)
+        total = steps_per_epoch * epochs
+        if max_steps is not None:
+            total = min(total, max_steps)
+        hist = History(steps_per_epoch=steps_per_epoch)
+        trace = np.empty((total if record_params else 0, self.n_params), dtype=self.dtype)
+        if total == 0:
+            return (hist, trace) if record_params else hist
+
+        step_loss = np.empty(total, dtype=np.float64)
+        counters = np.array([0, state.t, 0], dtype=np.int64)
+        before = (self.params.copy(), state.buffer.copy(), state.t, self._rng_state.copy())
+        check_every = max(1, int(_CHECK_FLOPS / (6.0 * self.n_params * bs + 1)))
+        interrupted = False
+        try:
+            _kernels.train(self._spec, _kernels.LOSSES[self.loss], self.params,
+                           np.empty_like(self.params), optimizer._kind, optimizer._hyper(),
+                           state.buffer, Xc, labels, Y, bs, epochs, shuffle,
+                           self._rng_state, np.empty(n, dtype=np.int64),
+                           self._workspace(bs), step_loss, trace, counters, check_every, total)
+        except KeyboardInterrupt:
+            interrupted = True
+        done = int(counters[0])
+        state.t = int(counters[1])
+        if counters[2] == _kernels.DIVERGED or not np.isfinite(self.params).all():
+            self.params[...] = before[0]
+            state.buffer[...] = before[1]
+            state.t = before[2]
+            self._rng_state[...] = before[3]
+            raise ValueError(
+                f"training diverged: the loss became non-finite at step {done + 1}. "
+                "The weights were restored to what they were before this call. "
+                "Try a lower learning rate or scale the inputs (e.g. standardise X)."
+            )
+        sizes = np.full(steps_per_epoch, bs, dtype=np.int64)
+        sizes[-1] = n - bs * (steps_per_epoch - 1)
+        done_losses = step_loss[:done]
+        full_epochs = done // steps_per_epoch
+        per_epoch = done_losses[:full_epochs * steps_per_epoch].reshape(full_epochs, -1)
+        hist.loss = [float(v) for v in (per_epoch @ sizes) / n]
+        hist.step_loss = done_losses.tolist()
+        hist.batch_sizes = np.resize(sizes, done).tolist()
+        hist.interrupted = interrupted
+        if record_params:
+            return hist, trace[:done]
+        return hist
+
+    # ------------------------------------------------------------ files
+    def config(self) -> dict:
+        return {"layers": [layer.config() for layer in self.layers], "loss": self.loss,
+                "dtype": self.dtype.name, "seed": self.seed}
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the network to a NumPy ``.npz`` archive (see ``fastnn.load``)."""
+        np.savez(path, format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
+                 config=np.array(json.dumps(self.config())), params=self.params,
+                 rng_state=self._rng_state)
+
+    def __repr__(self) -> str:
+        inner = ",\n    ".join(repr(layer) for layer in self.layers)
+        return (f"Sequential([\n    {inner}],\n    loss={self.loss!r}, "
+                f"dtype={self.dtype.name!r}, seed={self.seed})")
+
+    def summary(self) -> str:
+        """A table of the layers, their shapes and parameter counts."""
+        lines = [f"{'layer':<28}{'output':>10}{'params':>10}"]
+        for layer in self.layers:
+            lines.append(f"{layer!r:<28}{layer.n_out:>10}{layer.n_params:>10}")
+        lines.append(f"{'total':<28}{'':>10}{self.n_params:>10}")
+        return "\n".join(lines)
+
+
+def load(path: str | os.PathLike) -> Sequential:
+    """Read a network written by ``Sequential.save``.
+
+    The file is a NumPy ``.npz`` archive read with ``allow_pickle=False``:
+
+    - ``format``: the string ``"fastnn-model"``
+    - ``version``: the integer format version (currently 1)
+    - ``config``: a JSON string: ``{"layers": [{"type": "Dense", "n_in": ..,
+      "n_out": .., "activation": ..}, ...], "loss": .., "dtype": .., "seed": ..}``
+    - ``params``: the flat parameter buffer, in the network's dtype
+    - ``rng_state``: four uint64 words of the shuffling stream
+
+    Nothing in the file is executed. A file that is truncated, not an
+    archive, of another version or holding object arrays is refused with a
+    ``ValueError``.
+    """
+    name = os.fspath(path)
+    try:
+        with np.load(name, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{name!r} is not a readable fastnn model file: {exc}") from None
+    return _from_arrays(arrays, name)
+
+
+def _from_arrays(arrays: dict, name: str) -> Sequential:
+    def fail(why: str) -> ValueError:
+        return ValueError(f"{name!r} is not a valid fastnn model file: {why}")
+
+    for key in ("format", "version", "config", "params"):
+        if key not in arrays:
+            raise fail(f"the entry {key!r} is missing")
+    if arrays["format"].shape != () or str(arrays["format"]) != FORMAT_NAME:
+        raise fail("the format tag is not 'fastnn-model'")
+    version = arrays["version"]
+    if version.shape != () or version.dtype.kind not in "iu":
+        raise fail("the version entry is not an integer")
+    if int(version) != FORMAT_VERSION:
+        raise fail(f"format version {int(version)} is not supported "
+                   f"(this fastnn reads version {FORMAT_VERSION})")
+    try:
+        config = json.loads(str(arrays["config"]))
+        layers = [layer_from_config(c) for c in config["layers"]]
+        net = Sequential(layers, loss=config["loss"], dtype=config["dtype"],
+                         seed=config.get("seed"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise fail(f"bad network description ({exc})") from None
+    params = arrays["params"]
+    if params.dtype != net.dtype or params.shape != (net.n_params,):
+        raise fail(f"the parameters have dtype {params.dtype} and shape {params.shape}, "
+                   f"expected {net.dtype} and ({net.n_params},)")
+    if not np.isfinite(params).all():
+        raise fail("the parameters contain NaN or infinity")
+    net.params[...] = params
+    rng = arrays.get("rng_state")
+    if rng is not None:
+        if rng.dtype != np.uint64 or rng.shape != (4,):
+            raise fail("the rng state is not four uint64 words")
+        net._rng_state[...] = rng
+    return net
+

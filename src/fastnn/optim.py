@@ -1,0 +1,149 @@
+"""Optimizers: the rules that turn a gradient into a step.
+
+Each is a small dataclass that checks its settings and packs them into the
+vector of numbers the compiled update reads. The arithmetic itself lives in
+``_kernels.pyx`` and follows ``torch.optim`` exactly.
+
+An optimizer object owns its state (momentum buffers, moments, the step
+count) for each network it is used with: passing the same object to the
+next ``fit`` or ``partial_fit`` of that network continues where it stopped;
+a new object starts fresh.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import _kernels
+from ._validation import check_float
+
+if TYPE_CHECKING:
+    from .network import Sequential
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+
+class OptimizerState:
+    """The buffers and step count an optimizer keeps for one network."""
+
+    def __init__(self, kind: int, n_params: int, dtype: np.dtype):
+        self.buffer = np.zeros(_kernels.optimizer_state_size(kind, n_params), dtype=dtype)
+        self.t = 0      # steps taken
+
+    def copy_from(self, other: OptimizerState) -> None:
+        self.buffer[...] = other.buffer
+        self.t = other.t
+
+
+@dataclass
+class Optimizer:
+    """Base of the optimizers; holds the per-network state."""
+
+    _states: weakref.WeakKeyDictionary = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False, compare=False
+    )
+
+    name = "optimizer"
+
+    def _hyper(self) -> np.ndarray:
+        """The settings as the compiled update reads them."""
+        h = np.zeros(_kernels.N_HYPER_SLOTS, dtype=np.float64)
+        for key, slot in _kernels.HYPER_SLOTS.items():
+            value = getattr(self, key, None)
+            if key in ("beta1", "beta2") and hasattr(self, "betas"):
+                value = self.betas[0 if key == "beta1" else 1]
+            if value is not None:
+                h[slot] = float(value)
+        return h
+
+    @property
+    def _kind(self) -> int:
+        return _kernels.OPTIMIZERS[self.name]
+
+    def _state_for(self, net: Sequential) -> OptimizerState:
+        state = self._states.get(net)
+        if state is None:
+            state = OptimizerState(self._kind, net.n_params, net.dtype)
+            self._states[net] = state
+        return state
+
+    def reset(self) -> None:
+        """Forget all state: the next use starts fresh."""
+        self._states.clear()
+
+    def state_for(self, net: Sequential) -> OptimizerState:
+        """This optimizer's state for ``net`` (created empty if new)."""
+        self._validate()
+        return self._state_for(net)
+
+    def _validate(self) -> None:  # re-checked at each use: settings are mutable
+        raise NotImplementedError
+
+
+@dataclass
+class SGD(Optimizer):
+    """Stochastic gradient descent, exactly ``torch.optim.SGD``.
+
+    With ``g = grad + weight_decay * w``::
+
+        buf = g                                   (first step)
+        buf = momentum * buf + (1 - dampening) g  (later steps)
+        g   = g + momentum * buf  if nesterov else buf    (when momentum > 0)
+        w   = w - lr * g
+    """
+
+    lr: float = 0.01
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+    weight_decay: float = 0.0
+
+    name = "sgd"
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    def _validate(self) -> None:
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_float(self.momentum, "momentum", low=0.0)
+        check_float(self.dampening, "dampening", low=0.0, high=1.0)
+        check_float(self.weight_decay, "weight_decay", low=0.0)
+        if not isinstance(self.nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov must be True or False, got {self.nesterov!r}")
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise ValueError("Nesterov momentum requires momentum > 0 and dampening = 0")
+
+
+@dataclass
+class Adam(Optimizer):
+    """Adam, exactly ``torch.optim.Adam`` (L2 weight decay added to the gradient).
+
+    With ``g = grad + weight_decay * w`` and t counting steps from 1::
+
+        m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
+        w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+    """
+
+    lr: float = 0.001
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+
+    name = "adam"
+
+    def __post_init__(self) -> None:
+        self._validate()
+
+    def _validate(self) -> None:
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
+            raise TypeError(f"betas must be a pair of numbers, got {self.betas!r}")
+        check_float(self.betas[0], "betas[0]", low=0.0, high=1.0, high_open=True)
+        check_float(self.betas[1], "betas[1]", low=0.0, high=1.0, high_open=True)
+        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        check_float(self.eps, "eps", low=0.0)
+        check_float(self.weight_decay, "weight_decay", low=0.0)

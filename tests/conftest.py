@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _reference as ref
+
+
+def make_net(sizes, acts, loss, dtype="float64", seed=0):
+    layers = [fastnn.Dense(a, b, activation=act) for a, b, act in zip(sizes, sizes[1:], acts)]
+    return fastnn.Sequential(layers, loss=loss, dtype=dtype, seed=seed)
+
+
+def ref_layers(net):
+    """The network's parameters as (W, b, act) copies for the reference."""
+    return [(layer.W.copy(), layer.b.copy(), layer.activation) for layer in net.layers]
+
+
+def make_targets(rng, loss, n, k):
+    if loss == "cross_entropy":
+        return rng.integers(0, k, size=n)
+    if loss == "binary_cross_entropy":
+        return rng.integers(0, 2, size=(n, k)).astype(float)
+    return rng.normal(size=(n, k))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+__all__ = ["make_net", "ref_layers", "make_targets", "ref"]

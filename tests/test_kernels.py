@@ -1,0 +1,211 @@
+"""The compiled kernels against the plain-NumPy reference and finite differences.
+
+The kernels are reached through the Python layer (predict, evaluate,
+loss_and_grads, fit), on shapes of both size classes: small ones run as
+plain loops, large ones through BLAS.
+"""
+
+import numpy as np
+import pytest
+from conftest import make_net, make_targets, ref, ref_layers
+
+import fastnn
+
+HIDDEN = ["identity", "sigmoid", "tanh", "relu"]
+OUTPUTS = {
+    "mse": ["identity", "sigmoid", "tanh", "relu", "softmax"],
+    "cross_entropy": ["softmax"],
+    "binary_cross_entropy": ["sigmoid"],
+}
+COMBOS = [(h, o, loss) for loss, outs in OUTPUTS.items() for h in HIDDEN for o in outs]
+# (n_samples, sizes): one small (plain loops) and one large (BLAS) case
+SHAPES = [(3, (5, 4, 3)), (70, (40, 36, 30))]
+TOL = {"float64": 1e-12, "float32": 2e-5}
+
+
+def _close(a, b, dtype):
+    scale = max(1.0, float(np.max(np.abs(b))) if np.size(b) else 1.0)
+    np.testing.assert_allclose(a, b, rtol=TOL[dtype], atol=TOL[dtype] * scale)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n, sizes", SHAPES)
+@pytest.mark.parametrize("hidden, out, loss", COMBOS)
+def test_forward_loss_grads_match_reference(rng, dtype, n, sizes, hidden, out, loss):
+    net = make_net(sizes, [hidden, out], loss, dtype=dtype, seed=1)
+    X = rng.normal(size=(n, sizes[0]))
+    y = make_targets(rng, loss, n, sizes[-1])
+    layers = ref_layers(net)
+    Xd = X.astype(dtype)
+    expected_out = ref.forward(layers, Xd)[-1]
+    _close(net.predict(X), expected_out, dtype)
+    value, grads = net.loss_and_grads(X, y)
+    ref_value, ref_grads = ref.loss_and_grads(layers, Xd, y, loss)
+    _close(value, ref_value, dtype)
+    _close(net.evaluate(X, y), ref_value, dtype)
+    for (dW, db), (rW, rb) in zip(grads, ref_grads):
+        assert dW.dtype == np.dtype(dtype)
+        _close(dW, rW, dtype)
+        _close(db, rb, dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_non_contiguous_inputs_give_the_same_results(rng, dtype):
+    net = make_net((6, 8, 3), ["tanh", "softmax"], "cross_entropy", dtype=dtype)
+    X = rng.normal(size=(20, 6))
+    y = rng.integers(0, 3, size=20)
+    base = net.predict(X)
+    np.testing.assert_array_equal(net.predict(np.asfortranarray(X)), base)
+    wide = np.zeros((20, 12))
+    wide[:, ::2] = X
+    np.testing.assert_array_equal(net.predict(wide[:, ::2]), base)
+    np.testing.assert_array_equal(net.predict(X.astype(np.float16).astype(int)),
+                                  net.predict(X.astype(np.float16).astype(int).astype(float)))
+    lv, g = net.loss_and_grads(np.asfortranarray(X), y[::-1].copy()[::-1])
+    lv2, g2 = net.loss_and_grads(X, y)
+    assert lv == lv2
+    for (a, b), (c, d) in zip(g, g2):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+
+
+def _numeric_grads(net, X, y, eps=1e-6):
+    grads = np.zeros(net.n_params)
+    for i in range(net.n_params):
+        old = net.params[i]
+        net.params[i] = old + eps
+        up = net.evaluate(X, y)
+        net.params[i] = old - eps
+        down = net.evaluate(X, y)
+        net.params[i] = old
+        grads[i] = (up - down) / (2 * eps)
+    return grads
+
+
+@pytest.mark.parametrize("hidden, out, loss", COMBOS)
+def test_gradient_finite_differences(rng, hidden, out, loss):
+    net = make_net((4, 5, 3), [hidden, out], loss, dtype="float64", seed=3)
+    X = rng.normal(size=(7, 4))
+    if hidden == "relu":  # keep pre-activations away from the kink
+        X = X + 0.0
+    y = make_targets(rng, loss, 7, 3)
+    _, grads = net.loss_and_grads(X, y)
+    analytic = np.concatenate([np.concatenate([dW.ravel(), db]) for dW, db in grads])
+    numeric = _numeric_grads(net, X, y)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("loss, out", [("mse", "identity"), ("cross_entropy", "softmax")])
+def test_gradient_finite_differences_three_layers(rng, loss, out):
+    net = make_net((3, 6, 5, 4), ["tanh", "sigmoid", out], loss, dtype="float64", seed=5)
+    X = rng.normal(size=(9, 3))
+    y = make_targets(rng, loss, 9, 4)
+    _, grads = net.loss_and_grads(X, y)
+    analytic = np.concatenate([np.concatenate([dW.ravel(), db]) for dW, db in grads])
+    np.testing.assert_allclose(analytic, _numeric_grads(net, X, y), rtol=1e-6, atol=1e-8)
+
+
+def test_softmax_cross_entropy_is_stable_for_huge_logits():
+    net = make_net((1, 3), ["softmax"], "cross_entropy")
+    net.layers[0].W[...] = [[1e4, 0.0, -1e4]]
+    net.layers[0].b[...] = 0
+    X = np.array([[1.0], [-1.0]])
+    y = np.array([2, 0])           # both labels have logit -1e4 against +1e4
+    value, grads = net.loss_and_grads(X, y)
+    assert value == pytest.approx(2e4)
+    assert all(np.isfinite(g).all() for pair in grads for g in pair)
+    P = net.predict(X)
+    np.testing.assert_allclose(P, [[1, 0, 0], [0, 0, 1]], atol=0)
+
+
+def test_sigmoid_binary_cross_entropy_is_stable_for_huge_logits():
+    net = make_net((1, 1), ["sigmoid"], "binary_cross_entropy")
+    net.layers[0].W[...] = 1e4
+    net.layers[0].b[...] = 0
+    value, grads = net.loss_and_grads(np.array([[1.0], [-1.0]]), np.array([0.0, 1.0]))
+    assert value == pytest.approx(1e4)
+    np.testing.assert_allclose(grads[0][0], [[1.0]])   # mean of (1 - 0)*1 and (0 - 1)*-1
+
+
+def test_step_activation_forward():
+    net = make_net((2, 1), ["step"], "mse")
+    net.layers[0].W[...] = [[1.0], [1.0]]
+    net.layers[0].b[...] = -1.0
+    P = net.predict([[0, 0], [0, 1], [1, 0], [1, 1], [0.5, 0.5]])
+    np.testing.assert_array_equal(P.ravel(), [0, 1, 1, 1, 1])
+
+
+def test_one_sgd_step_by_hand():
+    """Two samples, one linear unit, mse: every number written out."""
+    net = make_net((2, 1), ["identity"], "mse")
+    net.layers[0].W[...] = [[0.5], [-1.0]]
+    net.layers[0].b[...] = [0.25]
+    X = np.array([[1.0, 2.0], [3.0, -1.0]])
+    y = np.array([1.0, 2.0])
+    # predictions: 0.5 - 2 + 0.25 = -1.25 and 1.5 + 1 + 0.25 = 2.75
+    # residuals: -2.25 and 0.75; loss = (5.0625 + 0.5625) / 2 = 2.8125
+    # dL/dz = residual (2/2): dW = [1*-2.25 + 3*0.75, 2*-2.25 - 1*0.75] = [0, -5.25]
+    # db = -1.5
+    hist = net.fit(X, y, epochs=1, optimizer=fastnn.SGD(lr=0.1), shuffle=False)
+    assert hist.step_loss == [2.8125]
+    np.testing.assert_allclose(net.layers[0].W.ravel(), [0.5, -1.0 + 0.525], rtol=1e-15)
+    np.testing.assert_allclose(net.layers[0].b, [0.25 + 0.15], rtol=1e-15)
+
+
+OPTIMIZERS = [
+    ("sgd", dict(lr=0.1)),
+    ("sgd", dict(lr=0.05, momentum=0.9)),
+    ("sgd", dict(lr=0.05, momentum=0.9, nesterov=True)),
+    ("sgd", dict(lr=0.05, momentum=0.5, dampening=0.3, weight_decay=0.01)),
+    ("adam", dict(lr=0.01)),
+    ("adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
+]
+
+
+def _batches(n, bs, epochs):
+    bs = n if bs is None else bs
+    return [np.arange(s, min(s + bs, n)) for _ in range(epochs) for s in range(0, n, bs)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("opt, hyper", OPTIMIZERS)
+@pytest.mark.parametrize("batch_size", [None, 1, 4])
+@pytest.mark.parametrize("n, sizes", SHAPES)
+def test_training_matches_reference(rng, dtype, opt, hyper, batch_size, n, sizes):
+    if n > 10 and batch_size == 1:
+        batch_size = 16        # keep the large case on the BLAS path
+    net = make_net(sizes, ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=2)
+    X = rng.normal(size=(n, sizes[0])).astype(dtype)
+    y = rng.integers(0, sizes[-1], size=n)
+    layers = ref_layers(net)
+    optimizer = fastnn.SGD(**hyper) if opt == "sgd" else fastnn.Adam(**hyper)
+    hist = net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=optimizer, shuffle=False)
+    ref_losses = ref.train(layers, X, y, "cross_entropy", _batches(n, batch_size, 2),
+                           opt=opt, **hyper)
+    tol = 1e-10 if dtype == "float64" else 2e-4
+    np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=tol, atol=tol)
+    for layer, (W, b, _) in zip(net.layers, layers):
+        np.testing.assert_allclose(layer.W, W, rtol=tol, atol=tol)
+        np.testing.assert_allclose(layer.b, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("loss, out", [("mse", "tanh"), ("binary_cross_entropy", "sigmoid")])
+def test_training_other_losses_match_reference(rng, loss, out):
+    net = make_net((5, 7, 2), ["sigmoid", out], loss, dtype="float64", seed=4)
+    X = rng.normal(size=(11, 5))
+    y = make_targets(rng, loss, 11, 2)
+    layers = ref_layers(net)
+    hist = net.fit(X, y, epochs=3, batch_size=3, optimizer=fastnn.SGD(lr=0.2, momentum=0.8),
+                   shuffle=False)
+    ref_losses = ref.train(layers, X, y, loss, _batches(11, 3, 3), lr=0.2, momentum=0.8)
+    np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=1e-12)
+    for layer, (W, b, _) in zip(net.layers, layers):
+        np.testing.assert_allclose(layer.W, W, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("n", [1, 5, 255, 256, 257, 1000])
+def test_predict_chunks_agree_with_reference(rng, n):
+    net = make_net((10, 9, 4), ["relu", "softmax"], "cross_entropy", dtype="float64")
+    X = rng.normal(size=(n, 10))
+    np.testing.assert_allclose(net.predict(X), ref.forward(ref_layers(net), X)[-1],
+                               rtol=1e-12, atol=1e-15)
