@@ -21,6 +21,8 @@ from .layers import Dense, Layer
 from .network import History, Sequential, load
 from .optim import SGD, Adam, Optimizer
 from .regression import RegressionMachine
+from .perceptron import ConvergenceWarning, Perceptron
+from . import datasets, logic
 
 __version__ = "0.1.0"
 
@@ -34,5 +36,9 @@ __all__ = [
     "Adam",
     "Optimizer",
     "RegressionMachine",
+    "Perceptron",
+    "ConvergenceWarning",
+    "datasets",
+    "logic",
     "__version__",
 ]
