@@ -18,8 +18,17 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from .layers import Dense, Layer
-from .network import History, Sequential, load
+from .network import History, Sequential, load, load_checkpoint
+from .callbacks import Callback, EarlyStopping
 from .optim import SGD, Adam, Optimizer
+from .schedules import (
+    Constant,
+    CosineAnnealing,
+    ExponentialDecay,
+    ReduceOnPlateau,
+    Schedule,
+    StepDecay,
+)
 from .regression import RegressionMachine
 from .perceptron import ConvergenceWarning, Perceptron
 from . import datasets, logic
@@ -32,9 +41,18 @@ __all__ = [
     "Sequential",
     "History",
     "load",
+    "load_checkpoint",
     "SGD",
     "Adam",
     "Optimizer",
+    "Callback",
+    "EarlyStopping",
+    "Schedule",
+    "Constant",
+    "StepDecay",
+    "ExponentialDecay",
+    "CosineAnnealing",
+    "ReduceOnPlateau",
     "RegressionMachine",
     "Perceptron",
     "ConvergenceWarning",

@@ -22,13 +22,15 @@ from ._validation import (
     check_dtype,
     check_epochs,
     check_loss,
+    check_float,
     check_targets,
     check_X,
 )
+from .callbacks import as_callbacks
 from .layers import Layer, layer_from_config
-from .optim import SGD, Optimizer
+from .optim import SGD, Optimizer, optimizer_from_settings
 
-__all__ = ["Sequential", "History", "load", "FORMAT_VERSION"]
+__all__ = ["Sequential", "History", "load", "load_checkpoint", "FORMAT_VERSION"]
 
 FORMAT_NAME = "fastnn-model"
 FORMAT_VERSION = 1
@@ -51,6 +53,12 @@ class History:
         Rows in each step's batch (the last batch of an epoch may be smaller).
     steps_per_epoch : int
         Gradient updates per epoch: 1 for full batch, n for online learning.
+    lr : list of float
+        Learning rate of each epoch (changes only under a schedule).
+    val_loss, val_accuracy : list of float
+        Per epoch, with validation data (accuracy for classification losses).
+    stopped_early : bool
+        True if a callback (such as ``EarlyStopping``) ended training.
     interrupted : bool
         True if Ctrl-C stopped training early (the model holds the weights
         after the last completed step).
@@ -60,6 +68,10 @@ class History:
     step_loss: list = field(default_factory=list)
     batch_sizes: list = field(default_factory=list)
     steps_per_epoch: int = 0
+    lr: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_accuracy: list = field(default_factory=list)
+    stopped_early: bool = False
     interrupted: bool = False
 
     @property
@@ -258,12 +270,16 @@ class Sequential:
 
     # ------------------------------------------------------------ training
     def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
-            optimizer: Optimizer | None = None, shuffle: bool = True) -> History:
+            optimizer: Optimizer | None = None, shuffle: bool = True, *,
+            validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
+            callbacks: Any = None, verbose: bool = False) -> History:
         """Train by gradient descent: the lecture's three modes in one knob.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_in)
+            Also an ``np.memmap``: in the network's dtype and C order it is
+            read in place, batch by batch, never copied whole.
         y : array-like
             Class labels (n_samples,) for cross_entropy; targets
             (n_samples, n_out) or (n_samples,) for mse and
@@ -276,21 +292,126 @@ class Sequential:
             smaller batch kept).
         optimizer : Optimizer or None
             None means a fresh ``SGD(lr=0.01)`` for this call. Passing the
-            same object again continues its state (momentum, moments).
+            same object again continues its state (momentum, moments,
+            schedule).
         shuffle : bool
             Draw a new order of the rows each epoch (from the network's
             seed); False keeps the row order of X.
+        validation_data : (X_val, y_val), optional
+            Evaluated after every epoch (``History.val_loss``,
+            ``History.val_accuracy``).
+        validation_split : float in [0, 1)
+            Hold out this fraction of the rows (the last ones, before any
+            shuffling) as validation data instead.
+        callbacks : Callback, function or list of them
+            Called after every epoch as ``f(epoch, logs, net)``; returning
+            True stops training. ``fastnn.EarlyStopping`` is one.
+        verbose : bool
+            Show a progress bar (epochs, loss, validation loss, time left).
 
         Returns
         -------
         History
+
+        Raises
+        ------
+        ValueError
+            On bad input (nothing is changed), or when the loss becomes
+            non-finite (the weights and optimizer state are put back as they
+            were before the call).
         """
         epochs = check_epochs(epochs)
         batch_size = check_batch_size(batch_size)
         if not isinstance(shuffle, (bool, np.bool_)):
             raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
         optimizer = SGD(lr=0.01) if optimizer is None else optimizer
-        return self._train(X, y, epochs, batch_size, optimizer, bool(shuffle))
+        self._check_optimizer(optimizer)
+        cbs = as_callbacks(callbacks)
+        Xc, labels, Y = self._check_Xy(X, y)
+        val = None
+        if validation_data is not None and validation_split:
+            raise ValueError("give validation_data or validation_split, not both")
+        if validation_split:
+            split = check_float(validation_split, "validation_split", low=0.0, high=1.0,
+                                high_open=True)
+            n_val = int(round(split * Xc.shape[0]))
+            if n_val < 1 or n_val >= Xc.shape[0]:
+                raise ValueError(f"validation_split={split} leaves no rows for training or "
+                                 f"for validation out of {Xc.shape[0]}")
+            cut = Xc.shape[0] - n_val
+            val = (Xc[cut:], labels[cut:], Y[cut:])
+            Xc, labels, Y = Xc[:cut], labels[:cut], Y[:cut]
+        elif validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise TypeError("validation_data must be a pair (X_val, y_val)")
+            val = self._check_Xy(*validation_data)
+        per_epoch = bool(val or cbs or verbose or getattr(optimizer, "schedule", None))
+        if not per_epoch:
+            return self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer,
+                                       bool(shuffle))
+        return self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
+                                   bool(shuffle), val, cbs, bool(verbose))
+
+    def _fit_per_epoch(self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val,
+                       cbs, verbose) -> History:
+        state = optimizer.state_for(self)
+        before = (self.params.copy(), state.snapshot(), self._rng_state.copy())
+        hist = History()
+        bar = _progress(epochs) if verbose else None
+        for cb in cbs:
+            cb.on_train_begin(self)
+        logs: dict = {}
+        try:
+            for epoch in range(epochs):
+                lr = optimizer.current_lr(state)
+                part = self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, shuffle,
+                                           lr=lr, before=before)
+                hist.steps_per_epoch = part.steps_per_epoch
+                hist.step_loss += part.step_loss
+                hist.batch_sizes += part.batch_sizes
+                if part.interrupted or not part.loss:
+                    hist.interrupted = True
+                    break
+                logs = {"loss": part.loss[0], "lr": lr}
+                hist.loss.append(part.loss[0])
+                hist.lr.append(lr)
+                if val is not None:
+                    logs.update(self._validation_logs(*val))
+                    hist.val_loss.append(logs["val_loss"])
+                    if "val_accuracy" in logs:
+                        hist.val_accuracy.append(logs["val_accuracy"])
+                schedule = getattr(optimizer, "schedule", None)
+                state.epoch += 1
+                if schedule is not None:
+                    schedule.observe(float(optimizer.lr), epoch,
+                                     logs.get("val_loss", logs["loss"]), state.schedule_state)
+                if bar is not None:
+                    bar.update(logs)
+                stop = False
+                for cb in cbs:
+                    stop = bool(cb.on_epoch_end(epoch, logs, self)) or stop
+                if stop:
+                    hist.stopped_early = True
+                    break
+        except KeyboardInterrupt:
+            hist.interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
+        for cb in cbs:
+            cb.on_train_end(self, logs)
+        return hist
+
+    def _validation_logs(self, Xv, lv, Yv) -> dict:
+        chunk = min(Xv.shape[0], _PREDICT_CHUNK)
+        logs = {"val_loss": float(_kernels.loss_value(
+            self._spec, _kernels.LOSSES[self.loss], self.params, Xv, lv, Yv,
+            self._workspace(chunk), chunk))}
+        if self.loss == "cross_entropy":
+            logs["val_accuracy"] = float(np.mean(self.predict(Xv).argmax(axis=1) == lv))
+        elif self.loss == "binary_cross_entropy":
+            logs["val_accuracy"] = float(np.mean((self.predict(Xv) > 0.5) == (Yv > 0.5)))
+        return logs
 
     def partial_fit(self, X: Any, y: Any, optimizer: Optimizer | None = None,
                     batch_size: int | None = None) -> History:
@@ -306,16 +427,33 @@ class Sequential:
             if self._default_optimizer is None:
                 self._default_optimizer = SGD(lr=0.01)
             optimizer = self._default_optimizer
-        return self._train(X, y, 1, batch_size, optimizer, False)
+        self._check_optimizer(optimizer)
+        Xc, labels, Y = self._check_Xy(X, y)
+        return self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, False,
+                                   lr=optimizer.current_lr(optimizer.state_for(self)))
 
-    def _train(self, X: Any, y: Any, epochs: int, batch_size: int | None,
-               optimizer: Optimizer, shuffle: bool, record_params: bool = False,
-               max_steps: int | None = None) -> tuple[History, np.ndarray] | History:
+    def _check_optimizer(self, optimizer: Any) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), "
                             f"got {optimizer!r}")
         self._check_trainable()
+        optimizer.state_for(self)          # re-checks its (mutable) settings
+
+    def _train(self, X: Any, y: Any, epochs: int, batch_size: int | None,
+               optimizer: Optimizer, shuffle: bool, record_params: bool = False,
+               max_steps: int | None = None):
+        """Check, then train; with ``record_params`` also return the
+        parameters after every step, (steps, n_params)."""
+        self._check_optimizer(optimizer)
         Xc, labels, Y = self._check_Xy(X, y)
+        return self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer, shuffle,
+                                   record_params=record_params, max_steps=max_steps)
+
+    def _train_checked(self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
+                       lr: float | None = None, before: tuple | None = None,
+                       record_params: bool = False, max_steps: int | None = None):
+        """Run the compiled loop on checked arrays. On divergence, restore
+        ``before`` (default: the state at this call) and raise."""
         state = optimizer.state_for(self)
         n = Xc.shape[0]
         bs = n if batch_size is None else min(batch_size, n)
@@ -327,15 +465,15 @@ class Sequential:
         trace = np.empty((total if record_params else 0, self.n_params), dtype=self.dtype)
         if total == 0:
             return (hist, trace) if record_params else hist
-
+        if before is None:
+            before = (self.params.copy(), state.snapshot(), self._rng_state.copy())
         step_loss = np.empty(total, dtype=np.float64)
         counters = np.array([0, state.t, 0], dtype=np.int64)
-        before = (self.params.copy(), state.buffer.copy(), state.t, self._rng_state.copy())
         check_every = max(1, int(_CHECK_FLOPS / (6.0 * self.n_params * bs + 1)))
         interrupted = False
         try:
             _kernels.train(self._spec, _kernels.LOSSES[self.loss], self.params,
-                           np.empty_like(self.params), optimizer._kind, optimizer._hyper(),
+                           np.empty_like(self.params), optimizer._kind, optimizer._hyper(lr),
                            state.buffer, Xc, labels, Y, bs, epochs, shuffle,
                            self._rng_state, np.empty(n, dtype=np.int64),
                            self._workspace(bs), step_loss, trace, counters, check_every, total)
@@ -345,9 +483,8 @@ class Sequential:
         state.t = int(counters[1])
         if counters[2] == _kernels.DIVERGED or not np.isfinite(self.params).all():
             self.params[...] = before[0]
-            state.buffer[...] = before[1]
-            state.t = before[2]
-            self._rng_state[...] = before[3]
+            state.restore(before[1])
+            self._rng_state[...] = before[2]
             raise ValueError(
                 f"training diverged: the loss became non-finite at step {done + 1}. "
                 "The weights were restored to what they were before this call. "
@@ -361,6 +498,7 @@ class Sequential:
         hist.loss = [float(v) for v in (per_epoch @ sizes) / n]
         hist.step_loss = done_losses.tolist()
         hist.batch_sizes = np.resize(sizes, done).tolist()
+        hist.lr = [float(optimizer._hyper(lr)[_kernels.HYPER_SLOTS["lr"]])] * full_epochs
         hist.interrupted = interrupted
         if record_params:
             return hist, trace[:done]
@@ -371,11 +509,26 @@ class Sequential:
         return {"layers": [layer.config() for layer in self.layers], "loss": self.loss,
                 "dtype": self.dtype.name, "seed": self.seed}
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the network to a NumPy ``.npz`` archive (see ``fastnn.load``)."""
-        np.savez(path, format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
-                 config=np.array(json.dumps(self.config())), params=self.params,
-                 rng_state=self._rng_state)
+    def save(self, path: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
+        """Write the network to a NumPy ``.npz`` archive (see ``fastnn.load``).
+
+        With ``optimizer``, the file is a checkpoint: it also holds the
+        optimizer's settings and its state for this network (buffers, step
+        count, schedule position), and ``fastnn.load_checkpoint`` resumes
+        training exactly where it stopped.
+        """
+        arrays = dict(format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
+                      config=np.array(json.dumps(self.config())), params=self.params,
+                      rng_state=self._rng_state)
+        if optimizer is not None:
+            self._check_optimizer(optimizer)
+            state = optimizer.state_for(self)
+            arrays["optimizer"] = np.array(json.dumps({
+                "type": type(optimizer).__name__, "settings": optimizer.settings(),
+                "t": state.t, "epoch": state.epoch,
+                "schedule_state": state.schedule_state}))
+            arrays["optimizer_state"] = state.buffer
+        np.savez(path, **arrays)
 
     def __repr__(self) -> str:
         inner = ",\n    ".join(repr(layer) for layer in self.layers)
@@ -402,20 +555,69 @@ def load(path: str | os.PathLike) -> Sequential:
       "n_out": .., "activation": ..}, ...], "loss": .., "dtype": .., "seed": ..}``
     - ``params``: the flat parameter buffer, in the network's dtype
     - ``rng_state``: four uint64 words of the shuffling stream
+    - in a checkpoint (``save(path, optimizer=opt)``) also ``optimizer``, a
+      JSON string ``{"type": "SGD", "settings": {...}, "t": steps,
+      "epoch": epochs, "schedule_state": {...}}``, and ``optimizer_state``,
+      the optimizer's buffers in the network's dtype
 
     Nothing in the file is executed. A file that is truncated, not an
     archive, of another version or holding object arrays is refused with a
     ``ValueError``.
     """
     name = os.fspath(path)
+    return _from_arrays(_read_arrays(name), name)
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[Sequential, Optimizer]:
+    """Read a checkpoint written by ``net.save(path, optimizer=opt)``.
+
+    Returns the network and an optimizer carrying its state for that
+    network, so that ``net.fit(..., optimizer=opt)`` continues exactly as
+    if training had not stopped.
+    """
+    name = os.fspath(path)
+    arrays = _read_arrays(name)
+    net = _from_arrays(arrays, name)
+    if "optimizer" not in arrays or "optimizer_state" not in arrays:
+        raise ValueError(f"{name!r} holds a network but no optimizer: save it with "
+                         "net.save(path, optimizer=opt)")
     try:
-        with np.load(name, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
+        info = json.loads(str(arrays["optimizer"]))
+        optimizer = optimizer_from_settings(info["type"], info["settings"])
+        t, epoch = info["t"], info["epoch"]
+        schedule_state = info["schedule_state"]
+        if (isinstance(t, bool) or not isinstance(t, int) or t < 0 or isinstance(epoch, bool)
+                or not isinstance(epoch, int) or epoch < 0
+                or not isinstance(schedule_state, dict)):
+            raise ValueError("bad step or epoch count")
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{name!r} is not a valid fastnn checkpoint: bad optimizer "
+                         f"description ({exc})") from None
+    state = optimizer.state_for(net)
+    buffer = arrays["optimizer_state"]
+    if buffer.dtype != net.dtype or buffer.shape != state.buffer.shape:
+        raise ValueError(f"{name!r} is not a valid fastnn checkpoint: the optimizer state "
+                         f"has dtype {buffer.dtype} and shape {buffer.shape}, expected "
+                         f"{net.dtype} and {state.buffer.shape}")
+    if not np.isfinite(buffer).all():
+        raise ValueError(f"{name!r} is not a valid fastnn checkpoint: the optimizer state "
+                         "contains NaN or infinity")
+    state.buffer[...] = buffer
+    state.t, state.epoch, state.schedule_state = t, epoch, dict(schedule_state)
+    return net, optimizer
+
+
+def _read_arrays(name: str) -> dict:
+    try:
+        data = np.load(name, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive")
+        with data:
+            return {key: data[key] for key in data.files}
     except FileNotFoundError:
         raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ValueError(f"{name!r} is not a readable fastnn model file: {exc}") from None
-    return _from_arrays(arrays, name)
 
 
 def _from_arrays(arrays: dict, name: str) -> Sequential:
@@ -454,3 +656,31 @@ def _from_arrays(arrays: dict, name: str) -> Sequential:
         net._rng_state[...] = rng
     return net
 
+
+
+class _progress:
+    """A tqdm bar over epochs (a line per epoch without tqdm)."""
+
+    def __init__(self, epochs: int):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            tqdm = None
+        self.bar = tqdm(total=epochs, unit="epoch", desc="fit") if tqdm else None
+        self.epoch = 0
+        self.epochs = epochs
+
+    def update(self, logs: dict) -> None:
+        self.epoch += 1
+        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss",
+                                                               "val_accuracy")}
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        else:
+            print(f"epoch {self.epoch}/{self.epochs} " +
+                  " ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _kernels
 from ._validation import check_float
+from .schedules import SCHEDULES, Schedule
 
 if TYPE_CHECKING:
     from .network import Sequential
@@ -28,15 +29,22 @@ __all__ = ["Optimizer", "SGD", "Adam"]
 
 
 class OptimizerState:
-    """The buffers and step count an optimizer keeps for one network."""
+    """What an optimizer keeps for one network: its buffers, the number of
+    steps taken, the epochs seen and where its schedule stands."""
 
-    def __init__(self, kind: int, n_params: int, dtype: np.dtype):
+    def __init__(self, kind: int, n_params: int, dtype: np.dtype,
+                 schedule: Schedule | None):
         self.buffer = np.zeros(_kernels.optimizer_state_size(kind, n_params), dtype=dtype)
-        self.t = 0      # steps taken
+        self.t = 0          # steps taken
+        self.epoch = 0      # epochs completed (the schedule's position)
+        self.schedule_state = schedule.initial_state() if schedule is not None else {}
 
-    def copy_from(self, other: OptimizerState) -> None:
-        self.buffer[...] = other.buffer
-        self.t = other.t
+    def snapshot(self) -> tuple:
+        return (self.buffer.copy(), self.t, self.epoch, dict(self.schedule_state))
+
+    def restore(self, snap: tuple) -> None:
+        self.buffer[...] = snap[0]
+        self.t, self.epoch, self.schedule_state = snap[1], snap[2], dict(snap[3])
 
 
 @dataclass
@@ -49,8 +57,9 @@ class Optimizer:
 
     name = "optimizer"
 
-    def _hyper(self) -> np.ndarray:
-        """The settings as the compiled update reads them."""
+    def _hyper(self, lr: float | None = None) -> np.ndarray:
+        """The settings as the compiled update reads them (lr overridden
+        by the schedule's rate of the epoch when given)."""
         h = np.zeros(_kernels.N_HYPER_SLOTS, dtype=np.float64)
         for key, slot in _kernels.HYPER_SLOTS.items():
             value = getattr(self, key, None)
@@ -58,7 +67,31 @@ class Optimizer:
                 value = self.betas[0 if key == "beta1" else 1]
             if value is not None:
                 h[slot] = float(value)
+        if lr is not None:
+            h[_kernels.HYPER_SLOTS["lr"]] = lr
         return h
+
+    def current_lr(self, state: OptimizerState) -> float:
+        """The rate of the next epoch for the network whose state this is."""
+        schedule = getattr(self, "schedule", None)
+        if schedule is None:
+            return float(self.lr)
+        return float(schedule.lr(float(self.lr), state.epoch, state.schedule_state))
+
+    def settings(self) -> dict:
+        """The constructor arguments, as plain data (for checkpoints)."""
+        out = {}
+        for key in self.__dataclass_fields__:
+            if key.startswith("_"):
+                continue
+            value = getattr(self, key)
+            if isinstance(value, Schedule):
+                value = {"type": type(value).__name__,
+                         **{k: getattr(value, k) for k in value.__dataclass_fields__}}
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[key] = value
+        return out
 
     @property
     def _kind(self) -> int:
@@ -67,7 +100,8 @@ class Optimizer:
     def _state_for(self, net: Sequential) -> OptimizerState:
         state = self._states.get(net)
         if state is None:
-            state = OptimizerState(self._kind, net.n_params, net.dtype)
+            state = OptimizerState(self._kind, net.n_params, net.dtype,
+                                   getattr(self, "schedule", None))
             self._states[net] = state
         return state
 
@@ -101,6 +135,7 @@ class SGD(Optimizer):
     dampening: float = 0.0
     nesterov: bool = False
     weight_decay: float = 0.0
+    schedule: Schedule | None = None
 
     name = "sgd"
 
@@ -116,6 +151,7 @@ class SGD(Optimizer):
             raise TypeError(f"nesterov must be True or False, got {self.nesterov!r}")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires momentum > 0 and dampening = 0")
+        _check_schedule(self.schedule)
 
 
 @dataclass
@@ -132,6 +168,7 @@ class Adam(Optimizer):
     betas: tuple[float, float] = (0.9, 0.999)
     eps: float = 1e-8
     weight_decay: float = 0.0
+    schedule: Schedule | None = None
 
     name = "adam"
 
@@ -147,3 +184,29 @@ class Adam(Optimizer):
         self.betas = (float(self.betas[0]), float(self.betas[1]))
         check_float(self.eps, "eps", low=0.0)
         check_float(self.weight_decay, "weight_decay", low=0.0)
+        _check_schedule(self.schedule)
+
+
+def _check_schedule(schedule) -> None:
+    if schedule is not None and not isinstance(schedule, Schedule):
+        raise TypeError(f"schedule must be a fastnn schedule such as StepDecay(10), "
+                        f"got {schedule!r}")
+
+
+OPTIMIZER_TYPES = {"SGD": SGD, "Adam": Adam}
+
+
+def optimizer_from_settings(name: str, settings: dict) -> Optimizer:
+    """Rebuild an optimizer from ``type(opt).__name__`` and ``opt.settings()``."""
+    if name not in OPTIMIZER_TYPES or not isinstance(settings, dict):
+        raise ValueError(f"unknown optimizer {name!r}")
+    settings = dict(settings)
+    sched = settings.get("schedule")
+    if sched is not None:
+        if not isinstance(sched, dict) or sched.get("type") not in SCHEDULES:
+            raise ValueError(f"unknown schedule {sched!r}")
+        sched = dict(sched)
+        settings["schedule"] = SCHEDULES[sched.pop("type")](**sched)
+    if "betas" in settings and isinstance(settings["betas"], list):
+        settings["betas"] = tuple(settings["betas"])
+    return OPTIMIZER_TYPES[name](**settings)
