@@ -17,8 +17,8 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "(or build in place with `python setup.py build_ext --inplace`)."
     ) from exc
 
-from .layers import Dense, Layer
-from .network import History, Sequential, load, load_checkpoint
+from .layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
+from .network import History, Sequential, TrainingDiverged, load, load_checkpoint
 from .callbacks import Callback, EarlyStopping
 from .optim import SGD, Adam, Optimizer
 from .schedules import (
@@ -35,11 +35,25 @@ from . import datasets, logic
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # fastnn.plot and fastnn.tour import matplotlib: load them only when used.
+    if name in ("plot", "tour"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
 __all__ = [
     "Dense",
+    "Conv2D",
+    "MaxPool2D",
+    "AvgPool2D",
+    "Flatten",
     "Layer",
     "Sequential",
     "History",
+    "TrainingDiverged",
     "load",
     "load_checkpoint",
     "SGD",

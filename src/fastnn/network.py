@@ -23,19 +23,29 @@ from ._validation import (
     check_epochs,
     check_loss,
     check_float,
+    check_int,
     check_targets,
     check_X,
 )
 from .callbacks import as_callbacks
-from .layers import Layer, layer_from_config
+from .layers import Layer, build_spec, chain_shapes, layer_from_config
 from .optim import SGD, Optimizer, optimizer_from_settings
 
-__all__ = ["Sequential", "History", "load", "load_checkpoint", "FORMAT_VERSION"]
+__all__ = ["Sequential", "History", "TrainingDiverged", "load", "load_checkpoint", "FORMAT_VERSION"]
 
 FORMAT_NAME = "fastnn-model"
 FORMAT_VERSION = 1
 _PREDICT_CHUNK = 256         # rows per block of a forward pass
 _CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
+
+
+class TrainingDiverged(ValueError):
+    """The loss became non-finite; ``step`` is the 1-based step where it did.
+    The network and the optimizer were restored to their state before the call."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass
@@ -86,7 +96,10 @@ class Sequential:
     ----------
     layers : list of Layer
         ``Dense`` layers whose widths chain (``n_out`` of one is ``n_in`` of
-        the next).
+        the next), and for images ``Conv2D``, ``MaxPool2D``, ``AvgPool2D``
+        and ``Flatten`` (whose shapes chain too, checked once ``h, w`` are
+        known: at creation if the first layer gives ``input_shape``, else at
+        the first ``X`` of shape ``(n, c, h, w)``).
     loss : {"mse", "cross_entropy", "binary_cross_entropy"}, optional
         Mean over the batch, as PyTorch defines it. Default: cross_entropy
         for a softmax output layer, mse otherwise.
@@ -114,16 +127,12 @@ class Sequential:
             if layer._owner is not None:
                 raise ValueError(f"layer {i} ({layer!r}) already belongs to another network; "
                                  "create a new layer object")
-            if i > 0 and layer.n_in != layers[i - 1].n_out:
-                raise ValueError(
-                    f"layer {i} ({layer!r}) takes {layer.n_in} inputs but layer {i - 1} "
-                    f"({layers[i - 1]!r}) gives {layers[i - 1].n_out}"
-                )
             if layer.activation == "softmax" and i != len(layers) - 1:
                 raise ValueError(
                     f"layer {i} ({layer!r}): softmax is for the output layer only; "
                     "use relu, tanh or sigmoid in hidden layers"
                 )
+        chain_shapes(layers, layers[0].input_hint())   # the shapes known so far chain
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
@@ -145,17 +154,23 @@ class Sequential:
         self.seed = None if seed is None else int(seed)
 
         # One flat buffer for every parameter; views for each layer.
-        offsets, spec, total = [], [], 0
+        offsets, total = [], 0
         for layer in self.layers:
             shapes = layer.param_shapes()
             w_size = int(np.prod(shapes[0])) if shapes else 0
             b_size = int(np.prod(shapes[1])) if shapes else 0
             offsets.append((total, total + w_size))
-            spec.append(layer.spec_row(total, total + w_size))
             total += w_size + b_size
         self.n_params = total
         self.params = np.zeros(total, dtype=self.dtype)
-        self._spec = np.ascontiguousarray(np.array(spec, dtype=np.int64))
+        # The layer table needs every layer's geometry: built now if the first
+        # layer fixes the input shape, else from the first X (see _check_X).
+        self._offsets = offsets
+        self._input_shape: tuple | None = None
+        self._spec: np.ndarray | None = None
+        hint = self.layers[0].input_hint()
+        if hint is not None and None not in hint:
+            self._build(hint)
         for layer, (w_off, b_off) in zip(self.layers, offsets):
             shapes = layer.param_shapes()
             if shapes:
@@ -193,8 +208,35 @@ class Sequential:
             self._work[rows] = work
         return work
 
+    def _build(self, input_shape: Sequence[int]) -> None:
+        """Fix every layer's geometry for samples of ``input_shape`` and write
+        the layer table (once; a later call must give the same shape)."""
+        shape = tuple(check_int(v, "input_shape", 1) for v in input_shape)
+        if self._spec is None:
+            self._spec = build_spec(self.layers, shape, self._offsets)
+            self._input_shape = shape
+        elif shape != self._input_shape:
+            raise ValueError(f"the network was built for samples of shape "
+                             f"{self._input_shape}, not {shape}")
+
     def _check_X(self, X: Any) -> np.ndarray:
-        return check_X(X, self.dtype, self.n_in)
+        first = self.layers[0]
+        if not first.takes_images:
+            return check_X(X, self.dtype, self.n_in)
+        if self._spec is None:   # images: h and w come from the first X
+            try:
+                shape = np.shape(X)
+            except ValueError as exc:
+                raise ValueError(f"X could not be read as an array: {exc}") from None
+            hint = first.input_hint()
+            if len(shape) < 2 or (hint is not None and len(shape) != 1 + len(hint)):
+                raise ValueError(f"X must have shape (n_samples, channels, height, width) "
+                                 f"for a network whose first layer is {first!r}, "
+                                 f"got shape {shape}")
+            if 0 in shape[1:]:
+                raise ValueError(f"X has an empty dimension (shape {shape})")
+            self._build(shape[1:])
+        return check_X(X, self.dtype, feature_shape=self._input_shape)
 
     def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xc = self._check_X(X)
@@ -485,11 +527,11 @@ class Sequential:
             self.params[...] = before[0]
             state.restore(before[1])
             self._rng_state[...] = before[2]
-            raise ValueError(
+            raise TrainingDiverged(
                 f"training diverged: the loss became non-finite at step {done + 1}. "
                 "The weights were restored to what they were before this call. "
-                "Try a lower learning rate or scale the inputs (e.g. standardise X)."
-            )
+                "Try a lower learning rate or scale the inputs (e.g. standardise X).",
+                step=done + 1)
         sizes = np.full(steps_per_epoch, bs, dtype=np.int64)
         sizes[-1] = n - bs * (steps_per_epoch - 1)
         done_losses = step_loss[:done]
@@ -506,8 +548,11 @@ class Sequential:
 
     # ------------------------------------------------------------ files
     def config(self) -> dict:
-        return {"layers": [layer.config() for layer in self.layers], "loss": self.loss,
-                "dtype": self.dtype.name, "seed": self.seed}
+        cfg = {"layers": [layer.config() for layer in self.layers], "loss": self.loss,
+               "dtype": self.dtype.name, "seed": self.seed}
+        if self.layers[0].takes_images and self._input_shape is not None:
+            cfg["input_shape"] = list(self._input_shape)
+        return cfg
 
     def save(self, path: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
         """Write the network to a NumPy ``.npz`` archive (see ``fastnn.load``).
@@ -539,7 +584,7 @@ class Sequential:
         """A table of the layers, their shapes and parameter counts."""
         lines = [f"{'layer':<28}{'output':>10}{'params':>10}"]
         for layer in self.layers:
-            lines.append(f"{layer!r:<28}{layer.n_out:>10}{layer.n_params:>10}")
+            lines.append(f"{layer!r:<28}{layer.describe_output():>10}{layer.n_params:>10}")
         lines.append(f"{'total':<28}{'':>10}{self.n_params:>10}")
         return "\n".join(lines)
 
@@ -553,6 +598,7 @@ def load(path: str | os.PathLike) -> Sequential:
     - ``version``: the integer format version (currently 1)
     - ``config``: a JSON string: ``{"layers": [{"type": "Dense", "n_in": ..,
       "n_out": .., "activation": ..}, ...], "loss": .., "dtype": .., "seed": ..}``
+      (a network on images also ``"input_shape": [c, h, w]`` once known)
     - ``params``: the flat parameter buffer, in the network's dtype
     - ``rng_state``: four uint64 words of the shuffling stream
     - in a checkpoint (``save(path, optimizer=opt)``) also ``optimizer``, a
@@ -640,6 +686,8 @@ def _from_arrays(arrays: dict, name: str) -> Sequential:
         layers = [layer_from_config(c) for c in config["layers"]]
         net = Sequential(layers, loss=config["loss"], dtype=config["dtype"],
                          seed=config.get("seed"))
+        if config.get("input_shape") is not None:     # image networks
+            net._build(config["input_shape"])
     except (ValueError, TypeError, KeyError) as exc:
         raise fail(f"bad network description ({exc})") from None
     params = arrays["params"]

@@ -1,0 +1,91 @@
+"""The command line: ``python -m fastnn tour --out DIR``.
+
+Runs the lecture end to end (see :mod:`fastnn.tour`), printing what each
+step shows and writing its figures into DIR as PNG files. Works without a
+display: matplotlib's Agg backend is selected before anything draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main", "build_parser"]
+
+# Kept here (not imported from fastnn.tour) so that --help is instant.
+_STEP_HELP = (
+    ("data", "data and tasks are numbers: a digit as an 8x8 array"),
+    ("machine", "the prediction machine y = f(x; w), parameters as dials"),
+    ("regression", "Hubble's galaxies: gradient descent on E(a, b), learning rates"),
+    ("modes", "full batch, mini-batch and online learning on the digits"),
+    ("neuron", "McCulloch-Pitts neurons: gates from NAND, adders"),
+    ("perceptron", "Rosenblatt's perceptron: AND, OR, NAND learned, XOR not"),
+    ("backprop", "a hidden layer learns XOR by backpropagation"),
+    ("digits", "a softmax classifier reads handwritten digits"),
+    ("summary", "data, model, minimised error, with this run's numbers"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m fastnn",
+        description="fastnn: how deep learning learns, as runnable code.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    steps = "\n".join(f"  {name:<11} {text}" for name, text in _STEP_HELP)
+    tour = commands.add_parser(
+        "tour",
+        help="run the lecture step by step, writing its figures as PNG files",
+        description="Run the lecture end to end: each step prints what it shows, with the "
+                    "numbers of this run, and writes its figures into --out.",
+        epilog=f"steps, in order:\n{steps}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tour.add_argument("--out", required=True, metavar="DIR",
+                      help="directory for the figures (created if missing)")
+    tour.add_argument("--lang", choices=("en", "ja"), default="en",
+                      help="language of the narration (default: en)")
+    tour.add_argument("--only", nargs="+", metavar="STEP",
+                      help="run only these steps (in the tour's order)")
+    tour.add_argument("--seed", type=int, default=0,
+                      help="seed of every split, initialisation and shuffle (default: 0)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 success, 2 bad usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.seed < 0:
+        print(f"{parser.prog} tour: error: --seed must be >= 0, got {args.seed}",
+              file=sys.stderr)
+        return 2
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)  # no display needed, before anything draws
+
+    from . import tour
+
+    try:
+        tour.select_steps(args.only)
+    except ValueError as exc:
+        print(f"{parser.prog} tour: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        tour.run(args.out, lang=args.lang, only=args.only, seed=args.seed)
+    except OSError as exc:
+        print(f"{parser.prog} tour: error: cannot write the figures: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
