@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "(or build in place with `python setup.py build_ext --inplace`)."
     ) from exc
 
-from .layers import Dense, Layer
+from .layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
 from .network import History, Sequential, TrainingDiverged, load, load_checkpoint
 from .callbacks import Callback, EarlyStopping
 from .optim import SGD, Adam, Optimizer
@@ -46,6 +46,10 @@ def __getattr__(name: str):
 
 __all__ = [
     "Dense",
+    "Conv2D",
+    "MaxPool2D",
+    "AvgPool2D",
+    "Flatten",
     "Layer",
     "Sequential",
     "History",

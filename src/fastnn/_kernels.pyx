@@ -20,12 +20,26 @@ A network is described by a layer table ``spec`` of int64, one row per layer
 
 ``n_in``/``n_out`` count the features of one sample (a convolution's
 ``c*h*w``); ``w_off``/``b_off`` index the flat parameter buffer, in which the
-layers' parameters lie one after another. ``p0 .. p7`` are room for the
-geometry of layers other than dense ones.
+layers' parameters lie one after another. ``p0 .. p7`` hold the geometry of
+the image layers, whose samples are ``(c, h, w)`` row-major (PyTorch's NCHW
+order per row):
+
+    CONV2D   p0..p7 = h, w, kh, kw, sh, sw, ph, pw    (input height/width,
+             kernel, stride, zero padding); c_in = n_in / (h*w), c_out =
+             b_size, W of shape (c_out, c_in, kh, kw)
+    MAXPOOL, AVGPOOL   p0..p3 = h, w, kh, kw    (windows kh x kw, stride =
+             window, output floor(h/kh) x floor(w/kw)); no parameters
+    FLATTEN  no geometry, no parameters: a copy (the layout is already flat)
+
+``_load_net`` derives every other size from these and refuses a table whose
+sizes do not agree, so no loop can index past a buffer.
 
 The workspace ``work`` of a batch of ``m`` rows holds, in this order, the
 gathered input (``m * n_in`` of the first layer), each layer's output
-(``m * n_out``) and two delta buffers (``m * max width``); see
+(``m * n_out``), two delta buffers (``m * max width``), and the scratch of
+the convolutions that go through BLAS: the unfolded input (im2col, ``K x
+g*P`` for ``K = c_in*kh*kw`` and ``P`` output pixels, ``g`` samples at a
+time) and the product in channel-major order (``c_out x g*P``); see
 ``workspace_size``. Hidden outputs are stored after their activation; the
 output layer is stored as logits while training, so that the loss can be
 computed stably from them.
@@ -45,6 +59,10 @@ from cython cimport floating
 # Layer kinds
 cdef enum:
     DENSE = 0
+    CONV2D = 1
+    MAXPOOL = 2
+    AVGPOOL = 3
+    FLATTEN = 4
 
 # Activations
 cdef enum:
@@ -93,6 +111,7 @@ cdef enum:
     C_WSIZE = 5
     C_BOFF = 6
     C_BSIZE = 7
+    C_P0 = 8
     SPEC_WIDTH = 16
 
 cdef enum:
@@ -101,13 +120,20 @@ cdef enum:
 # Products with at least this many multiply-adds go to BLAS; smaller ones
 # run as plain loops, where the call overhead of BLAS would dominate.
 cdef Py_ssize_t BLAS_MIN_MACS = 32768
+# A convolution on the BLAS path unfolds at most this many values at a time
+# (whole samples, at least one): the scratch stays small, the products large.
+cdef Py_ssize_t COL_BUDGET = 1 << 18
+# Every size in the layer table stays below this, so that no product of two
+# of them overflows and every BLAS dimension fits a C int.
+cdef Py_ssize_t MAX_DIM = 2147483647
 
 # Exported for the Python layer.
 ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH,
                "relu": RELU, "softmax": SOFTMAX, "step": STEP}
 LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY,
           "binary_cross_entropy": BINARY_CROSS_ENTROPY}
-LAYER_KINDS = {"dense": DENSE}
+LAYER_KINDS = {"dense": DENSE, "conv2d": CONV2D, "maxpool2d": MAXPOOL,
+               "avgpool2d": AVGPOOL, "flatten": FLATTEN}
 OPTIMIZERS = {"sgd": OPT_SGD, "adam": OPT_ADAM}
 HYPER_SLOTS = {"lr": H_LR, "momentum": H_MOMENTUM, "dampening": H_DAMPENING,
                "nesterov": H_NESTEROV, "weight_decay": H_WEIGHT_DECAY,
@@ -125,6 +151,10 @@ cdef struct Layer:
     Py_ssize_t w_off
     Py_ssize_t b_off
     Py_ssize_t out_off      # this layer's output in the workspace
+    # image layers: input (c_in, h, w), output (c_out, oh, ow), window
+    # (kh, kw), stride (sh, sw), zero padding (ph, pw)
+    Py_ssize_t c_in, h, w, c_out, oh, ow, kh, kw, sh, sw, ph, pw
+    Py_ssize_t group        # samples unfolded at a time on the BLAS path
 
 
 cdef struct Net:
@@ -132,70 +162,150 @@ cdef struct Net:
     Py_ssize_t in_off       # gathered input in the workspace
     Py_ssize_t delta_a      # the two delta buffers in the workspace
     Py_ssize_t delta_b
+    Py_ssize_t col_off      # convolution scratch: unfolded input (im2col)
+    Py_ssize_t tmp_off      # convolution scratch: channel-major product
+    Py_ssize_t size         # values the workspace must hold
     Layer layers[MAX_LAYERS]
 
 
 # ------------------------------------------------------------ layer table
-cdef Py_ssize_t _max_width(const int64_t[:, ::1] spec):
-    cdef Py_ssize_t l, w = 0
-    for l in range(spec.shape[0]):
-        w = max(w, <Py_ssize_t>spec[l, C_NIN], <Py_ssize_t>spec[l, C_NOUT])
-    return w
+cdef int _read_layer(Layer* L, const int64_t[:, ::1] spec, Py_ssize_t l,
+                     Py_ssize_t n_params) except -1:
+    """Fill L from row l of the layer table, checking that its sizes agree.
+
+    ``n_params < 0`` skips the check of the parameter offsets.
+    """
+    cdef Py_ssize_t j, n_in, n_out, w_size, b_size
+    cdef int64_t v
+    for j in range(SPEC_WIDTH):
+        v = spec[l, j]
+        if v < 0 or v > MAX_DIM:
+            raise ValueError(f"layer {l}: entry {j} of the layer table is out of "
+                             f"range ({v})")
+    L.kind = <int>spec[l, C_KIND]
+    L.act = <int>spec[l, C_ACT]
+    n_in = L.n_in = <Py_ssize_t>spec[l, C_NIN]
+    n_out = L.n_out = <Py_ssize_t>spec[l, C_NOUT]
+    L.w_off = <Py_ssize_t>spec[l, C_WOFF]
+    L.b_off = <Py_ssize_t>spec[l, C_BOFF]
+    w_size = <Py_ssize_t>spec[l, C_WSIZE]
+    b_size = <Py_ssize_t>spec[l, C_BSIZE]
+    L.c_in = L.h = L.w = L.c_out = L.oh = L.ow = 1
+    L.kh = L.kw = L.sh = L.sw = 1
+    L.ph = L.pw = 0
+    L.group = 1
+    if L.act < IDENTITY or L.act > STEP:
+        raise ValueError(f"layer {l}: unknown activation code {L.act}")
+    if n_in < 1 or n_out < 1:
+        raise ValueError(f"layer {l}: sizes must be positive")
+    if L.kind == DENSE:
+        if w_size != n_in * n_out or b_size != n_out:
+            raise ValueError(f"layer {l}: parameter sizes do not match a dense layer")
+    elif L.kind == CONV2D or L.kind == MAXPOOL or L.kind == AVGPOOL:
+        L.h = <Py_ssize_t>spec[l, C_P0]
+        L.w = <Py_ssize_t>spec[l, C_P0 + 1]
+        L.kh = <Py_ssize_t>spec[l, C_P0 + 2]
+        L.kw = <Py_ssize_t>spec[l, C_P0 + 3]
+        if L.kind == CONV2D:
+            L.sh = <Py_ssize_t>spec[l, C_P0 + 4]
+            L.sw = <Py_ssize_t>spec[l, C_P0 + 5]
+            L.ph = <Py_ssize_t>spec[l, C_P0 + 6]
+            L.pw = <Py_ssize_t>spec[l, C_P0 + 7]
+        else:
+            L.sh = L.kh
+            L.sw = L.kw
+        if L.h < 1 or L.w < 1 or L.kh < 1 or L.kw < 1 or L.sh < 1 or L.sw < 1:
+            raise ValueError(f"layer {l}: image and window sizes must be positive")
+        if n_in % (L.h * L.w) != 0:
+            raise ValueError(f"layer {l}: n_in {n_in} is not channels * {L.h} * {L.w}")
+        L.c_in = n_in // (L.h * L.w)
+        if L.h + 2 * L.ph < L.kh or L.w + 2 * L.pw < L.kw:
+            raise ValueError(f"layer {l}: the window is larger than the (padded) input")
+        L.oh = (L.h + 2 * L.ph - L.kh) // L.sh + 1
+        L.ow = (L.w + 2 * L.pw - L.kw) // L.sw + 1
+        L.c_out = b_size if L.kind == CONV2D else L.c_in
+        if L.c_out < 1 or n_out != L.c_out * L.oh * L.ow:
+            raise ValueError(f"layer {l}: n_out {n_out} does not match the output "
+                             f"({L.c_out}, {L.oh}, {L.ow})")
+        if L.kind == CONV2D:
+            # each factor <= MAX_DIM, so no product below overflows 64 bits
+            if (L.kh * L.kw > MAX_DIM or L.c_in * L.kh * L.kw > MAX_DIM
+                    or w_size != L.c_out * L.c_in * L.kh * L.kw):
+                raise ValueError(f"layer {l}: parameter sizes do not match a convolution")
+            if L.act == SOFTMAX:
+                raise ValueError(f"layer {l}: softmax is for dense layers only")
+            # whole samples per unfolding, at least one
+            L.group = max(1, COL_BUDGET // (L.c_in * L.kh * L.kw * L.oh * L.ow))
+        elif w_size != 0 or b_size != 0 or L.act != IDENTITY:
+            raise ValueError(f"layer {l}: a pooling layer has no parameters "
+                             "and no activation")
+    elif L.kind == FLATTEN:
+        if n_out != n_in or w_size != 0 or b_size != 0 or L.act != IDENTITY:
+            raise ValueError(f"layer {l}: a flatten layer keeps its size and has no "
+                             "parameters and no activation")
+    else:
+        raise ValueError(f"layer {l}: unknown layer kind {L.kind}")
+    if n_params >= 0 and (L.w_off + w_size > n_params or L.b_off + b_size > n_params):
+        raise ValueError(f"layer {l}: parameters do not fit the buffer")
+    return 0
+
+
+cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
+                   Py_ssize_t m) except -1:
+    """Fill ``net`` from the layer table and lay out the workspace of m rows."""
+    cdef Py_ssize_t l, off, width, col = 0, tmp = 0, g
+    cdef Layer* L
+    if spec.shape[1] != SPEC_WIDTH:
+        raise ValueError(f"layer table must have {SPEC_WIDTH} columns")
+    if spec.shape[0] < 1 or spec.shape[0] > MAX_LAYERS:
+        raise ValueError(f"a network has 1 to {MAX_LAYERS} layers, got {spec.shape[0]}")
+    if m < 0:
+        raise ValueError("negative number of rows")
+    net.n_layers = <int>spec.shape[0]
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        _read_layer(L, spec, l, n_params)
+        if l > 0 and L.n_in != net.layers[l - 1].n_out:
+            raise ValueError(f"layer {l}: n_in {L.n_in} does not match the "
+                             f"previous layer's n_out {net.layers[l - 1].n_out}")
+    # workspace: input, outputs, deltas, convolution scratch
+    net.in_off = 0
+    off = m * net.layers[0].n_in
+    width = 0
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        L.out_off = off
+        off += m * L.n_out
+        width = max(width, L.n_in, L.n_out)
+        if L.kind == CONV2D:
+            g = min(max(m, 1), L.group)
+            col = max(col, g * L.c_in * L.kh * L.kw * L.oh * L.ow)
+            tmp = max(tmp, g * L.c_out * L.oh * L.ow)
+    net.delta_a = off
+    off += m * width
+    net.delta_b = off
+    off += m * width
+    net.col_off = off
+    off += col
+    net.tmp_off = off
+    off += tmp
+    net.size = off
+    return 0
 
 
 def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size):
-    """size := m * (n_in_0 + sum(n_out) + 2 * max width)"""
-    cdef Py_ssize_t l, total
-    total = batch_size * <Py_ssize_t>spec[0, C_NIN]
-    for l in range(spec.shape[0]):
-        total += batch_size * <Py_ssize_t>spec[l, C_NOUT]
-    return total + 2 * batch_size * _max_width(spec)
+    """size := m * (n_in_0 + sum(n_out) + 2 * max width) + convolution scratch"""
+    cdef Net net
+    _read_net(&net, spec, -1, batch_size)
+    return net.size
 
 
 cdef int _load_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
                    Py_ssize_t m, Py_ssize_t work_size) except -1:
     """Fill ``net`` from the layer table, checking that every offset fits."""
-    cdef Py_ssize_t l, off, n_in, n_out
-    cdef Layer* L
-    if spec.shape[0] < 1 or spec.shape[0] > MAX_LAYERS:
-        raise ValueError(f"a network has 1 to {MAX_LAYERS} layers, got {spec.shape[0]}")
-    if spec.shape[1] != SPEC_WIDTH:
-        raise ValueError(f"layer table must have {SPEC_WIDTH} columns")
-    net.n_layers = <int>spec.shape[0]
-    net.in_off = 0
-    off = m * <Py_ssize_t>spec[0, C_NIN]
-    for l in range(net.n_layers):
-        L = &net.layers[l]
-        L.kind = <int>spec[l, C_KIND]
-        L.act = <int>spec[l, C_ACT]
-        n_in = <Py_ssize_t>spec[l, C_NIN]
-        n_out = <Py_ssize_t>spec[l, C_NOUT]
-        L.n_in = n_in
-        L.n_out = n_out
-        L.w_off = <Py_ssize_t>spec[l, C_WOFF]
-        L.b_off = <Py_ssize_t>spec[l, C_BOFF]
-        if L.kind != DENSE:
-            raise ValueError(f"layer {l}: unknown layer kind {L.kind}")
-        if L.act < IDENTITY or L.act > STEP:
-            raise ValueError(f"layer {l}: unknown activation code {L.act}")
-        if n_in < 1 or n_out < 1:
-            raise ValueError(f"layer {l}: sizes must be positive")
-        if l > 0 and n_in != net.layers[l - 1].n_out:
-            raise ValueError(f"layer {l}: n_in {n_in} does not match the "
-                             f"previous layer's n_out {net.layers[l - 1].n_out}")
-        if (spec[l, C_WSIZE] != n_in * n_out or spec[l, C_BSIZE] != n_out
-                or L.w_off < 0 or L.b_off < 0
-                or L.w_off + n_in * n_out > n_params
-                or L.b_off + n_out > n_params):
-            raise ValueError(f"layer {l}: parameters do not fit the buffer")
-        L.out_off = off
-        off += m * n_out
-    net.delta_a = off
-    off += m * _max_width(spec)
-    net.delta_b = off
-    off += m * _max_width(spec)
-    if off > work_size:
-        raise ValueError(f"workspace too small: {work_size} < {off}")
+    _read_net(net, spec, n_params, m)
+    if net.size > work_size:
+        raise ValueError(f"workspace too small: {work_size} < {net.size}")
     return 0
 
 
@@ -368,6 +478,378 @@ cdef void _dense_backward(const floating* X, const floating* W,
                 dX[i * n_in + k] = s * _act_grad(A_prev[i * n_in + k], act_prev)
 
 
+# ------------------------------------------------------------ convolution
+# Samples are (c, h, w) row-major. A convolution computes, as
+# torch.nn.Conv2d does (cross-correlation, zero padding),
+#   out[i, co, oy, ox] = b[co] + sum over ci, ky, kx of
+#       W[co, ci, ky, kx] * X[i, ci, oy*sh - ph + ky, ox*sw - pw + kx]
+# with X read as 0 outside the image. Small cases run as direct loops; large
+# ones unfold the input (im2col) and multiply through BLAS.
+
+cdef inline void _valid(Py_ssize_t k, Py_ssize_t size, Py_ssize_t stride,
+                        Py_ssize_t pad, Py_ssize_t n_out, Py_ssize_t* lo,
+                        Py_ssize_t* hi) noexcept nogil:
+    """[lo, hi) := the outputs o whose input o*stride - pad + k lies in [0, size)."""
+    cdef Py_ssize_t first = pad - k              # o*stride >= first
+    cdef Py_ssize_t last = size - 1 + pad - k    # o*stride <= last
+    lo[0] = 0 if first <= 0 else (first + stride - 1) // stride
+    hi[0] = 0 if last < 0 else min(n_out, last // stride + 1)
+    if hi[0] < lo[0]:
+        hi[0] = lo[0]
+
+
+cdef inline bint _conv_uses_blas(const Layer* L, Py_ssize_t m) noexcept nogil:
+    """Whether m rows of this convolution are worth a BLAS product."""
+    return m * L.c_out * L.c_in * L.kh * L.kw * L.oh * L.ow >= BLAS_MIN_MACS
+
+
+cdef void _conv_forward_direct(const floating* X, const floating* W,
+                               const floating* b, floating* out, Py_ssize_t m,
+                               const Layer* L) noexcept nogil:
+    """out := conv(X, W) + b, by direct loops (before the activation)
+
+    X   : (m, c_in, h, w)         IN
+    W   : (c_out, c_in, kh, kw)   IN
+    b   : (c_out,)                IN
+    out : (m, c_out, oh, ow)      OUT
+    """
+    cdef Py_ssize_t c_in = L.c_in, c_out = L.c_out, h = L.h, w = L.w
+    cdef Py_ssize_t oh = L.oh, ow = L.ow, kh = L.kh, kw = L.kw
+    cdef Py_ssize_t sh = L.sh, sw = L.sw, ph = L.ph, pw = L.pw
+    cdef Py_ssize_t P = oh * ow, i, co, ci, ky, kx, oy, ox, p
+    cdef Py_ssize_t oy_lo, oy_hi, ox_lo, ox_hi, ix0
+    cdef const floating* x
+    cdef const floating* xrow
+    cdef const floating* wk
+    cdef floating* o
+    cdef floating* orow
+    cdef floating wv
+    for i in range(m):
+        for co in range(c_out):
+            o = out + (i * c_out + co) * P
+            for p in range(P):
+                o[p] = b[co]
+            for ci in range(c_in):
+                x = X + (i * c_in + ci) * h * w
+                wk = W + (co * c_in + ci) * kh * kw
+                for ky in range(kh):
+                    _valid(ky, h, sh, ph, oh, &oy_lo, &oy_hi)
+                    for kx in range(kw):
+                        _valid(kx, w, sw, pw, ow, &ox_lo, &ox_hi)
+                        wv = wk[ky * kw + kx]
+                        ix0 = kx - pw
+                        for oy in range(oy_lo, oy_hi):
+                            xrow = x + (oy * sh - ph + ky) * w
+                            orow = o + oy * ow
+                            if sw == 1:
+                                for ox in range(ox_lo, ox_hi):
+                                    orow[ox] += wv * xrow[ox + ix0]
+                            else:
+                                for ox in range(ox_lo, ox_hi):
+                                    orow[ox] += wv * xrow[ox * sw + ix0]
+
+
+cdef void _conv_backward_direct(const floating* X, const floating* W,
+                                const floating* delta, floating* dW,
+                                floating* db, floating* dX, Py_ssize_t m,
+                                const Layer* L) noexcept nogil:
+    """dW := sum_i delta_i (*) X_i;  db := sum(delta);  dX := W^T (*) delta
+
+    by direct loops. dX (m, c_in, h, w) is skipped if NULL and is before the
+    previous layer's act'; dW (c_out, c_in, kh, kw) and db (c_out,) are
+    overwritten.
+    """
+    cdef Py_ssize_t c_in = L.c_in, c_out = L.c_out, h = L.h, w = L.w
+    cdef Py_ssize_t oh = L.oh, ow = L.ow, kh = L.kh, kw = L.kw
+    cdef Py_ssize_t sh = L.sh, sw = L.sw, ph = L.ph, pw = L.pw
+    cdef Py_ssize_t P = oh * ow, i, co, ci, ky, kx, oy, ox, p
+    cdef Py_ssize_t oy_lo, oy_hi, ox_lo, ox_hi, ix0
+    cdef const floating* x
+    cdef const floating* xrow
+    cdef const floating* d
+    cdef const floating* drow
+    cdef const floating* wk
+    cdef floating* dwk
+    cdef floating* dx
+    cdef floating* dxrow
+    cdef floating wv, acc
+    memset(dW, 0, c_out * c_in * kh * kw * sizeof(floating))
+    for co in range(c_out):
+        db[co] = 0
+    if dX != NULL:
+        memset(dX, 0, m * c_in * h * w * sizeof(floating))
+    for i in range(m):
+        for co in range(c_out):
+            d = delta + (i * c_out + co) * P
+            acc = 0
+            for p in range(P):
+                acc += d[p]
+            db[co] += acc
+            for ci in range(c_in):
+                x = X + (i * c_in + ci) * h * w
+                wk = W + (co * c_in + ci) * kh * kw
+                dwk = dW + (co * c_in + ci) * kh * kw
+                dx = dX + (i * c_in + ci) * h * w if dX != NULL else NULL
+                for ky in range(kh):
+                    _valid(ky, h, sh, ph, oh, &oy_lo, &oy_hi)
+                    for kx in range(kw):
+                        _valid(kx, w, sw, pw, ow, &ox_lo, &ox_hi)
+                        ix0 = kx - pw
+                        wv = wk[ky * kw + kx]
+                        acc = 0
+                        for oy in range(oy_lo, oy_hi):
+                            xrow = x + (oy * sh - ph + ky) * w
+                            drow = d + oy * ow
+                            for ox in range(ox_lo, ox_hi):
+                                acc += drow[ox] * xrow[ox * sw + ix0]
+                            if dx != NULL:
+                                dxrow = dx + (oy * sh - ph + ky) * w
+                                for ox in range(ox_lo, ox_hi):
+                                    dxrow[ox * sw + ix0] += wv * drow[ox]
+                        dwk[ky * kw + kx] += acc
+
+
+cdef void _im2col(const floating* X, floating* col, Py_ssize_t g,
+                  const Layer* L) noexcept nogil:
+    """col[(ci, ky, kx), (j, oy, ox)] := X[j, ci, oy*sh - ph + ky, ox*sw - pw + kx]
+
+    X   : (g, c_in, h, w)                    IN
+    col : (c_in*kh*kw, g*oh*ow)              OUT  (0 where X is padding)
+    """
+    cdef Py_ssize_t c_in = L.c_in, h = L.h, w = L.w, oh = L.oh, ow = L.ow
+    cdef Py_ssize_t kh = L.kh, kw = L.kw, sh = L.sh, sw = L.sw
+    cdef Py_ssize_t ph = L.ph, pw = L.pw, P = oh * ow, N = g * P
+    cdef Py_ssize_t ci, ky, kx, j, oy, ox, oy_lo, oy_hi, ox_lo, ox_hi, ix0
+    cdef const floating* xrow
+    cdef floating* c
+    for ci in range(c_in):
+        for ky in range(kh):
+            _valid(ky, h, sh, ph, oh, &oy_lo, &oy_hi)
+            for kx in range(kw):
+                _valid(kx, w, sw, pw, ow, &ox_lo, &ox_hi)
+                ix0 = kx - pw
+                for j in range(g):
+                    c = col + ((ci * kh + ky) * kw + kx) * N + j * P
+                    for oy in range(oh):
+                        if oy < oy_lo or oy >= oy_hi:
+                            for ox in range(ow):
+                                c[oy * ow + ox] = 0
+                            continue
+                        xrow = X + ((j * c_in + ci) * h + oy * sh - ph + ky) * w
+                        for ox in range(ox_lo):
+                            c[oy * ow + ox] = 0
+                        for ox in range(ox_lo, ox_hi):
+                            c[oy * ow + ox] = xrow[ox * sw + ix0]
+                        for ox in range(ox_hi, ow):
+                            c[oy * ow + ox] = 0
+
+
+cdef void _col2im(const floating* col, floating* dX, Py_ssize_t g,
+                  const Layer* L) noexcept nogil:
+    """dX := the sum, at each input pixel, of the unfolded values read from it
+
+    col : (c_in*kh*kw, g*oh*ow)  IN
+    dX  : (g, c_in, h, w)        OUT  (the reverse of _im2col)
+    """
+    cdef Py_ssize_t c_in = L.c_in, h = L.h, w = L.w, oh = L.oh, ow = L.ow
+    cdef Py_ssize_t kh = L.kh, kw = L.kw, sh = L.sh, sw = L.sw
+    cdef Py_ssize_t ph = L.ph, pw = L.pw, P = oh * ow, N = g * P
+    cdef Py_ssize_t ci, ky, kx, j, oy, ox, oy_lo, oy_hi, ox_lo, ox_hi, ix0
+    cdef floating* dxrow
+    cdef const floating* c
+    memset(dX, 0, g * c_in * h * w * sizeof(floating))
+    for ci in range(c_in):
+        for ky in range(kh):
+            _valid(ky, h, sh, ph, oh, &oy_lo, &oy_hi)
+            for kx in range(kw):
+                _valid(kx, w, sw, pw, ow, &ox_lo, &ox_hi)
+                ix0 = kx - pw
+                for j in range(g):
+                    c = col + ((ci * kh + ky) * kw + kx) * N + j * P
+                    for oy in range(oy_lo, oy_hi):
+                        dxrow = dX + ((j * c_in + ci) * h + oy * sh - ph + ky) * w
+                        for ox in range(ox_lo, ox_hi):
+                            dxrow[ox * sw + ix0] += c[oy * ow + ox]
+
+
+cdef void _conv_forward(const floating* X, const floating* W,
+                        const floating* b, floating* out, Py_ssize_t m,
+                        const Layer* L, int act, floating* col,
+                        floating* tmp) noexcept nogil:
+    """out := act(conv(X, W) + b)
+
+    X   : (m, c_in, h, w)         IN
+    W   : (c_out, c_in, kh, kw)   IN
+    b   : (c_out,)                IN
+    out : (m, c_out, oh, ow)      OUT
+    col, tmp : scratch of the BLAS path (see the workspace)
+    """
+    cdef Py_ssize_t P = L.oh * L.ow, K = L.c_in * L.kh * L.kw
+    cdef Py_ssize_t start, g, N, j, co, p
+    cdef floating* o
+    cdef const floating* t
+    cdef floating bias
+    if not _conv_uses_blas(L, m):
+        _conv_forward_direct(X, W, b, out, m, L)
+    else:
+        start = 0
+        while start < m:
+            g = min(L.group, m - start)
+            N = g * P
+            _im2col(X + start * L.n_in, col, g, L)
+            # tmp (c_out, N) = W (c_out, K) @ col (K, N); BLAS sees transposes
+            _gemm(False, False, <int>N, <int>L.c_out, <int>K, <floating>1.0,
+                  col, <int>N, W, <int>K, <floating>0.0, tmp, <int>N)
+            for j in range(g):
+                for co in range(L.c_out):
+                    o = out + ((start + j) * L.c_out + co) * P
+                    t = tmp + co * N + j * P
+                    bias = b[co]
+                    for p in range(P):
+                        o[p] = t[p] + bias
+            start += g
+    _activate_rows(out, m, L.n_out, act)
+
+
+cdef void _conv_backward(const floating* X, const floating* W,
+                         const floating* delta, floating* dW, floating* db,
+                         floating* dX, const floating* A_prev, int act_prev,
+                         Py_ssize_t m, const Layer* L, floating* col,
+                         floating* tmp) noexcept nogil:
+    """dW := sum_i delta_i (*) X_i;  db := sum(delta);  dX := (W^T (*) delta) * act'(A_prev)
+
+    X      : (m, c_in, h, w)        IN   the layer's input (= A_prev unless first)
+    W      : (c_out, c_in, kh, kw)  IN
+    delta  : (m, c_out, oh, ow)     IN   dL/dZ of this layer
+    dW, db :                        OUT
+    dX     : (m, c_in, h, w)        OUT  dL/dZ of the previous layer; skipped if NULL
+    """
+    cdef Py_ssize_t P = L.oh * L.ow, K = L.c_in * L.kh * L.kw
+    cdef Py_ssize_t start, g, N, j, co, p
+    cdef floating* t
+    cdef const floating* d
+    if not _conv_uses_blas(L, m):
+        _conv_backward_direct(X, W, delta, dW, db, dX, m, L)
+    else:
+        for co in range(L.c_out):
+            db[co] = 0
+        start = 0
+        while start < m:
+            g = min(L.group, m - start)
+            N = g * P
+            # tmp (c_out, N): this group's delta, channel-major
+            for j in range(g):
+                for co in range(L.c_out):
+                    d = delta + ((start + j) * L.c_out + co) * P
+                    t = tmp + co * N + j * P
+                    for p in range(P):
+                        t[p] = d[p]
+            for co in range(L.c_out):
+                t = tmp + co * N
+                for p in range(N):
+                    db[co] += t[p]
+            _im2col(X + start * L.n_in, col, g, L)
+            # dW (c_out, K) (+)= tmp (c_out, N) @ col^T (N, K)
+            _gemm(True, False, <int>K, <int>L.c_out, <int>N, <floating>1.0,
+                  col, <int>N, tmp, <int>N,
+                  <floating>(0.0 if start == 0 else 1.0), dW, <int>K)
+            if dX != NULL:
+                # col (K, N) := W^T (K, c_out) @ tmp (c_out, N), then fold back
+                _gemm(False, True, <int>N, <int>K, <int>L.c_out, <floating>1.0,
+                      tmp, <int>N, W, <int>K, <floating>0.0, col, <int>N)
+                _col2im(col, dX + start * L.n_in, g, L)
+            start += g
+    if dX != NULL and act_prev != IDENTITY:
+        for p in range(m * L.n_in):
+            dX[p] *= _act_grad(A_prev[p], act_prev)
+
+
+# ------------------------------------------------------------ pooling
+cdef void _pool_forward(const floating* X, floating* out, Py_ssize_t m,
+                        const Layer* L) noexcept nogil:
+    """out := max (or mean) of X over non-overlapping kh x kw windows
+
+    X   : (m, c, h, w)     IN
+    out : (m, c, oh, ow)   OUT  (oh = h // kh, ow = w // kw)
+
+    Max: the first maximum in row-major window order, NaN winning, as
+    torch.nn.MaxPool2d. Mean: the window's sum divided by kh*kw.
+    """
+    cdef Py_ssize_t h = L.h, w = L.w, oh = L.oh, ow = L.ow, kh = L.kh, kw = L.kw
+    cdef Py_ssize_t q, oy, ox, dy, dx
+    cdef bint is_max = L.kind == MAXPOOL
+    cdef const floating* x
+    cdef const floating* win
+    cdef floating* o
+    cdef floating best, v, s
+    cdef floating area = <floating>(kh * kw)
+    for q in range(m * L.c_in):
+        x = X + q * h * w
+        o = out + q * oh * ow
+        for oy in range(oh):
+            for ox in range(ow):
+                win = x + oy * kh * w + ox * kw
+                if is_max:
+                    best = win[0]
+                    for dy in range(kh):
+                        for dx in range(kw):
+                            v = win[dy * w + dx]
+                            if v > best or v != v:
+                                best = v
+                    o[oy * ow + ox] = best
+                else:
+                    s = 0
+                    for dy in range(kh):
+                        for dx in range(kw):
+                            s += win[dy * w + dx]
+                    o[oy * ow + ox] = s / area
+
+
+cdef void _pool_backward(const floating* X, const floating* delta,
+                         floating* dX, int act_prev, Py_ssize_t m,
+                         const Layer* L) noexcept nogil:
+    """dX := delta routed back through the windows, times act'(X)
+
+    X     : (m, c, h, w)     IN   the layer's input (= A_prev)
+    delta : (m, c, oh, ow)   IN
+    dX    : (m, c, h, w)     OUT  max: all to the window's first maximum;
+                                  mean: delta / (kh*kw) to every pixel;
+                                  0 where no window reaches (floor)
+    """
+    cdef Py_ssize_t h = L.h, w = L.w, oh = L.oh, ow = L.ow, kh = L.kh, kw = L.kw
+    cdef Py_ssize_t q, oy, ox, dy, dx, at, arg
+    cdef bint is_max = L.kind == MAXPOOL
+    cdef const floating* x
+    cdef const floating* d
+    cdef floating* g
+    cdef floating best, v, share
+    cdef floating area = <floating>(kh * kw)
+    memset(dX, 0, m * L.n_in * sizeof(floating))
+    for q in range(m * L.c_in):
+        x = X + q * h * w
+        d = delta + q * oh * ow
+        g = dX + q * h * w
+        for oy in range(oh):
+            for ox in range(ow):
+                at = oy * kh * w + ox * kw
+                if is_max:
+                    arg = at
+                    best = x[at]
+                    for dy in range(kh):
+                        for dx in range(kw):
+                            v = x[at + dy * w + dx]
+                            if v > best or v != v:
+                                best = v
+                                arg = at + dy * w + dx
+                    g[arg] = d[oy * ow + ox] * _act_grad(x[arg], act_prev)
+                else:
+                    share = d[oy * ow + ox] / area
+                    for dy in range(kh):
+                        for dx in range(kw):
+                            g[at + dy * w + dx] = share * _act_grad(
+                                x[at + dy * w + dx], act_prev)
+
+
 # ------------------------------------------------------------ losses
 cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                         int loss, int act, const int64_t* labels,
@@ -462,34 +944,58 @@ cdef void _forward(Net* net, const floating* params, const floating* X,
     """Every layer's output for m rows of X; the last as logits if asked."""
     cdef int l, act
     cdef const floating* inp = X
+    cdef floating* out
     cdef Layer* L
     for l in range(net.n_layers):
         L = &net.layers[l]
         act = L.act
         if logits and l == net.n_layers - 1:
             act = IDENTITY
-        _dense_forward(inp, params + L.w_off, params + L.b_off,
-                       work + L.out_off, m, L.n_in, L.n_out, act)
-        inp = work + L.out_off
+        out = work + L.out_off
+        if L.kind == DENSE:
+            _dense_forward(inp, params + L.w_off, params + L.b_off, out, m,
+                           L.n_in, L.n_out, act)
+        elif L.kind == CONV2D:
+            _conv_forward(inp, params + L.w_off, params + L.b_off, out, m, L, act,
+                          work + net.col_off, work + net.tmp_off)
+        elif L.kind == MAXPOOL or L.kind == AVGPOOL:
+            _pool_forward(inp, out, m, L)
+        else:    # FLATTEN: the layout is already flat
+            memcpy(out, inp, m * L.n_in * sizeof(floating))
+        inp = out
 
 
 cdef void _backward(Net* net, const floating* params, const floating* X,
                     Py_ssize_t m, floating* work, floating* grads) noexcept nogil:
     """Gradients of every parameter, from delta (dL/dZ of the output layer)
     waiting in the workspace's first delta buffer."""
-    cdef int l
+    cdef int l, act_prev
+    cdef Py_ssize_t p
     cdef Layer* L
     cdef floating* delta = work + net.delta_a
     cdef floating* other = work + net.delta_b
+    cdef floating* dX
     cdef floating* tmp
     cdef const floating* inp
     for l in range(net.n_layers - 1, -1, -1):
         L = &net.layers[l]
         inp = X if l == 0 else work + net.layers[l - 1].out_off
-        _dense_backward(inp, params + L.w_off, delta, grads + L.w_off,
-                        grads + L.b_off, other if l > 0 else NULL, inp,
-                        net.layers[l - 1].act if l > 0 else IDENTITY,
-                        m, L.n_in, L.n_out)
+        act_prev = net.layers[l - 1].act if l > 0 else IDENTITY
+        dX = other if l > 0 else NULL
+        if L.kind == DENSE:
+            _dense_backward(inp, params + L.w_off, delta, grads + L.w_off,
+                            grads + L.b_off, dX, inp, act_prev, m, L.n_in, L.n_out)
+        elif L.kind == CONV2D:
+            _conv_backward(inp, params + L.w_off, delta, grads + L.w_off,
+                           grads + L.b_off, dX, inp, act_prev, m, L,
+                           work + net.col_off, work + net.tmp_off)
+        elif l == 0:
+            break           # no parameters, no gradient to pass further
+        elif L.kind == MAXPOOL or L.kind == AVGPOOL:
+            _pool_backward(inp, delta, dX, act_prev, m, L)
+        else:               # FLATTEN
+            for p in range(m * L.n_in):
+                dX[p] = delta[p] * _act_grad(inp[p], act_prev)
         tmp = delta
         delta = other
         other = tmp

@@ -130,3 +130,158 @@ def train(layers, X, y, loss, batches, opt="sgd", **hyper):
                 new, s["m"], s["v"] = adam_step(p, g, s["m"], s["v"], t, **hyper)
             p[...] = new
     return losses
+
+
+# ---------------------------------------------------------------- images
+# Samples as (n, c, h, w) arrays; a network as a list of dicts:
+#   {"kind": "dense", "W": (n_in, n_out), "b", "act"}
+#   {"kind": "conv2d", "W": (c_out, c_in, kh, kw), "b", "act", "stride", "padding"}
+#   {"kind": "maxpool2d" | "avgpool2d", "size": (kh, kw)}
+#   {"kind": "flatten"}
+# (pairs as tuples). Outputs keep their natural shape; the loss reads the
+# output layer's rows flattened.
+
+
+def conv2d_forward(X, W, b, stride=(1, 1), padding=(0, 0)):
+    """out[i, co, oy, ox] := b[co] + sum W[co, :, :, :] * Xpad[i, :, oy*sh + ky, ox*sw + kx]"""
+    (sh, sw), (ph, pw) = stride, padding
+    n, _, h, w = X.shape
+    c_out, _, kh, kw = W.shape
+    Xp = np.pad(X, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    out = np.empty((n, c_out, oh, ow), dtype=X.dtype)
+    for oy in range(oh):
+        for ox in range(ow):
+            patch = Xp[:, :, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]   # (n, c_in, kh, kw)
+            out[:, :, oy, ox] = np.tensordot(patch, W, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out
+
+
+def conv2d_backward(X, W, delta, stride=(1, 1), padding=(0, 0)):
+    """dW, db, dX of the convolution for dL/dout = delta (dX before act')"""
+    (sh, sw), (ph, pw) = stride, padding
+    _, _, h, w = X.shape
+    _, _, kh, kw = W.shape
+    Xp = np.pad(X, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    dXp = np.zeros_like(Xp)
+    dW = np.zeros_like(W)
+    for oy in range(delta.shape[2]):
+        for ox in range(delta.shape[3]):
+            ys, xs = slice(oy * sh, oy * sh + kh), slice(ox * sw, ox * sw + kw)
+            d = delta[:, :, oy, ox]                                       # (n, c_out)
+            dW += np.tensordot(d, Xp[:, :, ys, xs], axes=([0], [0]))
+            dXp[:, :, ys, xs] += np.tensordot(d, W, axes=([1], [0]))     # (n, c_in, kh, kw)
+    return dW, delta.sum(axis=(0, 2, 3)), dXp[:, :, ph:ph + h, pw:pw + w]
+
+
+def _windows(X, size):
+    """(n, c, oh, ow, kh*kw): the non-overlapping windows, row-major inside."""
+    kh, kw = size
+    n, c, h, w = X.shape
+    oh, ow = h // kh, w // kw
+    V = X[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
+    return V.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw)
+
+
+def _unwindows(V, size, shape):
+    """The inverse of _windows, zeros where no window reaches."""
+    kh, kw = size
+    n, c, oh, ow, _ = V.shape
+    out = np.zeros(shape, dtype=V.dtype)
+    out[:, :, :oh * kh, :ow * kw] = (V.reshape(n, c, oh, ow, kh, kw)
+                                      .transpose(0, 1, 2, 4, 3, 5)
+                                      .reshape(n, c, oh * kh, ow * kw))
+    return out
+
+
+def maxpool_forward(X, size):
+    return _windows(X, size).max(axis=-1)
+
+
+def maxpool_backward(X, delta, size):
+    """dX: each window's delta to its first maximum (np.argmax: first in
+    row-major order, as torch's CPU kernel on ties)."""
+    V = _windows(X, size)
+    onehot = np.zeros_like(V)
+    np.put_along_axis(onehot, V.argmax(axis=-1)[..., None], 1, axis=-1)
+    return _unwindows(onehot * delta[..., None], size, X.shape)
+
+
+def avgpool_forward(X, size):
+    return _windows(X, size).sum(axis=-1) / (size[0] * size[1])
+
+
+def avgpool_backward(X, delta, size):
+    V = np.broadcast_to((delta / (size[0] * size[1]))[..., None], _windows(X, size).shape)
+    return _unwindows(np.ascontiguousarray(V), size, X.shape)
+
+
+def net_forward(layers, X, logits=False):
+    """Outputs of every layer of a network of dict layers (X first)."""
+    outs = [X]
+    for i, L in enumerate(layers):
+        A = outs[-1]
+        kind = L["kind"]
+        act = L.get("act", "identity")
+        if logits and i == len(layers) - 1:
+            act = "identity"
+        if kind == "dense":
+            Z = A @ L["W"] + L["b"]
+        elif kind == "conv2d":
+            Z = conv2d_forward(A, L["W"], L["b"], L["stride"], L["padding"])
+        elif kind == "maxpool2d":
+            Z = maxpool_forward(A, L["size"])
+        elif kind == "avgpool2d":
+            Z = avgpool_forward(A, L["size"])
+        elif kind == "flatten":
+            Z = A.reshape(len(A), -1)
+        else:
+            raise ValueError(kind)
+        outs.append(activate(Z, act))
+    return outs
+
+
+def net_loss_and_grads(layers, X, y, loss):
+    """Mean loss and [(dW, db) or (None, None)] per layer."""
+    outs = net_forward(layers, X, logits=True)
+    Z = outs[-1]
+    value, delta = loss_and_delta(Z.reshape(len(Z), -1), loss, layers[-1].get("act"), y)
+    delta = delta.reshape(Z.shape)
+    grads = [(None, None)] * len(layers)
+    for i in range(len(layers) - 1, -1, -1):
+        L, A = layers[i], outs[i]
+        kind = L["kind"]
+        if kind == "dense":
+            dW, db, dX = dense_backward(A, L["W"], delta)
+            grads[i] = (dW, db)
+        elif kind == "conv2d":
+            dW, db, dX = conv2d_backward(A, L["W"], delta, L["stride"], L["padding"])
+            grads[i] = (dW, db)
+        elif kind == "maxpool2d":
+            dX = maxpool_backward(A, delta, L["size"])
+        elif kind == "avgpool2d":
+            dX = avgpool_backward(A, delta, L["size"])
+        else:
+            dX = delta.reshape(A.shape)
+        if i > 0:
+            delta = dX * act_grad(A, layers[i - 1].get("act", "identity"))
+    return value, grads
+
+
+def net_train(layers, X, y, loss, batches, opt="sgd", **hyper):
+    """Train dict layers in place over the given row-index batches (as
+    ``train``); returns the step losses."""
+    flat = [L[k] for L in layers if "W" in L for k in ("W", "b")]
+    state = [dict(buf=np.zeros_like(p), m=np.zeros_like(p), v=np.zeros_like(p)) for p in flat]
+    losses = []
+    for t, rows in enumerate(batches):
+        value, grads = net_loss_and_grads(layers, X[rows], y[rows], loss)
+        losses.append(value)
+        gflat = [g for pair in grads if pair[0] is not None for g in pair]
+        for p, g, s in zip(flat, gflat, state):
+            if opt == "sgd":
+                new, s["buf"] = sgd_step(p, g, s["buf"], t, **hyper)
+            else:
+                new, s["m"], s["v"] = adam_step(p, g, s["m"], s["v"], t, **hyper)
+            p[...] = new
+    return losses
