@@ -30,6 +30,7 @@ from .schedules import (
     StepDecay,
 )
 from .regression import RegressionMachine
+from .estimators import MLPClassifier, MLPRegressor
 from .perceptron import ConvergenceWarning, Perceptron
 from . import datasets, logic
 
@@ -68,6 +69,8 @@ __all__ = [
     "CosineAnnealing",
     "ReduceOnPlateau",
     "RegressionMachine",
+    "MLPClassifier",
+    "MLPRegressor",
     "Perceptron",
     "ConvergenceWarning",
     "datasets",

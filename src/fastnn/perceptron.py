@@ -26,7 +26,8 @@ __all__ = ["Perceptron", "ConvergenceWarning"]
 
 
 class ConvergenceWarning(UserWarning):
-    """The perceptron still made mistakes in its last epoch."""
+    """Training stopped before it converged (the perceptron still made
+    mistakes in its last epoch, or an estimator reached max_iter)."""
 
 
 def _check_X(X: Any) -> np.ndarray:
