@@ -362,3 +362,16 @@ def test_digits_are_learned_above_95_percent():
     accuracy = np.mean(net.predict(X[test]).argmax(axis=1) == y[test])
     assert accuracy > 0.95
     assert hist.loss[-1] < hist.loss[0] / 5
+
+
+def test_optimizer_settings_changed_between_calls_are_checked_and_used(data):
+    X, y = data
+    opt = fastnn.SGD(lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        opt.lr = -1.0
+    assert opt.lr == 0.1                       # a refused change leaves the old value
+    a, b = small_net(), small_net()
+    opt.lr = 0.05
+    a.fit(X, y, epochs=2, optimizer=opt, shuffle=False)
+    b.fit(X, y, epochs=2, optimizer=fastnn.SGD(lr=0.05, momentum=0.9), shuffle=False)
+    np.testing.assert_array_equal(a.params, b.params)

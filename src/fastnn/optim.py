@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .network import Sequential
 
 __all__ = ["Optimizer", "SGD", "Adam"]
+
+_LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 
 
 class OptimizerState:
@@ -57,18 +59,41 @@ class Optimizer:
 
     name = "optimizer"
 
+    def __post_init__(self) -> None:
+        self._validate()
+        object.__setattr__(self, "_ready", True)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        # Settings may change between calls (opt.lr = 0.01): each change is
+        # checked at once, and a refused one leaves the old value in place.
+        if key.startswith("_") or not getattr(self, "_ready", False):
+            object.__setattr__(self, key, value)
+            return
+        old = getattr(self, key)
+        object.__setattr__(self, key, value)
+        try:
+            self._validate()
+        except (ValueError, TypeError):
+            object.__setattr__(self, key, old)
+            raise
+        object.__setattr__(self, "_hyper_cache", None)
+
     def _hyper(self, lr: float | None = None) -> np.ndarray:
         """The settings as the compiled update reads them (lr overridden
         by the schedule's rate of the epoch when given)."""
-        h = np.zeros(_kernels.N_HYPER_SLOTS, dtype=np.float64)
-        for key, slot in _kernels.HYPER_SLOTS.items():
-            value = getattr(self, key, None)
-            if key in ("beta1", "beta2") and hasattr(self, "betas"):
-                value = self.betas[0 if key == "beta1" else 1]
-            if value is not None:
-                h[slot] = float(value)
-        if lr is not None:
-            h[_kernels.HYPER_SLOTS["lr"]] = lr
+        h = getattr(self, "_hyper_cache", None)
+        if h is None:
+            h = np.zeros(_kernels.N_HYPER_SLOTS, dtype=np.float64)
+            for key, slot in _kernels.HYPER_SLOTS.items():
+                value = getattr(self, key, None)
+                if key in ("beta1", "beta2") and hasattr(self, "betas"):
+                    value = self.betas[0 if key == "beta1" else 1]
+                if value is not None:
+                    h[slot] = float(value)
+            object.__setattr__(self, "_hyper_cache", h)
+        if lr is not None and lr != h[_LR_SLOT]:
+            h = h.copy()
+            h[_LR_SLOT] = lr
         return h
 
     def current_lr(self, state: OptimizerState) -> float:
@@ -111,10 +136,9 @@ class Optimizer:
 
     def state_for(self, net: Sequential) -> OptimizerState:
         """This optimizer's state for ``net`` (created empty if new)."""
-        self._validate()
         return self._state_for(net)
 
-    def _validate(self) -> None:  # re-checked at each use: settings are mutable
+    def _validate(self) -> None:
         raise NotImplementedError
 
 
@@ -138,9 +162,6 @@ class SGD(Optimizer):
     schedule: Schedule | None = None
 
     name = "sgd"
-
-    def __post_init__(self) -> None:
-        self._validate()
 
     def _validate(self) -> None:
         check_float(self.lr, "lr", low=0.0, low_open=True)
@@ -172,16 +193,13 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __post_init__(self) -> None:
-        self._validate()
-
     def _validate(self) -> None:
         check_float(self.lr, "lr", low=0.0, low_open=True)
         if not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2:
             raise TypeError(f"betas must be a pair of numbers, got {self.betas!r}")
         check_float(self.betas[0], "betas[0]", low=0.0, high=1.0, high_open=True)
         check_float(self.betas[1], "betas[1]", low=0.0, high=1.0, high_open=True)
-        self.betas = (float(self.betas[0]), float(self.betas[1]))
+        object.__setattr__(self, "betas", (float(self.betas[0]), float(self.betas[1])))
         check_float(self.eps, "eps", low=0.0)
         check_float(self.weight_decay, "weight_decay", low=0.0)
         _check_schedule(self.schedule)
