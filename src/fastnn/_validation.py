@@ -17,6 +17,7 @@ import numpy as np
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax", "step")
 LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
+_FINITE_BLOCK = 1 << 20      # values checked at once (bounds the temporary memory)
 
 
 def check_dtype(dtype: Any) -> np.dtype:
@@ -102,8 +103,11 @@ def _as_numeric_array(X: Any, name: str) -> np.ndarray:
 
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Refuse NaN and infinity, reading a large array in blocks."""
+    if arr.size <= _FINITE_BLOCK:
+        if np.isfinite(arr).all():
+            return
     flat = arr.reshape(len(arr), -1) if arr.ndim else arr.reshape(1, 1)
-    block = max(1, (1 << 20) // max(1, flat.shape[1]))
+    block = max(1, _FINITE_BLOCK // max(1, flat.shape[1]))
     for start in range(0, len(flat), block):
         part = flat[start:start + block]
         if not np.isfinite(part).all():
@@ -122,6 +126,10 @@ def check_X(X: Any, dtype: np.dtype, n_features: int | None = None,
     A network whose first layer takes images gives ``feature_shape``
     (c, h, w): X must then be (n, c, h, w), and comes out flattened per row.
     """
+    if (type(X) is np.ndarray and X.dtype == dtype and X.ndim == 2 and feature_shape is None
+            and X.flags.c_contiguous and X.shape[0] and X.shape[1] == n_features):
+        check_finite(X, name)        # the common case: already as the kernels want it
+        return X
     arr = _as_numeric_array(X, name)
     if feature_shape is not None:
         expect = 1 + len(feature_shape)
@@ -164,7 +172,6 @@ def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
         raise ValueError(
             f"X and y have different numbers of samples: {n_samples} and {arr.shape[0]}"
         )
-    empty_labels = np.empty(0, dtype=np.int64)
     if loss == "cross_entropy":
         if arr.ndim == 2 and arr.shape[1] == 1:
             arr = arr[:, 0]
@@ -178,14 +185,16 @@ def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
                 raise ValueError("y contains NaN or infinity")
             if not np.all(arr == np.round(arr)):
                 raise ValueError("cross_entropy takes integer class labels; y has fractional values")
-        labels = arr.astype(np.int64)
-        bad = (labels < 0) | (labels >= n_out)
-        if bad.any():
+        labels = np.ascontiguousarray(arr, dtype=np.int64)
+        low, high = (min(labels.tolist()), max(labels.tolist())) if len(labels) <= 16 else (
+            labels.min(), labels.max())
+        if low < 0 or high >= n_out:
+            bad = (labels < 0) | (labels >= n_out)
             raise ValueError(
                 f"unknown label {labels[bad][0]}: the output layer has {n_out} classes, "
                 f"so labels must lie in 0..{n_out - 1}"
             )
-        return np.ascontiguousarray(labels), np.empty((0, n_out), dtype=dtype)
+        return labels, _empty_targets(n_out, dtype)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != n_out:
@@ -196,10 +205,23 @@ def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
     Y = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(Y).all():
         raise ValueError("y contains NaN or infinity")
+    empty_labels = _EMPTY_LABELS
     if loss == "binary_cross_entropy" and not np.isin(Y, (0, 1)).all():
         bad = Y[~np.isin(Y, (0, 1))][0]
         raise ValueError(f"binary_cross_entropy takes y in {{0, 1}}; got the value {bad}")
     return empty_labels, Y
+
+
+_EMPTY_LABELS = np.empty(0, dtype=np.int64)
+_EMPTY_TARGETS: dict = {}
+
+
+def _empty_targets(n_out: int, dtype: np.dtype) -> np.ndarray:
+    key = (n_out, dtype)
+    out = _EMPTY_TARGETS.get(key)
+    if out is None:
+        out = _EMPTY_TARGETS[key] = np.empty((0, n_out), dtype=dtype)
+    return out
 
 
 def check_epochs(epochs: Any) -> int:

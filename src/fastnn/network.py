@@ -37,6 +37,7 @@ FORMAT_NAME = "fastnn-model"
 FORMAT_VERSION = 1
 _PREDICT_CHUNK = 256         # rows per block of a forward pass
 _CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
+_LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 
 
 class TrainingDiverged(ValueError):
@@ -189,6 +190,13 @@ class Sequential:
         self._rng_state = seq.spawn(1)[0].generate_state(4, np.uint64)
         self._default_optimizer: Optimizer | None = None
         self._work: dict[int, np.ndarray] = {}
+        # Buffers reused from call to call (nothing is allocated per step).
+        self._grads = np.empty_like(self.params)
+        self._order = np.empty(0, dtype=np.int64)
+        self._counters = np.zeros(3, dtype=np.int64)
+        self._no_trace: np.ndarray | None = None
+        self._loss_code = _kernels.LOSSES[self.loss]
+        self._trainable = all(layer.activation != "step" for layer in self.layers)
 
     # ------------------------------------------------------------ helpers
     @property
@@ -244,6 +252,8 @@ class Sequential:
         return Xc, labels, Y
 
     def _check_trainable(self) -> None:
+        if self._trainable:
+            return
         for i, layer in enumerate(self.layers):
             if layer.activation == "step":
                 raise ValueError(
@@ -472,14 +482,13 @@ class Sequential:
         self._check_optimizer(optimizer)
         Xc, labels, Y = self._check_Xy(X, y)
         return self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, False,
-                                   lr=optimizer.current_lr(optimizer.state_for(self)))
+                                   lr=optimizer.current_lr(optimizer._state_for(self)))
 
     def _check_optimizer(self, optimizer: Any) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), "
                             f"got {optimizer!r}")
         self._check_trainable()
-        optimizer.state_for(self)          # re-checks its (mutable) settings
 
     def _train(self, X: Any, y: Any, epochs: int, batch_size: int | None,
                optimizer: Optimizer, shuffle: bool, record_params: bool = False,
@@ -496,7 +505,7 @@ class Sequential:
                        record_params: bool = False, max_steps: int | None = None):
         """Run the compiled loop on checked arrays. On divergence, restore
         ``before`` (default: the state at this call) and raise."""
-        state = optimizer.state_for(self)
+        state = optimizer._state_for(self)
         n = Xc.shape[0]
         bs = n if batch_size is None else min(batch_size, n)
         steps_per_epoch = -(-n // bs)
@@ -504,21 +513,24 @@ class Sequential:
         if max_steps is not None:
             total = min(total, max_steps)
         hist = History(steps_per_epoch=steps_per_epoch)
-        trace = np.empty((total if record_params else 0, self.n_params), dtype=self.dtype)
+        trace = self._trace_buffer(total if record_params else 0)
         if total == 0:
             return (hist, trace) if record_params else hist
         if before is None:
             before = (self.params.copy(), state.snapshot(), self._rng_state.copy())
         step_loss = np.empty(total, dtype=np.float64)
-        counters = np.array([0, state.t, 0], dtype=np.int64)
+        counters = self._counters
+        counters[0], counters[1], counters[2] = 0, state.t, 0
+        if len(self._order) < n:
+            self._order = np.empty(n, dtype=np.int64)
         check_every = max(1, int(_CHECK_FLOPS / (6.0 * self.n_params * bs + 1)))
+        hyper = optimizer._hyper(lr)
         interrupted = False
         try:
-            _kernels.train(self._spec, _kernels.LOSSES[self.loss], self.params,
-                           np.empty_like(self.params), optimizer._kind, optimizer._hyper(lr),
-                           state.buffer, Xc, labels, Y, bs, epochs, shuffle,
-                           self._rng_state, np.empty(n, dtype=np.int64),
-                           self._workspace(bs), step_loss, trace, counters, check_every, total)
+            _kernels.train(self._spec, self._loss_code, self.params, self._grads,
+                           optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
+                           shuffle, self._rng_state, self._order[:n], self._workspace(bs),
+                           step_loss, trace, counters, check_every, total)
         except KeyboardInterrupt:
             interrupted = True
         done = int(counters[0])
@@ -532,19 +544,33 @@ class Sequential:
                 "The weights were restored to what they were before this call. "
                 "Try a lower learning rate or scale the inputs (e.g. standardise X).",
                 step=done + 1)
-        sizes = np.full(steps_per_epoch, bs, dtype=np.int64)
-        sizes[-1] = n - bs * (steps_per_epoch - 1)
-        done_losses = step_loss[:done]
+        last = n - bs * (steps_per_epoch - 1)
         full_epochs = done // steps_per_epoch
-        per_epoch = done_losses[:full_epochs * steps_per_epoch].reshape(full_epochs, -1)
-        hist.loss = [float(v) for v in (per_epoch @ sizes) / n]
-        hist.step_loss = done_losses.tolist()
-        hist.batch_sizes = np.resize(sizes, done).tolist()
-        hist.lr = [float(optimizer._hyper(lr)[_kernels.HYPER_SLOTS["lr"]])] * full_epochs
+        if done == 1:                       # the common streaming case, kept cheap
+            value = float(step_loss[0])
+            hist.step_loss = [value]
+            hist.batch_sizes = [last if steps_per_epoch == 1 else bs]
+            hist.loss = [value] if full_epochs else []
+        else:
+            sizes = np.full(steps_per_epoch, bs, dtype=np.int64)
+            sizes[-1] = last
+            done_losses = step_loss[:done]
+            per_epoch = done_losses[:full_epochs * steps_per_epoch].reshape(full_epochs, -1)
+            hist.loss = ((per_epoch @ sizes) / n).tolist()
+            hist.step_loss = done_losses.tolist()
+            hist.batch_sizes = np.resize(sizes, done).tolist()
+        hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
         hist.interrupted = interrupted
         if record_params:
             return hist, trace[:done]
         return hist
+
+    def _trace_buffer(self, steps: int) -> np.ndarray:
+        if steps == 0:
+            if self._no_trace is None:
+                self._no_trace = np.empty((0, self.n_params), dtype=self.dtype)
+            return self._no_trace
+        return np.empty((steps, self.n_params), dtype=self.dtype)
 
     # ------------------------------------------------------------ files
     def config(self) -> dict:
