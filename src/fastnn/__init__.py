@@ -32,7 +32,7 @@ from .schedules import (
 from .regression import RegressionMachine
 from .estimators import MLPClassifier, MLPRegressor
 from .perceptron import ConvergenceWarning, Perceptron
-from . import datasets, logic
+from . import datasets, logic, models
 
 __version__ = "0.1.0"
 
@@ -75,5 +75,6 @@ __all__ = [
     "ConvergenceWarning",
     "datasets",
     "logic",
+    "models",
     "__version__",
 ]

@@ -47,7 +47,7 @@ computed stably from them.
 
 cimport cython
 from cpython.exc cimport PyErr_CheckSignals
-from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, INFINITY
+from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, INFINITY, NAN
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t, int64_t
 
@@ -120,6 +120,12 @@ cdef enum:
 # Products with at least this many multiply-adds go to BLAS; smaller ones
 # run as plain loops, where the call overhead of BLAS would dominate.
 cdef Py_ssize_t BLAS_MIN_MACS = 32768
+# Convolutions unfold their input (im2col) and go to BLAS from this many
+# multiply-adds per call: measured against the direct loops on 8x8 to 16x16
+# images, unfolding plus BLAS (which uses the CPU's widest vectors) wins
+# from about a hundred multiply-adds on; below, the direct loops are as fast
+# and need no scratch.
+cdef Py_ssize_t CONV_BLAS_MIN_MACS = 64
 # A convolution on the BLAS path unfolds at most this many values at a time
 # (whole samples, at least one): the scratch stays small, the products large.
 cdef Py_ssize_t COL_BUDGET = 1 << 18
@@ -140,6 +146,8 @@ HYPER_SLOTS = {"lr": H_LR, "momentum": H_MOMENTUM, "dampening": H_DAMPENING,
                "beta1": H_BETA1, "beta2": H_BETA2, "eps": H_EPS}
 N_HYPER_SLOTS = N_HYPER
 SPEC_COLUMNS = SPEC_WIDTH
+CONV_DIRECT_BELOW = CONV_BLAS_MIN_MACS   # m * c_out * c_in * kh * kw * oh * ow
+CONV_UNFOLD_BUDGET = COL_BUDGET
 DIVERGED = STATUS_DIVERGED
 
 
@@ -344,9 +352,8 @@ cdef void _activate_rows(floating* a, Py_ssize_t m, Py_ssize_t k,
     if act == IDENTITY:
         return
     elif act == RELU:
-        for i in range(n):
-            if a[i] < 0:
-                a[i] = 0
+        for i in range(n):          # a select, not a branch: vectorises
+            a[i] = 0 if a[i] < 0 else a[i]
     elif act == SIGMOID:
         for i in range(n):
             a[i] = _sigmoid(a[i])
@@ -374,12 +381,40 @@ cdef void _activate_rows(floating* a, Py_ssize_t m, Py_ssize_t k,
 cdef inline floating _act_grad(floating a, int act) noexcept nogil:
     """act'(z) written through the activation's output a = act(z)."""
     if act == RELU:
-        return 1 if a > 0 else 0
+        return <floating>(a > 0)       # no branch to mispredict
     elif act == SIGMOID:
         return a * (1 - a)
     elif act == TANH:
         return 1 - a * a
     return 1
+
+
+cdef inline floating _sum(const floating* a, Py_ssize_t n) noexcept nogil:
+    """sum(a), as four interleaved partial sums (no chain of dependent adds)."""
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t p, n4 = n - n % 4
+    for p in range(0, n4, 4):
+        s0 += a[p]
+        s1 += a[p + 1]
+        s2 += a[p + 2]
+        s3 += a[p + 3]
+    for p in range(n4, n):
+        s0 += a[p]
+    return (s0 + s1) + (s2 + s3)
+
+
+cdef void _times_act_grad(floating* dX, const floating* A, Py_ssize_t n,
+                          int act) noexcept nogil:
+    """dX := dX * act'(A), elementwise over n values (A = act's output)."""
+    cdef Py_ssize_t p
+    if act == IDENTITY:
+        return
+    if act == RELU:
+        for p in range(n):     # a select, as torch's threshold_backward: vectorises
+            dX[p] = dX[p] if A[p] > 0 else 0
+    else:
+        for p in range(n):
+            dX[p] *= _act_grad(A[p], act)
 
 
 # ------------------------------------------------------------ dense layer
@@ -483,8 +518,13 @@ cdef void _dense_backward(const floating* X, const floating* W,
 # torch.nn.Conv2d does (cross-correlation, zero padding),
 #   out[i, co, oy, ox] = b[co] + sum over ci, ky, kx of
 #       W[co, ci, ky, kx] * X[i, ci, oy*sh - ph + ky, ox*sw - pw + kx]
-# with X read as 0 outside the image. Small cases run as direct loops; large
-# ones unfold the input (im2col) and multiply through BLAS.
+# with X read as 0 outside the image. Tiny cases (fewer than
+# CONV_BLAS_MIN_MACS multiply-adds) run as direct loops; all others unfold
+# the input (im2col: the K = c_in*kh*kw values under each of the P = oh*ow
+# window positions become a column) for g samples at a time and multiply
+# W (c_out, K) by the unfolded (K, g*P) through BLAS. The backward pass
+# unfolds again (cheaper than keeping every layer's unfolding) and folds the
+# input gradient back (col2im).
 
 cdef inline void _valid(Py_ssize_t k, Py_ssize_t size, Py_ssize_t stride,
                         Py_ssize_t pad, Py_ssize_t n_out, Py_ssize_t* lo,
@@ -500,7 +540,7 @@ cdef inline void _valid(Py_ssize_t k, Py_ssize_t size, Py_ssize_t stride,
 
 cdef inline bint _conv_uses_blas(const Layer* L, Py_ssize_t m) noexcept nogil:
     """Whether m rows of this convolution are worth a BLAS product."""
-    return m * L.c_out * L.c_in * L.kh * L.kw * L.oh * L.ow >= BLAS_MIN_MACS
+    return m * L.c_out * L.c_in * L.kh * L.kw * L.oh * L.ow >= CONV_BLAS_MIN_MACS
 
 
 cdef void _conv_forward_direct(const floating* X, const floating* W,
@@ -581,10 +621,7 @@ cdef void _conv_backward_direct(const floating* X, const floating* W,
     for i in range(m):
         for co in range(c_out):
             d = delta + (i * c_out + co) * P
-            acc = 0
-            for p in range(P):
-                acc += d[p]
-            db[co] += acc
+            db[co] += _sum(d, P)
             for ci in range(c_in):
                 x = X + (i * c_in + ci) * h * w
                 wk = W + (co * c_in + ci) * kh * kw
@@ -638,8 +675,12 @@ cdef void _im2col(const floating* X, floating* col, Py_ssize_t g,
                         xrow = X + ((j * c_in + ci) * h + oy * sh - ph + ky) * w
                         for ox in range(ox_lo):
                             c[oy * ow + ox] = 0
-                        for ox in range(ox_lo, ox_hi):
-                            c[oy * ow + ox] = xrow[ox * sw + ix0]
+                        if sw == 1:
+                            for ox in range(ox_lo, ox_hi):
+                                c[oy * ow + ox] = xrow[ox + ix0]
+                        else:
+                            for ox in range(ox_lo, ox_hi):
+                                c[oy * ow + ox] = xrow[ox * sw + ix0]
                         for ox in range(ox_hi, ow):
                             c[oy * ow + ox] = 0
 
@@ -687,6 +728,7 @@ cdef void _conv_forward(const floating* X, const floating* W,
     cdef Py_ssize_t P = L.oh * L.ow, K = L.c_in * L.kh * L.kw
     cdef Py_ssize_t start, g, N, j, co, p
     cdef floating* o
+    cdef floating* prod
     cdef const floating* t
     cdef floating bias
     if not _conv_uses_blas(L, m):
@@ -697,13 +739,15 @@ cdef void _conv_forward(const floating* X, const floating* W,
             g = min(L.group, m - start)
             N = g * P
             _im2col(X + start * L.n_in, col, g, L)
-            # tmp (c_out, N) = W (c_out, K) @ col (K, N); BLAS sees transposes
+            # prod (c_out, N) = W (c_out, K) @ col (K, N); BLAS sees transposes.
+            # One sample's product is already in the output's layout.
+            prod = out + start * L.n_out if g == 1 else tmp
             _gemm(False, False, <int>N, <int>L.c_out, <int>K, <floating>1.0,
-                  col, <int>N, W, <int>K, <floating>0.0, tmp, <int>N)
+                  col, <int>N, W, <int>K, <floating>0.0, prod, <int>N)
             for j in range(g):
                 for co in range(L.c_out):
                     o = out + ((start + j) * L.c_out + co) * P
-                    t = tmp + co * N + j * P
+                    t = prod + co * N + j * P
                     bias = b[co]
                     for p in range(P):
                         o[p] = t[p] + bias
@@ -728,6 +772,7 @@ cdef void _conv_backward(const floating* X, const floating* W,
     cdef Py_ssize_t start, g, N, j, co, p
     cdef floating* t
     cdef const floating* d
+    cdef const floating* dg
     if not _conv_uses_blas(L, m):
         _conv_backward_direct(X, W, delta, dW, db, dX, m, L)
     else:
@@ -737,31 +782,33 @@ cdef void _conv_backward(const floating* X, const floating* W,
         while start < m:
             g = min(L.group, m - start)
             N = g * P
-            # tmp (c_out, N): this group's delta, channel-major
-            for j in range(g):
-                for co in range(L.c_out):
-                    d = delta + ((start + j) * L.c_out + co) * P
-                    t = tmp + co * N + j * P
-                    for p in range(P):
-                        t[p] = d[p]
+            # dg (c_out, N): this group's delta, channel-major (one sample's
+            # delta already is)
+            if g == 1:
+                dg = delta + start * L.n_out
+            else:
+                for j in range(g):
+                    for co in range(L.c_out):
+                        d = delta + ((start + j) * L.c_out + co) * P
+                        t = tmp + co * N + j * P
+                        for p in range(P):
+                            t[p] = d[p]
+                dg = tmp
             for co in range(L.c_out):
-                t = tmp + co * N
-                for p in range(N):
-                    db[co] += t[p]
+                db[co] += _sum(dg + co * N, N)
             _im2col(X + start * L.n_in, col, g, L)
-            # dW (c_out, K) (+)= tmp (c_out, N) @ col^T (N, K)
+            # dW (c_out, K) (+)= dg (c_out, N) @ col^T (N, K)
             _gemm(True, False, <int>K, <int>L.c_out, <int>N, <floating>1.0,
-                  col, <int>N, tmp, <int>N,
+                  col, <int>N, dg, <int>N,
                   <floating>(0.0 if start == 0 else 1.0), dW, <int>K)
             if dX != NULL:
-                # col (K, N) := W^T (K, c_out) @ tmp (c_out, N), then fold back
+                # col (K, N) := W^T (K, c_out) @ dg (c_out, N), then fold back
                 _gemm(False, True, <int>N, <int>K, <int>L.c_out, <floating>1.0,
-                      tmp, <int>N, W, <int>K, <floating>0.0, col, <int>N)
+                      dg, <int>N, W, <int>K, <floating>0.0, col, <int>N)
                 _col2im(col, dX + start * L.n_in, g, L)
             start += g
-    if dX != NULL and act_prev != IDENTITY:
-        for p in range(m * L.n_in):
-            dX[p] *= _act_grad(A_prev[p], act_prev)
+    if dX != NULL:
+        _times_act_grad(dX, A_prev, m * L.n_in, act_prev)
 
 
 # ------------------------------------------------------------ pooling
@@ -777,7 +824,7 @@ cdef void _pool_forward(const floating* X, floating* out, Py_ssize_t m,
     """
     cdef Py_ssize_t h = L.h, w = L.w, oh = L.oh, ow = L.ow, kh = L.kh, kw = L.kw
     cdef Py_ssize_t q, oy, ox, dy, dx
-    cdef bint is_max = L.kind == MAXPOOL
+    cdef bint is_max = L.kind == MAXPOOL, nan
     cdef const floating* x
     cdef const floating* win
     cdef floating* o
@@ -791,12 +838,13 @@ cdef void _pool_forward(const floating* X, floating* out, Py_ssize_t m,
                 win = x + oy * kh * w + ox * kw
                 if is_max:
                     best = win[0]
+                    nan = False
                     for dy in range(kh):
                         for dx in range(kw):
                             v = win[dy * w + dx]
-                            if v > best or v != v:
-                                best = v
-                    o[oy * ow + ox] = best
+                            best = v if v > best else best     # a max, no branch
+                            nan = nan | (v != v)
+                    o[oy * ow + ox] = best if not nan else <floating>NAN
                 else:
                     s = 0
                     for dy in range(kh):
@@ -818,7 +866,7 @@ cdef void _pool_backward(const floating* X, const floating* delta,
     """
     cdef Py_ssize_t h = L.h, w = L.w, oh = L.oh, ow = L.ow, kh = L.kh, kw = L.kw
     cdef Py_ssize_t q, oy, ox, dy, dx, at, arg
-    cdef bint is_max = L.kind == MAXPOOL
+    cdef bint is_max = L.kind == MAXPOOL, take, nan
     cdef const floating* x
     cdef const floating* d
     cdef floating* g
@@ -835,19 +883,30 @@ cdef void _pool_backward(const floating* X, const floating* delta,
                 if is_max:
                     arg = at
                     best = x[at]
+                    nan = False
                     for dy in range(kh):
                         for dx in range(kw):
                             v = x[at + dy * w + dx]
-                            if v > best or v != v:
-                                best = v
-                                arg = at + dy * w + dx
-                    g[arg] = d[oy * ow + ox] * _act_grad(x[arg], act_prev)
+                            take = v > best
+                            best = v if take else best
+                            arg = at + dy * w + dx if take else arg
+                            nan = nan | (v != v)
+                    if nan:     # rare: the rule with NaN winning, as torch
+                        arg = at
+                        best = x[at]
+                        for dy in range(kh):
+                            for dx in range(kw):
+                                v = x[at + dy * w + dx]
+                                if v > best or v != v:
+                                    best = v
+                                    arg = at + dy * w + dx
+                    g[arg] = d[oy * ow + ox]
                 else:
                     share = d[oy * ow + ox] / area
                     for dy in range(kh):
                         for dx in range(kw):
-                            g[at + dy * w + dx] = share * _act_grad(
-                                x[at + dy * w + dx], act_prev)
+                            g[at + dy * w + dx] = share
+    _times_act_grad(dX, X, m * L.n_in, act_prev)
 
 
 # ------------------------------------------------------------ losses
@@ -993,9 +1052,9 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
             break           # no parameters, no gradient to pass further
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:
             _pool_backward(inp, delta, dX, act_prev, m, L)
-        else:               # FLATTEN
-            for p in range(m * L.n_in):
-                dX[p] = delta[p] * _act_grad(inp[p], act_prev)
+        else:                           # FLATTEN
+            memcpy(dX, delta, m * L.n_in * sizeof(floating))
+            _times_act_grad(dX, inp, m * L.n_in, act_prev)
         tmp = delta
         delta = other
         other = tmp

@@ -17,19 +17,25 @@ from layer to layer and names the layer and the shapes when they do not fit.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from typing import Optional, cast
+
 import numpy as np
 
 from . import _kernels
-import math
-from typing import Optional, Sequence, Tuple
-
 from ._validation import check_activation, check_int
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"]
 
 # A per-sample shape; None marks a size not known yet (an image's h and w
 # before the network has seen its input).
-Shape = Tuple[Optional[int], ...]
+Shape = tuple[Optional[int], ...]
+
+
+def _int(value, name: str, minimum: int) -> int:
+    """An integer >= minimum (see ``check_int``)."""
+    return cast(int, check_int(value, name, minimum))
 
 
 class Layer:
@@ -119,8 +125,8 @@ class Dense(Layer):
 
     def __init__(self, n_in: int, n_out: int, activation: str | None = None):
         super().__init__()
-        self.n_in = check_int(n_in, "n_in", 1)
-        self.n_out = check_int(n_out, "n_out", 1)
+        self.n_in = _int(n_in, "n_in", 1)
+        self.n_out = _int(n_out, "n_out", 1)
         self.activation = check_activation(activation)
 
     @property
@@ -177,8 +183,8 @@ def _pair(value, name: str, minimum: int) -> tuple[int, int]:
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return (check_int(value[0], name, minimum), check_int(value[1], name, minimum))
-    v = check_int(value, name, minimum)
+        return (_int(value[0], name, minimum), _int(value[1], name, minimum))
+    v = _int(value, name, minimum)
     return (v, v)
 
 
@@ -210,8 +216,8 @@ class _ImageLayer(Layer):
         return None if self.out_shape is None else math.prod(self.out_shape)
 
     def bind(self, in_shape: Shape, out_shape: Shape) -> None:
-        self.in_shape = tuple(int(v) for v in in_shape)    # type: ignore[assignment]
-        self.out_shape = tuple(int(v) for v in out_shape)
+        self.in_shape = cast("tuple[int, int, int]", tuple(in_shape))
+        self.out_shape = cast("tuple[int, ...]", tuple(out_shape))
 
     def describe_output(self) -> str:
         return _fmt(self.out_shape if self.out_shape is not None else self.output_shape(None))
@@ -255,8 +261,8 @@ class Conv2D(_ImageLayer):
                  stride=1, padding=0, activation: str | None = None,
                  input_shape: Sequence[int] | None = None):
         super().__init__()
-        self.in_channels = check_int(in_channels, "in_channels", 1)
-        self.out_channels = check_int(out_channels, "out_channels", 1)
+        self.in_channels = _int(in_channels, "in_channels", 1)
+        self.out_channels = _int(out_channels, "out_channels", 1)
         self.kernel_size = _pair(kernel_size, "kernel_size", 1)
         self.stride = _pair(stride, "stride", 1)
         self.padding = _pair(padding, "padding", 0)
@@ -268,7 +274,7 @@ class Conv2D(_ImageLayer):
             if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
                 raise ValueError(f"input_shape must be (channels, height, width), "
                                  f"got {input_shape!r}")
-            input_shape = tuple(check_int(v, "input_shape", 1) for v in input_shape)
+            input_shape = tuple(_int(v, "input_shape", 1) for v in input_shape)
             if input_shape[0] != self.in_channels:
                 raise ValueError(f"input_shape {input_shape} has {input_shape[0]} channels "
                                  f"but in_channels is {self.in_channels}")
@@ -421,7 +427,7 @@ class Flatten(_ImageLayer):
     def output_shape(self, shape: Shape | None) -> Shape:
         if shape is None or None in shape:
             return (None,)
-        return (math.prod(shape),)
+        return (math.prod(cast("tuple[int, ...]", shape)),)
 
     def config(self) -> dict:
         return {"type": "Flatten"}
@@ -441,7 +447,7 @@ def chain_shapes(layers: Sequence[Layer], input_shape: Shape | None) -> list[tup
         Naming the first layer whose input does not fit, what it takes and
         what it is given.
     """
-    shapes = []
+    shapes: list[tuple[Shape | None, Shape | None]] = []
     shape = input_shape
     for i, layer in enumerate(layers):
         wants = layer.check_input(shape)
