@@ -83,6 +83,13 @@ def test_loss_defaults_from_the_output_layer():
     (lambda: fastnn.Adam(lr=-1), "lr must be > 0"),
     (lambda: fastnn.Adam(betas=(0.9, 1.0)), r"betas\[1\] must be < 1"),
     (lambda: fastnn.Adam(eps=float("inf")), "eps must be finite"),
+    (lambda: fastnn.AdaGrad(lr_decay=-1), "lr_decay must be >= 0"),
+    (lambda: fastnn.AdaGrad(initial_accumulator_value=-0.1), "initial_accumulator_value"),
+    (lambda: fastnn.RMSprop(alpha=1.5), "alpha must be <= 1"),
+    (lambda: fastnn.RMSprop(centered="yes"), "centered must be True or False"),
+    (lambda: fastnn.Rprop(etas=(1.2, 0.5)), "etas must satisfy"),
+    (lambda: fastnn.Rprop(step_sizes=(1.0, 0.1)), "step_sizes must satisfy"),
+    (lambda: fastnn.Rprop(etas=0.5), "etas must be a pair"),
 ])
 def test_bad_construction_is_refused(make, match):
     with pytest.raises((ValueError, TypeError), match=match):

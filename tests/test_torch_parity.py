@@ -106,6 +106,36 @@ def test_adam_matches_torch(batch_size, hyper):
     assert_same_weights(net, model)
 
 
+OTHER_OPTIMIZERS = [
+    (fastnn.AdaGrad, torch.optim.Adagrad, dict(lr=0.05)),
+    (fastnn.AdaGrad, torch.optim.Adagrad, dict(lr=0.05, lr_decay=0.01, weight_decay=0.01,
+                                               initial_accumulator_value=0.1, eps=1e-8)),
+    (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.01)),
+    (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, alpha=0.9, momentum=0.9)),
+    (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, weight_decay=0.01)),
+    (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, momentum=0.5,
+                                               eps=1e-6)),
+    (fastnn.Rprop, torch.optim.Rprop, dict(lr=0.01)),
+    (fastnn.Rprop, torch.optim.Rprop, dict(lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1))),
+]
+
+
+@pytest.mark.parametrize("batch_size", MODES)
+@pytest.mark.parametrize("ours, theirs, hyper", OTHER_OPTIMIZERS)
+def test_other_optimizers_match_torch(batch_size, ours, theirs, hyper):
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(30, 5))
+    y = rng.integers(0, 3, size=30)
+    net = make_net((5, 8, 3), ["tanh", "softmax"], "cross_entropy", seed=16)
+    model = to_torch(net)
+    fn_losses = net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=ours(**hyper),
+                        shuffle=False).step_loss
+    t_losses = train_torch(model, theirs(model.parameters(), **hyper),
+                           torch.nn.CrossEntropyLoss(), X, y, batch_size, 2)
+    np.testing.assert_allclose(fn_losses, t_losses, rtol=1e-9)
+    assert_same_weights(net, model)
+
+
 @pytest.mark.parametrize("loss, out", [("mse", "sigmoid"), ("mse", "relu"),
                                        ("binary_cross_entropy", "sigmoid"),
                                        ("cross_entropy", "softmax")])

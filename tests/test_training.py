@@ -209,6 +209,9 @@ def test_ctrl_c_stops_between_steps_and_keeps_a_consistent_model(rng):
     lambda: fastnn.SGD(lr=0.1, momentum=0.9, nesterov=True,
                        schedule=fastnn.StepDecay(1, 0.5)),
     lambda: fastnn.Adam(lr=0.01, schedule=fastnn.ReduceOnPlateau(patience=0, factor=0.5)),
+    lambda: fastnn.AdaGrad(lr=0.05, initial_accumulator_value=0.1),
+    lambda: fastnn.RMSprop(lr=0.01, momentum=0.9, centered=True),
+    lambda: fastnn.Rprop(lr=0.01, schedule=fastnn.ExponentialDecay(0.9)),
 ])
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, data, make_opt):
     X, y = data

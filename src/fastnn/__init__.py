@@ -20,7 +20,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
 from .layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
 from .network import History, Sequential, TrainingDiverged, load, load_checkpoint
 from .callbacks import Callback, EarlyStopping
-from .optim import SGD, Adam, Optimizer
+from .optim import SGD, AdaGrad, Adam, Optimizer, RMSprop, Rprop
 from .schedules import (
     Constant,
     CosineAnnealing,
@@ -59,6 +59,9 @@ __all__ = [
     "load_checkpoint",
     "SGD",
     "Adam",
+    "AdaGrad",
+    "RMSprop",
+    "Rprop",
     "Optimizer",
     "Callback",
     "EarlyStopping",

@@ -83,6 +83,9 @@ cdef enum:
 cdef enum:
     OPT_SGD = 0
     OPT_ADAM = 1
+    OPT_ADAGRAD = 2
+    OPT_RMSPROP = 3
+    OPT_RPROP = 4
 
 # Status of a training call
 cdef enum:
@@ -99,6 +102,13 @@ cdef enum:
     H_BETA1 = 5
     H_BETA2 = 6
     H_EPS = 7
+    H_LR_DECAY = 8
+    H_ALPHA = 9
+    H_CENTERED = 10
+    H_ETA_MINUS = 11
+    H_ETA_PLUS = 12
+    H_STEP_MIN = 13
+    H_STEP_MAX = 14
     N_HYPER = 16
 
 # Columns of the layer table
@@ -140,10 +150,14 @@ LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY,
           "binary_cross_entropy": BINARY_CROSS_ENTROPY}
 LAYER_KINDS = {"dense": DENSE, "conv2d": CONV2D, "maxpool2d": MAXPOOL,
                "avgpool2d": AVGPOOL, "flatten": FLATTEN}
-OPTIMIZERS = {"sgd": OPT_SGD, "adam": OPT_ADAM}
+OPTIMIZERS = {"sgd": OPT_SGD, "adam": OPT_ADAM, "adagrad": OPT_ADAGRAD,
+              "rmsprop": OPT_RMSPROP, "rprop": OPT_RPROP}
 HYPER_SLOTS = {"lr": H_LR, "momentum": H_MOMENTUM, "dampening": H_DAMPENING,
                "nesterov": H_NESTEROV, "weight_decay": H_WEIGHT_DECAY,
-               "beta1": H_BETA1, "beta2": H_BETA2, "eps": H_EPS}
+               "beta1": H_BETA1, "beta2": H_BETA2, "eps": H_EPS,
+               "lr_decay": H_LR_DECAY, "alpha": H_ALPHA, "centered": H_CENTERED,
+               "eta_minus": H_ETA_MINUS, "eta_plus": H_ETA_PLUS,
+               "step_min": H_STEP_MIN, "step_max": H_STEP_MAX}
 N_HYPER_SLOTS = N_HYPER
 SPEC_COLUMNS = SPEC_WIDTH
 CONV_DIRECT_BELOW = CONV_BLAS_MIN_MACS   # m * c_out * c_in * kh * kw * oh * ow
@@ -1067,8 +1081,9 @@ cdef void _update(int kind, const double* h, int64_t t, floating* params,
     """params := params - step(grads), exactly torch.optim's rules.
 
     t is the number of steps taken before this one; state holds the
-    optimizer's buffers (momentum for SGD; exp_avg then exp_avg_sq for Adam)
-    laid out as the parameters are.
+    optimizer's buffers laid out as the parameters are: SGD the momentum
+    buffer; Adam exp_avg, exp_avg_sq; AdaGrad the sum of squares; RMSprop
+    square_avg, grad_avg, the momentum buffer; Rprop prev, step_size.
     """
     cdef Py_ssize_t p
     cdef floating g, buf, m1, v, denom
@@ -1119,14 +1134,116 @@ cdef void _update(int kind, const double* h, int64_t t, floating* params,
             v_state[p] = v
             denom = sqrt(v) / bc2_sqrt + eps
             params[p] = params[p] - step_size * (m1 / denom)
+    elif kind == OPT_ADAGRAD:
+        # clr = lr / (1 + (step - 1) lr_decay); sum += g^2; w -= clr g / (sqrt(sum) + eps)
+        step_size = <floating>(h[H_LR] / (1.0 + t * h[H_LR_DECAY]))
+        eps = <floating>h[H_EPS]
+        for p in range(n):
+            g = grads[p]
+            if wd != 0:
+                g = g + wd * params[p]
+            v = state[p] + g * g
+            state[p] = v
+            params[p] = params[p] - step_size * (g / (sqrt(v) + eps))
+    elif kind == OPT_RMSPROP:
+        _rmsprop(h, params, grads, state, n)
+    elif kind == OPT_RPROP:
+        _rprop(h, t, params, grads, state, n)
+
+
+cdef void _rmsprop(const double* h, floating* params, const floating* grads,
+                   floating* state, Py_ssize_t n) noexcept nogil:
+    """torch.optim.RMSprop: sq = alpha sq + (1 - alpha) g^2;
+    avg = sqrt(sq - ga^2) (centered, ga = lerp(ga, g, 1 - alpha)) or sqrt(sq);
+    with momentum buf = mom buf + g / (avg + eps), w -= lr buf;
+    else w -= lr g / (avg + eps)"""
+    cdef Py_ssize_t p
+    cdef floating g, sq, ga, avg, buf
+    cdef floating lr = <floating>h[H_LR]
+    cdef floating wd = <floating>h[H_WEIGHT_DECAY]
+    cdef floating mom = <floating>h[H_MOMENTUM]
+    cdef floating alpha = <floating>h[H_ALPHA]
+    cdef floating w = 1 - alpha
+    cdef floating eps = <floating>h[H_EPS]
+    cdef bint centered = h[H_CENTERED] != 0
+    cdef floating* sq_state = state
+    cdef floating* ga_state = state + n
+    cdef floating* buf_state = state + 2 * n
+    for p in range(n):
+        g = grads[p]
+        if wd != 0:
+            g = g + wd * params[p]
+        sq = sq_state[p] * alpha + (1 - alpha) * g * g
+        sq_state[p] = sq
+        if centered:
+            if w < 0.5:
+                ga = ga_state[p] + w * (g - ga_state[p])
+            else:
+                ga = g - (g - ga_state[p]) * (1 - w)
+            ga_state[p] = ga
+            avg = sqrt(sq + (-1) * ga * ga)
+        else:
+            avg = sqrt(sq)
+        avg = avg + eps
+        if mom > 0:
+            buf = buf_state[p] * mom + g / avg
+            buf_state[p] = buf
+            params[p] = params[p] - lr * buf
+        else:
+            params[p] = params[p] - lr * (g / avg)
+
+
+cdef void _rprop(const double* h, int64_t t, floating* params, const floating* grads,
+                 floating* state, Py_ssize_t n) noexcept nogil:
+    """torch.optim.Rprop: the step size of each weight grows by eta_plus
+    while its gradient keeps its sign and shrinks by eta_minus when it
+    flips (then that gradient is taken as 0); w -= sign(g) step."""
+    cdef Py_ssize_t p
+    cdef floating g, prod, factor, step
+    cdef floating eta_minus = <floating>h[H_ETA_MINUS]
+    cdef floating eta_plus = <floating>h[H_ETA_PLUS]
+    cdef floating step_min = <floating>h[H_STEP_MIN]
+    cdef floating step_max = <floating>h[H_STEP_MAX]
+    cdef floating* prev = state
+    cdef floating* steps = state + n
+    if t == 0:
+        for p in range(n):
+            prev[p] = 0
+            steps[p] = <floating>h[H_LR]
+    for p in range(n):
+        g = grads[p]
+        prod = g * prev[p]
+        if prod > 0:
+            factor = eta_plus
+        elif prod < 0:
+            factor = eta_minus
+        else:
+            factor = 1
+        step = steps[p] * factor
+        if step < step_min:
+            step = step_min
+        if step > step_max:
+            step = step_max
+        steps[p] = step
+        if factor == eta_minus:
+            g = 0
+        if g > 0:
+            params[p] = params[p] - step
+        elif g < 0:
+            params[p] = params[p] + step
+        prev[p] = g
 
 
 def optimizer_state_size(int kind, Py_ssize_t n_params):
     """Number of state values an optimizer keeps for n_params parameters."""
     if kind == OPT_SGD:
         return n_params
-    if kind == OPT_ADAM:
+    if kind == OPT_ADAM or kind == OPT_RPROP:
         return 2 * n_params
+    if kind == OPT_ADAGRAD:
+        return n_params
+    if kind == OPT_RMSPROP:
+        return 3 * n_params
     raise ValueError(f"unknown optimizer code {kind}")
 
 

@@ -112,11 +112,46 @@ def adam_step(w, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay
     return w - lr / (1 - b1**step) * m / denom, m, v
 
 
+def adagrad_step(w, g, s, t, lr=0.01, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
+                 initial_accumulator_value=0.0):
+    """One torch.optim.Adagrad step (s starts at initial_accumulator_value)."""
+    g = g + weight_decay * w
+    s = s + g * g
+    return w - lr / (1 + t * lr_decay) * g / (np.sqrt(s) + eps), s
+
+
+def rmsprop_step(w, g, sq, ga, buf, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
+                 momentum=0.0, centered=False):
+    """One torch.optim.RMSprop step; returns (w, sq, ga, buf)."""
+    g = g + weight_decay * w
+    sq = alpha * sq + (1 - alpha) * g * g
+    if centered:
+        ga = alpha * ga + (1 - alpha) * g
+        avg = np.sqrt(sq - ga * ga) + eps
+    else:
+        avg = np.sqrt(sq) + eps
+    if momentum > 0:
+        buf = momentum * buf + g / avg
+        return w - lr * buf, sq, ga, buf
+    return w - lr * g / avg, sq, ga, buf
+
+
+def rprop_step(w, g, prev, step, lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0)):
+    """One torch.optim.Rprop step (step starts at lr); returns (w, prev, step)."""
+    prod = g * prev
+    factor = np.where(prod > 0, etas[1], np.where(prod < 0, etas[0], 1.0))
+    step = np.clip(step * factor, *step_sizes)
+    g = np.where(prod < 0, 0.0, g)
+    return w - np.sign(g) * step, g, step
+
+
 def train(layers, X, y, loss, batches, opt="sgd", **hyper):
     """Train (W, b, act) layers in place over the given list of row-index
     batches; returns the step losses."""
     flat = [p for W, b, _ in layers for p in (W, b)]
-    state = [dict(buf=np.zeros_like(p), m=np.zeros_like(p), v=np.zeros_like(p)) for p in flat]
+    state = [dict(buf=np.zeros_like(p), m=np.zeros_like(p), v=np.zeros_like(p),
+                  s=np.full_like(p, hyper.get("initial_accumulator_value", 0.0)),
+                  step=np.full_like(p, hyper.get("lr", 0.01))) for p in flat]
     losses = []
     for t, rows in enumerate(batches):
         yb = y[rows]
@@ -126,8 +161,15 @@ def train(layers, X, y, loss, batches, opt="sgd", **hyper):
         for p, g, s in zip(flat, gflat, state):
             if opt == "sgd":
                 new, s["buf"] = sgd_step(p, g, s["buf"], t, **hyper)
-            else:
+            elif opt == "adam":
                 new, s["m"], s["v"] = adam_step(p, g, s["m"], s["v"], t, **hyper)
+            elif opt == "adagrad":
+                new, s["s"] = adagrad_step(p, g, s["s"], t, **hyper)
+            elif opt == "rmsprop":
+                new, s["m"], s["v"], s["buf"] = rmsprop_step(p, g, s["m"], s["v"], s["buf"],
+                                                             **hyper)
+            else:
+                new, s["m"], s["step"] = rprop_step(p, g, s["m"], s["step"], **hyper)
             p[...] = new
     return losses
 

@@ -25,9 +25,12 @@ from .schedules import SCHEDULES, Schedule
 if TYPE_CHECKING:
     from .network import Sequential
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdaGrad", "RMSprop", "Rprop"]
 
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
+# Settings given as pairs, and the two slots of the kernel's vector they fill.
+_PAIRS = {"betas": ("beta1", "beta2"), "etas": ("eta_minus", "eta_plus"),
+          "step_sizes": ("step_min", "step_max")}
 
 
 class OptimizerState:
@@ -84,12 +87,14 @@ class Optimizer:
         h = getattr(self, "_hyper_cache", None)
         if h is None:
             h = np.zeros(_kernels.N_HYPER_SLOTS, dtype=np.float64)
-            for key, slot in _kernels.HYPER_SLOTS.items():
-                value = getattr(self, key, None)
-                if key in ("beta1", "beta2") and hasattr(self, "betas"):
-                    value = self.betas[0 if key == "beta1" else 1]
-                if value is not None:
-                    h[slot] = float(value)
+            values = {key: getattr(self, key) for key in _kernels.HYPER_SLOTS
+                      if hasattr(self, key)}
+            for pair, (first, second) in _PAIRS.items():
+                if hasattr(self, pair):
+                    values[first], values[second] = getattr(self, pair)
+            for key, value in values.items():
+                if value is not None and not isinstance(value, Schedule):
+                    h[_kernels.HYPER_SLOTS[key]] = float(value)
             object.__setattr__(self, "_hyper_cache", h)
         if lr is not None and lr != h[_LR_SLOT]:
             h = h.copy()
@@ -127,6 +132,7 @@ class Optimizer:
         if state is None:
             state = OptimizerState(self._kind, net.n_params, net.dtype,
                                    getattr(self, "schedule", None))
+            self._init_state(state)
             self._states[net] = state
         return state
 
@@ -140,6 +146,9 @@ class Optimizer:
 
     def _validate(self) -> None:
         raise NotImplementedError
+
+    def _init_state(self, state: OptimizerState) -> None:
+        """Fill a new state's buffers (zeros unless an optimizer says otherwise)."""
 
 
 @dataclass
@@ -205,13 +214,116 @@ class Adam(Optimizer):
         _check_schedule(self.schedule)
 
 
+def _check_pair(value, name: str) -> tuple[float, float]:
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair of numbers, got {value!r}")
+    return (check_float(value[0], f"{name}[0]"), check_float(value[1], f"{name}[1]"))
+
+
+@dataclass
+class AdaGrad(Optimizer):
+    """AdaGrad, exactly ``torch.optim.Adagrad``.
+
+    With ``g = grad + weight_decay * w`` and t counting steps from 1::
+
+        s = s + g^2                       (s starts at initial_accumulator_value)
+        w = w - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps)
+    """
+
+    lr: float = 0.01
+    lr_decay: float = 0.0
+    weight_decay: float = 0.0
+    initial_accumulator_value: float = 0.0
+    eps: float = 1e-10
+    schedule: Schedule | None = None
+
+    name = "adagrad"
+
+    def _validate(self) -> None:
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_float(self.lr_decay, "lr_decay", low=0.0)
+        check_float(self.weight_decay, "weight_decay", low=0.0)
+        check_float(self.initial_accumulator_value, "initial_accumulator_value", low=0.0)
+        check_float(self.eps, "eps", low=0.0)
+        _check_schedule(self.schedule)
+
+    def _init_state(self, state: OptimizerState) -> None:
+        state.buffer[...] = self.initial_accumulator_value
+
+
+@dataclass
+class RMSprop(Optimizer):
+    """RMSprop, exactly ``torch.optim.RMSprop``.
+
+    With ``g = grad + weight_decay * w``::
+
+        sq  = alpha sq + (1 - alpha) g^2
+        avg = sqrt(sq - ga^2) with ga = alpha ga + (1 - alpha) g   (centered)
+              sqrt(sq)                                              (otherwise)
+        buf = momentum buf + g / (avg + eps);  w = w - lr buf       (momentum > 0)
+        w   = w - lr g / (avg + eps)                                (otherwise)
+    """
+
+    lr: float = 0.01
+    alpha: float = 0.99
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    centered: bool = False
+    schedule: Schedule | None = None
+
+    name = "rmsprop"
+
+    def _validate(self) -> None:
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        check_float(self.alpha, "alpha", low=0.0, high=1.0)
+        check_float(self.eps, "eps", low=0.0)
+        check_float(self.weight_decay, "weight_decay", low=0.0)
+        check_float(self.momentum, "momentum", low=0.0)
+        if not isinstance(self.centered, (bool, np.bool_)):
+            raise TypeError(f"centered must be True or False, got {self.centered!r}")
+        _check_schedule(self.schedule)
+
+
+@dataclass
+class Rprop(Optimizer):
+    """Resilient backpropagation, exactly ``torch.optim.Rprop`` (for full-batch
+    training of small networks).
+
+    Each weight has its own step size, starting at ``lr``: it is multiplied
+    by eta_plus while the gradient keeps its sign and by eta_minus when the
+    sign flips (that gradient then counts as 0), within ``step_sizes``;
+    ``w = w - sign(g) * step``. The size of the gradient is never used.
+    """
+
+    lr: float = 0.01
+    etas: tuple[float, float] = (0.5, 1.2)
+    step_sizes: tuple[float, float] = (1e-6, 50.0)
+    schedule: Schedule | None = None
+
+    name = "rprop"
+
+    def _validate(self) -> None:
+        check_float(self.lr, "lr", low=0.0, low_open=True)
+        etas = _check_pair(self.etas, "etas")
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"etas must satisfy 0 < etas[0] < 1 < etas[1], got {self.etas!r}")
+        sizes = _check_pair(self.step_sizes, "step_sizes")
+        if not 0.0 <= sizes[0] <= sizes[1]:
+            raise ValueError(f"step_sizes must satisfy 0 <= min <= max, got {self.step_sizes!r}")
+        object.__setattr__(self, "etas", etas)
+        object.__setattr__(self, "step_sizes", sizes)
+        _check_schedule(self.schedule)
+
+
 def _check_schedule(schedule) -> None:
     if schedule is not None and not isinstance(schedule, Schedule):
         raise TypeError(f"schedule must be a fastnn schedule such as StepDecay(10), "
                         f"got {schedule!r}")
 
 
-OPTIMIZER_TYPES = {"SGD": SGD, "Adam": Adam}
+OPTIMIZER_TYPES = {"SGD": SGD, "Adam": Adam, "AdaGrad": AdaGrad, "RMSprop": RMSprop,
+                   "Rprop": Rprop}
 
 
 def optimizer_from_settings(name: str, settings: dict) -> Optimizer:
@@ -225,6 +337,7 @@ def optimizer_from_settings(name: str, settings: dict) -> Optimizer:
             raise ValueError(f"unknown schedule {sched!r}")
         sched = dict(sched)
         settings["schedule"] = SCHEDULES[sched.pop("type")](**sched)
-    if "betas" in settings and isinstance(settings["betas"], list):
-        settings["betas"] = tuple(settings["betas"])
+    for pair in _PAIRS:
+        if isinstance(settings.get(pair), list):
+            settings[pair] = tuple(settings[pair])
     return OPTIMIZER_TYPES[name](**settings)
