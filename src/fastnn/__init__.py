@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "(or build in place with `python setup.py build_ext --inplace`)."
     ) from exc
 
-from .layers import AvgPool2D, Conv2D, Dense, Flatten, Layer, MaxPool2D
+from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D
 from .network import History, Sequential, TrainingDiverged, load, load_checkpoint
 from .callbacks import Callback, EarlyStopping
 from .optim import SGD, AdaGrad, Adam, Optimizer, RMSprop, Rprop
@@ -51,6 +51,7 @@ __all__ = [
     "MaxPool2D",
     "AvgPool2D",
     "Flatten",
+    "Dropout",
     "Layer",
     "Sequential",
     "History",

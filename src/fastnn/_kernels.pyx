@@ -63,6 +63,7 @@ cdef enum:
     MAXPOOL = 2
     AVGPOOL = 3
     FLATTEN = 4
+    DROPOUT = 5
 
 # Activations
 cdef enum:
@@ -127,6 +128,10 @@ cdef enum:
 cdef enum:
     MAX_LAYERS = 64
 
+# A dropout rate r is stored in the layer table as round(r * DROP_ONE); a
+# 30-bit random draw below it drops the value.
+cdef uint64_t DROP_ONE = 1 << 30
+
 # Products with at least this many multiply-adds go to BLAS; smaller ones
 # run as plain loops, where the call overhead of BLAS would dominate.
 cdef Py_ssize_t BLAS_MIN_MACS = 32768
@@ -149,7 +154,8 @@ ACTIVATIONS = {"identity": IDENTITY, "sigmoid": SIGMOID, "tanh": TANH,
 LOSSES = {"mse": MSE, "cross_entropy": CROSS_ENTROPY,
           "binary_cross_entropy": BINARY_CROSS_ENTROPY}
 LAYER_KINDS = {"dense": DENSE, "conv2d": CONV2D, "maxpool2d": MAXPOOL,
-               "avgpool2d": AVGPOOL, "flatten": FLATTEN}
+               "avgpool2d": AVGPOOL, "flatten": FLATTEN, "dropout": DROPOUT}
+DROPOUT_ONE = DROP_ONE
 OPTIMIZERS = {"sgd": OPT_SGD, "adam": OPT_ADAM, "adagrad": OPT_ADAGRAD,
               "rmsprop": OPT_RMSPROP, "rprop": OPT_RPROP}
 HYPER_SLOTS = {"lr": H_LR, "momentum": H_MOMENTUM, "dampening": H_DAMPENING,
@@ -177,6 +183,9 @@ cdef struct Layer:
     # (kh, kw), stride (sh, sw), zero padding (ph, pw)
     Py_ssize_t c_in, h, w, c_out, oh, ow, kh, kw, sh, sw, ph, pw
     Py_ssize_t group        # samples unfolded at a time on the BLAS path
+    Py_ssize_t mask_off     # dropout: the mask of the batch in the workspace
+    uint64_t drop_below     # dropout: a 30-bit draw below this drops the value
+    double keep_scale       # dropout: 1 / (1 - rate)
 
 
 cdef struct Net:
@@ -265,6 +274,14 @@ cdef int _read_layer(Layer* L, const int64_t[:, ::1] spec, Py_ssize_t l,
         if n_out != n_in or w_size != 0 or b_size != 0 or L.act != IDENTITY:
             raise ValueError(f"layer {l}: a flatten layer keeps its size and has no "
                              "parameters and no activation")
+    elif L.kind == DROPOUT:
+        if n_out != n_in or w_size != 0 or b_size != 0 or L.act != IDENTITY:
+            raise ValueError(f"layer {l}: a dropout layer keeps its size and has no "
+                             "parameters and no activation")
+        if <uint64_t>spec[l, C_P0] >= DROP_ONE:
+            raise ValueError(f"layer {l}: the dropout rate must be below 1")
+        L.drop_below = <uint64_t>spec[l, C_P0]
+        L.keep_scale = 1.0 / (1.0 - <double>spec[l, C_P0] / DROP_ONE)
     else:
         raise ValueError(f"layer {l}: unknown layer kind {L.kind}")
     if n_params >= 0 and (L.w_off + w_size > n_params or L.b_off + b_size > n_params):
@@ -299,6 +316,10 @@ cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
         L.out_off = off
         off += m * L.n_out
         width = max(width, L.n_in, L.n_out)
+        L.mask_off = 0
+        if L.kind == DROPOUT:
+            L.mask_off = off
+            off += m * L.n_out
         if L.kind == CONV2D:
             g = min(max(m, 1), L.group)
             col = max(col, g * L.c_in * L.kh * L.kw * L.oh * L.ow)
@@ -1013,9 +1034,16 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
 
 # ------------------------------------------------------------ whole passes
 cdef void _forward(Net* net, const floating* params, const floating* X,
-                   Py_ssize_t m, floating* work, bint logits) noexcept nogil:
-    """Every layer's output for m rows of X; the last as logits if asked."""
+                   Py_ssize_t m, floating* work, bint logits,
+                   uint64_t* rng) noexcept nogil:
+    """Every layer's output for m rows of X; the last as logits if asked.
+
+    ``rng`` NULL: inference (dropout passes values through); else training,
+    dropout draws its mask from rng."""
     cdef int l, act
+    cdef Py_ssize_t i
+    cdef floating keep
+    cdef floating* mask
     cdef const floating* inp = X
     cdef floating* out
     cdef Layer* L
@@ -1033,7 +1061,15 @@ cdef void _forward(Net* net, const floating* params, const floating* X,
                           work + net.col_off, work + net.tmp_off)
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:
             _pool_forward(inp, out, m, L)
-        else:    # FLATTEN: the layout is already flat
+        elif L.kind == DROPOUT and rng != NULL:
+            # inverted dropout: keep each value with probability 1 - rate,
+            # scaled by 1 / (1 - rate) (torch.nn.Dropout in training mode)
+            mask = work + L.mask_off
+            keep = <floating>L.keep_scale
+            for i in range(m * L.n_in):
+                mask[i] = 0 if (_next(rng) >> 34) < L.drop_below else keep
+                out[i] = inp[i] * mask[i]
+        else:    # FLATTEN (the layout is already flat), DROPOUT at inference
             memcpy(out, inp, m * L.n_in * sizeof(floating))
         inp = out
 
@@ -1066,6 +1102,10 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
             break           # no parameters, no gradient to pass further
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:
             _pool_backward(inp, delta, dX, act_prev, m, L)
+        elif L.kind == DROPOUT:
+            for p in range(m * L.n_in):
+                dX[p] = delta[p] * work[L.mask_off + p]
+            _times_act_grad(dX, inp, m * L.n_in, act_prev)
         else:                           # FLATTEN
             memcpy(dX, delta, m * L.n_in * sizeof(floating))
             _times_act_grad(dX, inp, m * L.n_in, act_prev)
@@ -1310,7 +1350,7 @@ def forward(const int64_t[:, ::1] spec,
         start = 0
         while start < n:
             m = min(chunk, n - start)
-            _forward(&net, &params[0], &X[start, 0], m, &work[0], False)
+            _forward(&net, &params[0], &X[start, 0], m, &work[0], False, NULL)
             memcpy(&out[start, 0], &work[net.layers[net.n_layers - 1].out_off],
                    m * n_out * sizeof(floating))
             start += m
@@ -1350,7 +1390,7 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
         start = 0
         while start < n:
             m = min(chunk, n - start)
-            _forward(&net, &params[0], &X[start, 0], m, &work[0], True)
+            _forward(&net, &params[0], &X[start, 0], m, &work[0], True, NULL)
             total += m * _loss_delta(
                 &work[last.out_off], m, k, loss, last.act,
                 &labels[start] if loss == CROSS_ENTROPY else NULL,
@@ -1379,7 +1419,7 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
     last = &net.layers[net.n_layers - 1]
     k = last.n_out
     with nogil:
-        _forward(&net, &params[0], &X[0, 0], n, &work[0], True)
+        _forward(&net, &params[0], &X[0, 0], n, &work[0], True, NULL)
         value = _loss_delta(&work[last.out_off], n, k, loss, last.act,
                             &labels[0] if loss == CROSS_ENTROPY else NULL,
                             &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
@@ -1470,7 +1510,7 @@ def train(const int64_t[:, ::1] spec, int loss,
                     xb = xbuf
                 else:
                     xb = &X[start, 0]
-                _forward(&net, &params[0], xb, m, &work[0], True)
+                _forward(&net, &params[0], xb, m, &work[0], True, rs)
                 value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
                                     &labels[0] if loss == CROSS_ENTROPY else NULL,
                                     &Y[0, 0] if loss != CROSS_ENTROPY else NULL,

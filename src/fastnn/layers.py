@@ -24,9 +24,9 @@ from typing import Optional, cast
 import numpy as np
 
 from . import _kernels
-from ._validation import check_activation, check_int
+from ._validation import check_activation, check_float, check_int
 
-__all__ = ["Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten"]
+__all__ = ["Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "Dropout"]
 
 # A per-sample shape; None marks a size not known yet (an image's h and w
 # before the network has seen its input).
@@ -436,6 +436,54 @@ class Flatten(_ImageLayer):
         return "Flatten()"
 
 
+class Dropout(Layer):
+    """Inverted dropout, as ``torch.nn.Dropout(p)``: while training, each
+    value is zeroed with probability ``p`` and the others scaled by
+    ``1 / (1 - p)``; at prediction and evaluation it passes values through.
+
+    The masks are drawn inside the compiled loop from the network's seeded
+    stream, so a run is deterministic for a given seed. The rate is held to
+    30 binary digits (``round(p * 2**30) / 2**30``). A hidden-layer
+    regulariser: it may not be the first or the last layer.
+    """
+
+    kind = "dropout"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.p = check_float(p, "p", low=0.0, high=1.0, high_open=True)
+        self.activation = "identity"
+        self.in_shape: Shape | None = None
+
+    @property
+    def n_in(self) -> int | None:          # type: ignore[override]
+        if self.in_shape is None or None in self.in_shape:
+            return None
+        return math.prod(cast("tuple[int, ...]", self.in_shape))
+
+    @property
+    def n_out(self) -> int | None:         # type: ignore[override]
+        return self.n_in
+
+    def output_shape(self, shape: Shape | None) -> Shape | None:
+        return shape
+
+    def bind(self, in_shape: Shape, out_shape: Shape) -> None:
+        self.in_shape = tuple(in_shape)
+
+    def describe_output(self) -> str:
+        return _fmt(self.in_shape)
+
+    def geometry(self) -> tuple[int, ...]:
+        return (int(round(self.p * _kernels.DROPOUT_ONE)),)
+
+    def config(self) -> dict:
+        return {"type": "Dropout", "p": self.p}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.p})"
+
+
 def chain_shapes(layers: Sequence[Layer], input_shape: Shape | None) -> list[tuple]:
     """(input shape, output shape) of one sample at each layer.
 
@@ -480,7 +528,7 @@ def build_spec(layers: Sequence[Layer], input_shape: Shape,
 
 
 LAYER_TYPES = {"Dense": Dense, "Conv2D": Conv2D, "MaxPool2D": MaxPool2D,
-               "AvgPool2D": AvgPool2D, "Flatten": Flatten}
+               "AvgPool2D": AvgPool2D, "Flatten": Flatten, "Dropout": Dropout}
 
 
 def layer_from_config(cfg: dict) -> Layer:

@@ -128,6 +128,9 @@ class Sequential:
             if layer._owner is not None:
                 raise ValueError(f"layer {i} ({layer!r}) already belongs to another network; "
                                  "create a new layer object")
+            if layer.kind == "dropout" and i in (0, len(layers) - 1):
+                raise ValueError(f"layer {i} ({layer!r}): dropout is for hidden layers; "
+                                 "it cannot be the first or the last layer")
             if layer.activation == "softmax" and i != len(layers) - 1:
                 raise ValueError(
                     f"layer {i} ({layer!r}): softmax is for the output layer only; "
@@ -608,10 +611,10 @@ class Sequential:
 
     def summary(self) -> str:
         """A table of the layers, their shapes and parameter counts."""
-        lines = [f"{'layer':<28}{'output':>10}{'params':>10}"]
+        lines = [f"{'layer':<40}{'output':>12}{'params':>10}"]
         for layer in self.layers:
-            lines.append(f"{layer!r:<28}{layer.describe_output():>10}{layer.n_params:>10}")
-        lines.append(f"{'total':<28}{'':>10}{self.n_params:>10}")
+            lines.append(f"{layer!r:<40}{layer.describe_output():>12}{layer.n_params:>10}")
+        lines.append(f"{'total':<40}{'':>12}{self.n_params:>10}")
         return "\n".join(lines)
 
 
