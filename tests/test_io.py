@@ -113,3 +113,24 @@ def test_a_zip_with_a_corrupt_member_is_refused(tmp_path):
     path.write_bytes(buf.getvalue())
     with pytest.raises(ValueError, match="not a readable fastnn model file"):
         fastnn.load(path)
+
+
+def test_pickle_and_deepcopy_keep_the_model_and_its_optimizer(rng):
+    import copy
+    import pickle
+
+    X = rng.normal(size=(30, 5))
+    y = rng.integers(0, 3, size=30)
+    net = make_net((5, 7, 3), ["relu", "softmax"], "cross_entropy", dtype="float32", seed=2)
+    opt = fastnn.Adam(lr=0.01)
+    net.fit(X, y, epochs=2, batch_size=4, optimizer=opt)
+    back_net, back_opt = pickle.loads(pickle.dumps((net, opt)))
+    clone_net, clone_opt = copy.deepcopy((net, opt))
+    for other, other_opt in ((back_net, back_opt), (clone_net, clone_opt)):
+        np.testing.assert_array_equal(other.predict(X), net.predict(X))
+        assert np.shares_memory(other.layers[0].W, other.params)
+        assert other_opt.state_for(other).t == opt.state_for(net).t
+    h1 = net.fit(X, y, epochs=1, batch_size=4, optimizer=opt)
+    h2 = back_net.fit(X, y, epochs=1, batch_size=4, optimizer=back_opt)
+    assert h1.step_loss == h2.step_loss
+    np.testing.assert_array_equal(back_net.params, net.params)

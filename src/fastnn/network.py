@@ -604,6 +604,22 @@ class Sequential:
             arrays["optimizer_state"] = state.buffer
         np.savez(path, **arrays)
 
+    def __getstate__(self) -> dict:
+        # Pickle what a file holds; the layers' views are rebuilt on load.
+        return {"config": self.config(), "params": self.params.copy(),
+                "rng_state": self._rng_state.copy(),
+                "default_optimizer": self._default_optimizer}
+
+    def __setstate__(self, state: dict) -> None:
+        config = state["config"]
+        self.__init__([layer_from_config(c) for c in config["layers"]], loss=config["loss"],
+                      dtype=config["dtype"], seed=config.get("seed"))
+        if config.get("input_shape") is not None:
+            self._build(config["input_shape"])
+        self.params[...] = state["params"]
+        self._rng_state[...] = state["rng_state"]
+        self._default_optimizer = state["default_optimizer"]
+
     def __repr__(self) -> str:
         inner = ",\n    ".join(repr(layer) for layer in self.layers)
         return (f"Sequential([\n    {inner}],\n    loss={self.loss!r}, "

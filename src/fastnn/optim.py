@@ -81,6 +81,19 @@ class Optimizer:
             raise
         object.__setattr__(self, "_hyper_cache", None)
 
+    def __getstate__(self) -> dict:
+        # The per-network states travel as (network, state) pairs: pickled
+        # together with their networks, they are found again on load.
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_states", "_hyper_cache")}
+        state["_state_pairs"] = list(self._states.items())
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        pairs = state.pop("_state_pairs", [])
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+        object.__setattr__(self, "_states", weakref.WeakKeyDictionary(pairs))
+
     def _hyper(self, lr: float | None = None) -> np.ndarray:
         """The settings as the compiled update reads them (lr overridden
         by the schedule's rate of the epoch when given)."""
