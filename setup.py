@@ -6,6 +6,7 @@ under (see ``.ci/run``).
 """
 
 import os
+import platform
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -28,14 +29,24 @@ if DEBUG:
     link_args = ["-fsanitize=address"]
     macros.append(("FASTNN_DEBUG", "1"))
 
+# The hot kernels are built once per instruction set; fastnn picks the best
+# one the CPU supports at import (_core.py). Never -march=native: a wheel
+# must run on every x86-64 CPU.
+VARIANTS = {"": []}
+if platform.machine().lower() in ("x86_64", "amd64") and not DEBUG:
+    VARIANTS["_avx2"] = ["-mavx2", "-mfma"]
+    VARIANTS["_avx512"] = ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq",
+                           "-mavx512vl", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
+
 extensions = [
     Extension(
-        "fastnn._kernels",
-        ["src/fastnn/_kernels.pyx"],
-        extra_compile_args=compile_args,
+        f"fastnn._kernels{suffix}",
+        [f"src/fastnn/_kernels{suffix}.pyx"],
+        extra_compile_args=compile_args + flags,
         extra_link_args=link_args,
         define_macros=macros,
     )
+    for suffix, flags in VARIANTS.items()
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

@@ -9,7 +9,7 @@ and run without the GIL.
 """
 
 try:
-    from . import _kernels  # noqa: F401
+    from . import _core
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "fastnn's compiled core (fastnn._kernels) could not be imported: "
@@ -35,6 +35,16 @@ from .perceptron import ConvergenceWarning, Perceptron
 from . import datasets, logic, models
 
 __version__ = "0.1.0"
+
+
+def build_info() -> dict:
+    """Which build of the compiled core runs, and which others this CPU could run.
+
+    ``{"isa": "avx2", "available": ["baseline", "avx2", "avx512"]}``; set
+    ``FASTNN_ISA`` before importing fastnn to force one.
+    """
+    return {"isa": _core.ISA, "available": _core.available(),
+            "module": _core.kernels.__name__}
 
 
 def __getattr__(name: str):
@@ -80,5 +90,6 @@ __all__ = [
     "datasets",
     "logic",
     "models",
+    "build_info",
     "__version__",
 ]

@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _kernels
+from ._core import kernels as _kernels
 from ._validation import (
     check_batch_size,
     check_dtype,

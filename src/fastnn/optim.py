@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _kernels
+from ._core import kernels as _kernels
 from ._validation import check_float
 from .schedules import SCHEDULES, Schedule
 
