@@ -30,6 +30,7 @@ from .schedules import (
     StepDecay,
 )
 from .regression import RegressionMachine
+from ._threads import get_num_threads, set_num_threads, threads
 from .estimators import MLPClassifier, MLPRegressor
 from .perceptron import ConvergenceWarning, Perceptron
 from . import datasets, logic, models
@@ -91,5 +92,8 @@ __all__ = [
     "logic",
     "models",
     "build_info",
+    "set_num_threads",
+    "get_num_threads",
+    "threads",
     "__version__",
 ]
