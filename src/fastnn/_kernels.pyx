@@ -505,8 +505,8 @@ cdef void _dense_backward(const floating* X, const floating* W,
     cdef Py_ssize_t i, j, k
     cdef floating xk, s
     cdef floating* dw
+    cdef floating* o
     cdef const floating* d
-    cdef const floating* w
     cdef bint big = m * n_in * n_out >= BLAS_MIN_MACS
     # db
     for j in range(n_out):
@@ -520,8 +520,13 @@ cdef void _dense_backward(const floating* X, const floating* W,
         _gemm(False, True, <int>n_out, <int>n_in, <int>m, <floating>1.0,
               delta, <int>n_out, X, <int>n_in, <floating>0.0, dW, <int>n_out)
     else:
-        memset(dW, 0, n_in * n_out * sizeof(floating))
-        for i in range(m):
+        # the first row writes, the others add (no clearing pass)
+        for k in range(n_in):
+            xk = X[k]
+            dw = dW + k * n_out
+            for j in range(n_out):
+                dw[j] = xk * delta[j]
+        for i in range(1, m):
             d = delta + i * n_out
             for k in range(n_in):
                 xk = X[i * n_in + k]
@@ -534,18 +539,21 @@ cdef void _dense_backward(const floating* X, const floating* W,
     if big:
         _gemm(True, False, <int>n_in, <int>m, <int>n_out, <floating>1.0,
               W, <int>n_out, delta, <int>n_out, <floating>0.0, dX, <int>n_in)
-        if act_prev != IDENTITY:
-            for i in range(m * n_in):
-                dX[i] *= _act_grad(A_prev[i], act_prev)
+        _times_act_grad(dX, A_prev, m * n_in, act_prev)
     else:
+        # dX[i, k] = sum_j delta[i, j] W[k, j], summed in the order j = 0, 1, ..
+        # but over all k at once: independent adds the CPU can overlap
         for i in range(m):
             d = delta + i * n_out
+            o = dX + i * n_in
+            s = d[0]
             for k in range(n_in):
-                w = W + k * n_out
-                s = 0
-                for j in range(n_out):
-                    s += d[j] * w[j]
-                dX[i * n_in + k] = s * _act_grad(A_prev[i * n_in + k], act_prev)
+                o[k] = s * W[k * n_out]
+            for j in range(1, n_out):
+                s = d[j]
+                for k in range(n_in):
+                    o[k] += s * W[k * n_out + j]
+        _times_act_grad(dX, A_prev, m * n_in, act_prev)
 
 
 # ------------------------------------------------------------ convolution
