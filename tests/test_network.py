@@ -296,6 +296,17 @@ def test_bad_fit_arguments(data, kwargs, match):
     np.testing.assert_array_equal(net.params, before)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_predict_fast_path_still_refuses_non_finite_rows(dtype, bad):
+    net = small_net(dtype=dtype)
+    X = np.ones((3, 4), dtype=dtype)
+    X[2, 3] = bad
+    with pytest.raises(ValueError, match="NaN or infinity.*row 2"):
+        net.predict(X)
+    np.testing.assert_array_equal(net.predict(X[:2]), net.predict(X[:2].astype(np.float16)))
+
+
 def test_predict_refuses_bad_input():
     net = small_net()
     with pytest.raises(ValueError, match="Expected a 2-D array"):

@@ -51,7 +51,7 @@ from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, INFINITY, NA
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t, int64_t
 
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
 from cython cimport floating
 
@@ -368,6 +368,17 @@ cdef inline void _gemm(bint ta, bint tb, int M, int N, int K,
               <double*>B, &ldb, &beta, C, &ldc)
 
 
+cdef inline void _gemv(bint ta, int M, int N, floating alpha, const floating* A, int lda,
+                       const floating* x, floating beta, floating* y) noexcept nogil:
+    """y := alpha * op(A) @ x + beta * y, column-major A (M, N)."""
+    cdef char trans = 84 if ta else 78    # 'T' or 'N'
+    cdef int one = 1
+    if floating is float:
+        sgemv(&trans, &M, &N, &alpha, <float*>A, &lda, <float*>x, &one, &beta, y, &one)
+    else:
+        dgemv(&trans, &M, &N, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
+
+
 # ------------------------------------------------------------ activations
 cdef inline floating _sigmoid(floating z) noexcept nogil:
     """sigmoid(z) := 1 / (1 + exp(-z)), without overflow."""
@@ -468,7 +479,12 @@ cdef void _dense_forward(const floating* X, const floating* W,
     cdef floating xk
     cdef floating* o
     cdef const floating* w
-    if m * n_in * n_out >= BLAS_MIN_MACS:
+    if m == 1 and n_in * n_out >= BLAS_MIN_MACS:
+        # one sample: out = W^T x + b, a matrix-vector product that streams W once
+        memcpy(out, b, n_out * sizeof(floating))
+        _gemv(False, <int>n_out, <int>n_in, <floating>1.0, W, <int>n_out, X,
+              <floating>1.0, out)
+    elif m * n_in * n_out >= BLAS_MIN_MACS:
         # out^T = W^T X^T in BLAS's column-major view.
         _gemm(False, False, <int>n_out, <int>m, <int>n_in, <floating>1.0,
               W, <int>n_out, X, <int>n_in, <floating>0.0, out, <int>n_out)
@@ -1344,16 +1360,25 @@ def forward(const int64_t[:, ::1] spec,
             const floating[:, ::1] X,         # IN  (n, n_in)
             floating[:, ::1] out,             # OUT (n, n_out)
             floating[::1] work,               # workspace for `chunk` rows
-            Py_ssize_t chunk):
-    """out := network(X), the output layer's activation, chunk rows at a time."""
+            Py_ssize_t chunk, bint check_finite=False):
+    """out := network(X), the output layer's activation, chunk rows at a time.
+
+    With ``check_finite``, first look for NaN or infinity in X: if there is
+    any, compute nothing and return False."""
     cdef Net net
-    cdef Py_ssize_t n = X.shape[0], start, m, n_out
+    cdef Py_ssize_t n = X.shape[0], start, m, n_out, p
+    cdef bint finite = True
     _load_net(&net, spec, params.shape[0], chunk, work.shape[0])
     n_out = net.layers[net.n_layers - 1].n_out
     if X.shape[1] != net.layers[0].n_in or out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("forward: X or out does not match the network")
     if n == 0:
-        return
+        return True
+    if check_finite:
+        with nogil:
+            finite = _all_finite(&X[0, 0], n * X.shape[1])
+        if not finite:
+            return False
     with nogil:
         start = 0
         while start < n:
@@ -1362,6 +1387,33 @@ def forward(const int64_t[:, ::1] spec,
             memcpy(&out[start, 0], &work[net.layers[net.n_layers - 1].out_off],
                    m * n_out * sizeof(floating))
             start += m
+    return True
+
+
+cdef bint _all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
+    """True if no value is NaN or infinite (x * 0 is 0 only for finite x);
+    eight independent sums, so that the loop runs on vector lanes."""
+    cdef Py_ssize_t p, q, n8 = n - n % 8
+    cdef floating acc[8]
+    for q in range(8):
+        acc[q] = 0
+    for p in range(0, n8, 8):
+        for q in range(8):
+            acc[q] += a[p + q] * 0
+    for p in range(n8, n):
+        acc[0] += a[p] * 0
+    for q in range(1, 8):
+        acc[0] += acc[q]
+    return acc[0] == 0
+
+
+def all_finite(const floating[::1] values):
+    """True if no value is NaN or infinite."""
+    cdef bint finite = True
+    if values.shape[0] > 0:
+        with nogil:
+            finite = _all_finite(&values[0], values.shape[0])
+    return finite
 
 
 cdef void _check_targets(Net* net, int loss, Py_ssize_t n, Py_ssize_t n_labels,

@@ -18,6 +18,7 @@ DTYPES = ("float32", "float64")
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax", "step")
 LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
 _FINITE_BLOCK = 1 << 20      # values checked at once (bounds the temporary memory)
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def check_dtype(dtype: Any) -> np.dtype:
@@ -103,7 +104,12 @@ def _as_numeric_array(X: Any, name: str) -> np.ndarray:
 
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Refuse NaN and infinity, reading a large array in blocks."""
-    if arr.size <= _FINITE_BLOCK:
+    if arr.dtype in _FLOATS and arr.flags.c_contiguous:
+        from ._core import kernels    # one pass in C, no temporary array
+
+        if kernels.all_finite(arr.reshape(-1)):
+            return
+    elif arr.size <= _FINITE_BLOCK:
         if np.isfinite(arr).all():
             return
     flat = arr.reshape(len(arr), -1) if arr.ndim else arr.reshape(1, 1)
