@@ -463,6 +463,31 @@ cdef void _times_act_grad(floating* dX, const floating* A, Py_ssize_t n,
             dX[p] *= _act_grad(A[p], act)
 
 
+cdef inline floating _strided_dot(const floating* a, const floating* b, Py_ssize_t sa,
+                                  Py_ssize_t sb, Py_ssize_t n) noexcept nogil:
+    """sum_i a[i*sa] * b[i*sb] (b NULL: sum_i a[i*sa]), as four interleaved
+    partial sums."""
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t i, n4 = n - n % 4
+    if b == NULL:
+        for i in range(0, n4, 4):
+            s0 += a[i * sa]
+            s1 += a[(i + 1) * sa]
+            s2 += a[(i + 2) * sa]
+            s3 += a[(i + 3) * sa]
+        for i in range(n4, n):
+            s0 += a[i * sa]
+    else:
+        for i in range(0, n4, 4):
+            s0 += a[i * sa] * b[i * sb]
+            s1 += a[(i + 1) * sa] * b[(i + 1) * sb]
+            s2 += a[(i + 2) * sa] * b[(i + 2) * sb]
+            s3 += a[(i + 3) * sa] * b[(i + 3) * sb]
+        for i in range(n4, n):
+            s0 += a[i * sa] * b[i * sb]
+    return (s0 + s1) + (s2 + s3)
+
+
 # ------------------------------------------------------------ dense layer
 cdef void _dense_forward(const floating* X, const floating* W,
                          const floating* b, floating* out, Py_ssize_t m,
@@ -525,16 +550,26 @@ cdef void _dense_backward(const floating* X, const floating* W,
     cdef const floating* d
     cdef bint big = m * n_in * n_out >= BLAS_MIN_MACS
     # db
-    for j in range(n_out):
-        db[j] = 0
-    for i in range(m):
-        d = delta + i * n_out
+    if n_out < 8:
+        # narrow outputs: a column at a time, in registers (a running sum in
+        # memory would wait on its own stores)
         for j in range(n_out):
-            db[j] += d[j]
+            db[j] = _strided_dot(delta + j, NULL, n_out, 0, m)
+    else:
+        for j in range(n_out):
+            db[j] = 0
+        for i in range(m):
+            d = delta + i * n_out
+            for j in range(n_out):
+                db[j] += d[j]
     # dW
     if big:
         _gemm(False, True, <int>n_out, <int>n_in, <int>m, <floating>1.0,
               delta, <int>n_out, X, <int>n_in, <floating>0.0, dW, <int>n_out)
+    elif n_out < 8:
+        for k in range(n_in):
+            for j in range(n_out):
+                dW[k * n_out + j] = _strided_dot(delta + j, X + k, n_out, n_in, m)
     else:
         # the first row writes, the others add (no clearing pass)
         for k in range(n_in):

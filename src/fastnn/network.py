@@ -571,7 +571,9 @@ class Sequential:
             per_epoch = done_losses[:full_epochs * steps_per_epoch].reshape(full_epochs, -1)
             hist.loss = ((per_epoch @ sizes) / n).tolist()
             hist.step_loss = done_losses.tolist()
-            hist.batch_sizes = np.resize(sizes, done).tolist()
+            one_epoch = sizes.tolist()
+            hist.batch_sizes = (one_epoch * full_epochs
+                                + one_epoch[:done - full_epochs * steps_per_epoch])
         hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
         hist.interrupted = interrupted
         if record_params:
