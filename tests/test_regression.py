@@ -1,0 +1,94 @@
+"""The regression machine on Hubble's galaxies: gradient descent on E(a, b)."""
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.datasets import load_hubble
+
+
+@pytest.fixture(scope="module")
+def hubble():
+    return load_hubble()
+
+
+def test_full_batch_descent_reaches_the_closed_form(hubble):
+    x, y = hubble
+    m = fastnn.RegressionMachine().fit(x, y, lr=0.3, steps=3000)
+    a, b = m.closed_form()
+    assert (a, b) == pytest.approx((454.158, -40.784), abs=1e-3)   # the reference OLS fit
+    assert m.a == pytest.approx(a, abs=1e-6) and m.b == pytest.approx(b, abs=1e-6)
+    assert m.through_origin() == pytest.approx(423.937, abs=1e-3)  # Hubble's constant
+
+
+def test_loss_is_the_mean_squared_error_and_the_path_has_a_point_per_step(hubble):
+    x, y = hubble
+    m = fastnn.RegressionMachine().fit(x, y, lr=0.1, steps=57)
+    assert m.path.shape == (57, 2)
+    assert m.loss_history.shape == (57,)
+    assert (m.a, m.b) == tuple(m.path[-1])
+    for a, b in [(0.0, 0.0), (454.0, -40.0), (-3.5, 12.25)]:
+        assert m.loss(a, b) == pytest.approx(np.mean((a * x + b - y) ** 2), rel=1e-14)
+    # each recorded loss is E at the point the step started from (full batch)
+    starts = np.vstack([[0.0, 0.0], m.path[:-1]])
+    np.testing.assert_allclose(m.loss_history, m.loss(starts[:, 0], starts[:, 1]), rtol=1e-12)
+    # and each step is plain gradient descent on E: w - lr * grad E(w)
+    a0, b0 = starts[5]
+    r = a0 * x + b0 - y
+    grad = np.array([2 * np.mean(r * x), 2 * np.mean(r)])
+    np.testing.assert_allclose(m.path[5], starts[5] - 0.1 * grad, rtol=1e-12)
+
+
+def test_hessian_and_stability_limit(hubble):
+    x, y = hubble
+    m = fastnn.RegressionMachine().fit(x, y, lr=0.1, steps=1)
+    H = m.hessian()
+    np.testing.assert_allclose(H, 2 * np.array([[np.mean(x * x), np.mean(x)],
+                                                [np.mean(x), 1.0]]))
+    assert m.stability_limit() == pytest.approx(2 / np.linalg.eigvalsh(H).max())
+    assert 0.45 < m.stability_limit() < 0.52
+    below = fastnn.RegressionMachine().fit(x, y, lr=0.9 * m.stability_limit(), steps=300)
+    above = fastnn.RegressionMachine().fit(x, y, lr=1.1 * m.stability_limit(), steps=300)
+    assert below.loss_history[-1] < below.loss_history[0]
+    assert above.loss_history[-1] > above.loss_history[0] * 1e3
+
+
+def test_mini_batch_and_online_modes(hubble):
+    x, y = hubble
+    mb = fastnn.RegressionMachine(seed=1).fit(x, y, lr=0.05, steps=600, batch_size=4)
+    online = fastnn.RegressionMachine(seed=1).fit(x, y, lr=0.02, steps=960, batch_size=1)
+    again = fastnn.RegressionMachine(seed=1).fit(x, y, lr=0.05, steps=600, batch_size=4)
+    assert mb.path.shape == (600, 2) and online.path.shape == (960, 2)
+    np.testing.assert_array_equal(mb.path, again.path)             # seeded
+    assert mb.history.steps_per_epoch == 6 and online.history.steps_per_epoch == 24
+    a, b = mb.closed_form()
+    for m in (mb, online):                                          # noisy, but near
+        assert m.loss(m.a, m.b) < 1.1 * m.loss(a, b)
+
+
+def test_a_diverging_run_says_so_and_keeps_the_machine_usable(hubble):
+    x, y = hubble
+    m = fastnn.RegressionMachine()
+    with pytest.raises(fastnn.TrainingDiverged, match="lower learning rate") as info:
+        m.fit(x, y, lr=2.0, steps=5000)
+    assert info.value.step > 1
+    m.fit(x, y, lr=0.3, steps=10)
+    assert m.path.shape == (10, 2)
+
+
+@pytest.mark.parametrize("args, match", [
+    (dict(x=[1.0], y=[2.0]), "at least 2 points"),
+    (dict(x=[1.0, 2.0], y=[1.0]), "different lengths"),
+    (dict(x=[[1.0, 2.0]], y=[1.0, 2.0]), "1-D arrays"),
+    (dict(x=[1.0, np.nan], y=[1.0, 2.0]), "finite"),
+    (dict(x=[1.0, 2.0], y=[1.0, 2.0], lr=0), "lr must be > 0"),
+    (dict(x=[1.0, 2.0], y=[1.0, 2.0], steps=-1), "steps must be >= 0"),
+])
+def test_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        fastnn.RegressionMachine().fit(**args)
+
+
+def test_the_surface_needs_data_first():
+    with pytest.raises(ValueError, match="fit the machine first"):
+        fastnn.RegressionMachine().loss(1.0, 2.0)
