@@ -284,3 +284,249 @@ def test_confusion_matrix_counts_in_cells():
     render(fig)
     with pytest.raises(ValueError, match="0..1"):
         plot.confusion_matrix([0, 2], [0, 1], n_classes=2)
+
+
+# ------------------------------------------------------- inside a network
+def numpy_conv_relu(X, W, b, padding):
+    """Cross-correlation with zero padding, then relu, in float64."""
+    n, _, h, w = X.shape
+    k = W.shape[-1]
+    Xp = np.pad(X, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh, ow = h + 2 * padding - k + 1, w + 2 * padding - k + 1
+    out = np.empty((n, W.shape[0], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = np.einsum("ncij,ocij->no", Xp[:, :, i:i + k, j:j + k], W) + b
+    return np.maximum(out, 0)
+
+
+def small_lenet(seed=0):
+    return fastnn.Sequential([
+        fastnn.Conv2D(1, 3, kernel_size=3, padding=1, activation="relu"),
+        fastnn.MaxPool2D(2),
+        fastnn.Flatten(),
+        fastnn.Dense(3 * 3 * 3, 4, activation="softmax")], dtype="float64", seed=seed)
+
+
+def test_layer_outputs_of_a_dense_network_match_numpy():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(7, 5))
+    net = fastnn.Sequential([fastnn.Dense(5, 4, "tanh"), fastnn.Dense(4, 3, "relu"),
+                             fastnn.Dense(3, 2, "sigmoid")], dtype="float64", seed=1)
+    outs = plot.layer_outputs(net, X)
+    a = X
+    expected = []
+    for layer, f in zip(net.layers, [np.tanh, lambda z: np.maximum(z, 0),
+                                     lambda z: 1 / (1 + np.exp(-z))]):
+        a = f(a @ layer.W + layer.b)
+        expected.append(a)
+    assert [o.shape for o in outs] == [(7, 4), (7, 3), (7, 2)]
+    for got, want in zip(outs, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(outs[-1], net.predict(X))
+
+
+def test_layer_outputs_of_a_conv_network_match_numpy():
+    X = np.random.default_rng(2).uniform(size=(3, 1, 6, 6))
+    net = small_lenet()
+    outs = plot.layer_outputs(net, X)
+    assert [o.shape for o in outs] == [(3, 3, 6, 6), (3, 3, 3, 3), (3, 27), (3, 4)]
+    conv = numpy_conv_relu(X, net.layers[0].W, net.layers[0].b, padding=1)
+    np.testing.assert_allclose(outs[0], conv, rtol=1e-10, atol=1e-12)
+    pooled = conv.reshape(3, 3, 3, 2, 3, 2).max(axis=(3, 5))
+    np.testing.assert_allclose(outs[1], pooled, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(outs[2], pooled.reshape(3, -1), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(outs[3], net.predict(X))
+
+
+@pytest.mark.skipif(not hasattr(fastnn, "Dropout"), reason="fastnn.Dropout not built yet")
+def test_layer_outputs_pass_through_dropout():
+    X = np.random.default_rng(3).normal(size=(4, 3))
+    net = fastnn.Sequential([fastnn.Dense(3, 5, "relu"), fastnn.Dropout(0.5),
+                             fastnn.Dense(5, 2, "softmax")], dtype="float64", seed=0)
+    outs = plot.layer_outputs(net, X)
+    assert len(outs) == 3
+    np.testing.assert_array_equal(outs[1], outs[0])  # identity at prediction
+    np.testing.assert_array_equal(outs[2], net.predict(X))
+
+
+def test_conv_filters_one_panel_per_kernel_centred_at_zero():
+    net = small_lenet()
+    net.layers[0].W[0, 0, 0, 0] = -3.0   # the largest magnitude
+    fig = plot.conv_filters(net)
+    images = [ax for ax in fig.axes if ax.images]
+    assert len(images) == 3
+    assert [ax.get_title() for ax in images][0].startswith("filter 1\nbias")
+    vmin, vmax = images[0].images[0].get_clim()
+    assert vmin == -vmax == -3.0
+    assert images[0].texts[0].get_text() == "-3.00"    # each weight written in its cell
+    assert fig.axes[-1].get_ylabel() == "weight"         # the colour bar
+    render(fig)
+    # a layer, or the kernels themselves; several input channels
+    fig = plot.conv_filters(np.ones((2, 3, 5, 5)) * np.arange(25).reshape(5, 5), title=None)
+    assert len([ax for ax in fig.axes if ax.images]) == 6
+    assert "input channel 2" in [ax.get_ylabel() for ax in fig.axes]
+    render(fig)
+    render(plot.conv_filters(net.layers[0], show_values=False))
+    with pytest.raises(ValueError, match="out, in, kh, kw"):
+        plot.conv_filters(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="no Conv2D"):
+        plot.conv_filters(fastnn.Sequential([fastnn.Dense(2, 2)]))
+
+
+def test_feature_maps_rows_for_the_input_and_each_image_layer():
+    net = small_lenet()
+    image = np.random.default_rng(0).uniform(size=(6, 6))
+    fig = plot.feature_maps(net, image, label=3)
+    rows = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel() and ax.images]
+    assert rows == ["input\n(1, 6, 6)", "conv 3x3, relu\n→ (3, 6, 6)",
+                    "MaxPool2D(2)\n→ (3, 3, 3)"]
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 1 + 3 + 3
+    titles = [ax.get_title() for ax in panels]
+    assert titles[:2] == ["image (6x6)", "channel 1 (6x6)"] and titles[-1] == "channel 3 (3x3)"
+    P = net.predict(image.reshape(1, 1, 6, 6))[0]
+    assert f"read as {P.argmax()}" in fig._suptitle.get_text() and "(a 3)" in \
+        fig._suptitle.get_text()
+    # the conv row shows what the engine computes
+    conv = numpy_conv_relu(image.reshape(1, 1, 6, 6), net.layers[0].W, net.layers[0].b, 1)
+    np.testing.assert_allclose(panels[1].images[0].get_array(), conv[0, 0], atol=1e-12)
+    render(fig)
+    render(plot.feature_maps(net, image[None], max_channels=2, title=None))
+    with pytest.raises(ValueError, match="no layer whose output is an image"):
+        plot.feature_maps(fastnn.Sequential([fastnn.Flatten(), fastnn.Dense(36, 2)]),
+                          image[None])
+
+
+# ------------------------------------------------------------- in practice
+def line_data():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 4, 30)
+    return x, 3.0 * x + 2.0 + rng.normal(0, 0.5, 30)
+
+
+def test_optimizer_paths_counts_the_steps_to_get_down():
+    x, y = line_data()
+    runs = {name: fastnn.RegressionMachine().fit(x, y, steps=300, optimizer=opt)
+            for name, opt in [("SGD", fastnn.SGD(lr=0.05)), ("Adam", fastnn.Adam(lr=0.5)),
+                              ("too slow", fastnn.SGD(lr=1e-4))]}
+    ref = runs["SGD"]
+    e_min = ref.loss(*ref.closed_form())
+    fig = plot.optimizer_paths(ref, {k: m.path for k, m in runs.items()}, tol=0.01,
+                               max_drawn=40)
+    ax_map, ax_loss = fig.axes[0], fig.axes[1]
+    legend = [t.get_text() for t in ax_loss.get_legend().get_texts()]
+    for name, m in runs.items():
+        E = m.loss(m.path[:, 0], m.path[:, 1])
+        above = np.nonzero(E > 1.01 * e_min)[0]
+        if above[-1] == len(E) - 1:
+            assert f"{name}: not within 1% in 300 steps" in legend
+        else:
+            assert f"{name}: {above[-1] + 2} steps" in legend
+            assert np.all(E[above[-1] + 1:] <= 1.01 * e_min)
+    assert any(t.startswith("1% of the minimum E = ") for t in legend)
+    assert ax_loss.get_xscale() == "log" and ax_loss.get_yscale() == "log"
+    assert ax_map.get_xlabel() == "slope a" and ax_loss.get_ylabel() == "E - E_min"
+    drawn = [line for line in ax_map.lines if line.get_label().startswith("too slow")]
+    assert len(drawn[0].get_xydata()) == 41     # the start and at most 40 steps
+    render(fig)
+    with pytest.raises(ValueError, match="empty"):
+        plot.optimizer_paths(ref, {})
+
+
+def test_loss_surfaces_side_by_side_to_scale():
+    x, y = line_data()
+    raw = fastnn.RegressionMachine().fit(x, y, lr=0.05, steps=50)
+    z = (x - x.mean()) / x.std()
+    scaled = fastnn.RegressionMachine().fit(z, y, lr=0.5, steps=5)
+    fig = plot.loss_surfaces({"raw": {"machine": raw, "paths": {"gd": raw.path}},
+                              "scaled": {"machine": scaled, "paths": {"gd": scaled.path},
+                                         "a_label": "a'", "a_range": (-5, 10),
+                                         "b_range": (-5, 15)}},
+                             title="scaling")
+    maps = [ax for ax in fig.axes if ax.get_title() in ("raw", "scaled")]
+    assert len(maps) == 2
+    assert all(ax.get_aspect() == 1.0 for ax in maps)
+    assert maps[1].get_xlabel() == "a'" and maps[1].get_xlim() == (-5, 10)
+    render(fig)
+    with pytest.raises(ValueError, match="needs 'machine'"):
+        plot.loss_surfaces({"bad": {"paths": {}}})
+    with pytest.raises(ValueError, match="may hold only"):
+        plot.loss_surfaces({"bad": {"machine": raw, "colour": "red"}})
+
+
+def test_learning_curves_one_panel_per_run_with_the_gap():
+    runs = {"plain": {"train": [0.5, 0.9, 1.0, 1.0], "held-out": [0.5, 0.8, 0.85, 0.84]},
+            "stopped": {"train": [0.5, 0.9, 0.95], "held-out": [0.5, 0.82, 0.86]}}
+    fig = plot.learning_curves(runs, marks={"stopped": 1}, ylim=(40, 101), title="gap")
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["plain", "stopped"]
+    assert axes[0].get_ylabel() == "accuracy (%)" and axes[0].get_ylim() == (40, 101)
+    first = [t.get_text() for t in axes[0].get_legend().get_texts()]
+    assert first == ["train: 100.0% at the end", "held-out: 84.0% at the end", "the gap"]
+    second = [t.get_text() for t in axes[1].get_legend().get_texts()]
+    assert second[:2] == ["train: 90.0% at epoch 2", "held-out: 82.0% at epoch 2"]
+    assert "weights kept: epoch 2" in second
+    render(fig)
+    fig = plot.learning_curves({"loss": {"train": [1.0, 0.1], "held-out": [1.1, 0.4]}},
+                               ylabel="loss")
+    assert "train: 0.1 at the end" in [t.get_text() for t in
+                                       fig.axes[0].get_legend().get_texts()]
+    render(fig)
+    with pytest.raises(ValueError, match="empty"):
+        plot.learning_curves({})
+    with pytest.raises(ValueError, match="is empty"):
+        plot.learning_curves({"r": {"train": []}})
+
+
+def test_loss_per_epoch_from_histories_or_lists():
+    X = np.random.default_rng(1).normal(size=(20, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    net = fastnn.Sequential([fastnn.Dense(3, 1)], loss="mse", seed=0)
+    hist = net.fit(X, y, epochs=6, optimizer=fastnn.SGD(lr=0.1))
+    fig = plot.loss_per_epoch({"fit": hist, "given": [2.0, 1.0, 0.5]})
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "epoch"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[1] == "given: 0.5 at the end"
+    assert legend[0] == f"fit: {hist.loss[-1]:.4g} at the end"
+    assert len(ax.lines[0].get_xdata()) == 6
+    render(fig)
+    with pytest.raises(ValueError, match="no losses"):
+        plot.loss_per_epoch({"r": []})
+
+
+def test_activation_histograms_one_row_per_network():
+    X = np.random.default_rng(0).normal(size=(50, 4))
+    nets = {}
+    for name, act, std in [("relu, tiny", "relu", 0.01), ("sigmoid, unit", "sigmoid", 1.0)]:
+        net = fastnn.Sequential([fastnn.Dense(4, 6, act), fastnn.Dense(6, 6, act),
+                                 fastnn.Dense(6, 2, "softmax")], seed=0)
+        for layer in net.layers:
+            layer.W[...] = np.random.default_rng(1).normal(0, std, layer.W.shape)
+        nets[name] = net
+    fig = plot.activation_histograms(nets, X)
+    axes = visible_axes(fig)
+    assert len(axes) == 2 * 2     # two hidden layers per network
+    outs = plot.layer_outputs(nets["relu, tiny"], X)
+    assert axes[1].get_title() == f"layer 2 (relu): std {outs[1].std():.2g}"
+    assert axes[2].get_xlim() == (0.0, 1.0)           # sigmoid's natural range
+    assert any("are 0" in t.get_text() for t in axes[0].texts)
+    assert axes[0].get_ylabel() == "relu, tiny\nfraction"
+    render(fig)
+    render(plot.activation_histograms(nets, X, layers=[0], bins=5, title=None))
+    with pytest.raises(ValueError, match="indices"):
+        plot.activation_histograms(nets, X, layers=[7])
+
+
+def test_loss_per_step_colours_and_short_legend():
+    X = np.random.default_rng(1).normal(size=(40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    runs = {name: fastnn.Sequential([fastnn.Dense(3, 1)], loss="mse", seed=0).fit(
+        X, y, epochs=5, batch_size=4, optimizer=fastnn.SGD(lr=lr))
+        for name, lr in [("slow", 0.001), ("fast", 0.02)]}
+    fig = plot.loss_per_step(runs, colors=["#123456", "#abcdef"], details=False, smooth=3)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["slow", "fast"]
+    assert {line.get_color() for line in ax.lines} == {"#123456", "#abcdef"}
+    render(fig)

@@ -28,6 +28,11 @@ FIGURES = {
     "perceptron": ["perceptron_lines.png"],
     "backprop": ["backprop_xor_regions.png", "backprop_xor_network.png"],
     "digits": ["digits_before.png", "digits_after.png", "digits_confusion.png"],
+    "lenet": ["lenet_filters.png", "lenet_feature_maps.png"],
+    "optimizers": ["optimizers_hubble.png", "optimizers_digits.png"],
+    "scaling": ["scaling_surfaces.png"],
+    "initialisation": ["initialisation_activations.png", "initialisation_training.png"],
+    "overfitting": ["overfitting_curves.png"],
     "summary": [],
 }
 ALL_FIGURES = sorted(name for names in FIGURES.values() for name in names)
@@ -58,8 +63,8 @@ def test_cli_full_tour_in_english(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ALL_FIGURES
     for path in out.iterdir():
         check_png(path)
-    headers = re.findall(r"^== (\d)\. ", text, flags=re.M)
-    assert headers == [str(i) for i in range(1, 10)]
+    headers = re.findall(r"^== (\d+)\. ", text, flags=re.M)
+    assert headers == [str(i) for i in range(1, len(tour.STEPS) + 1)]
     for name in ALL_FIGURES:
         assert str(out / name) in text
 
@@ -72,25 +77,31 @@ def test_cli_full_tour_in_japanese(tmp_path, capsys, english):
     for path in tmp_path.iterdir():
         check_png(path)
     assert "坂道を転がす" in text and "誤差逆伝播法" in text and "まとめ" in text
+    assert "ネオコグニトロン" in text and "最適化アルゴリズム" in text and "過学習" in text
+    assert "お椀を丸くする" in text and "重みの初期値" in text
     assert "The tour ran" not in text and "gradient descent" not in text.lower()
     # the same run, narrated in Japanese: the same numbers
     reg, dig = results["regression"], results["digits"]
     assert f"a = {reg['a']:.2f} km/s/Mpc" in text
     assert f"テスト正解率 {dig['accuracy']:.1%}" in text
+    lenet = results["lenet"]
+    assert f"LeNet は {lenet['wrong']} 枚" in text
+    sgd = results["optimizers"]["hubble"]["SGD"]
+    assert f"SGD             学習率 {sgd['lr']:<6g} {sgd['steps']:>4} ステップ" in text
 
 
 def test_cli_only_one_step(tmp_path, capsys):
     assert main(["tour", "--out", str(tmp_path), "--only", "regression"]) == 0
     text = capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FIGURES["regression"])
-    assert re.findall(r"^== (\d)\. ", text, flags=re.M) == ["3"]
+    assert re.findall(r"^== (\d+)\. ", text, flags=re.M) == ["3"]
 
 
 def test_cli_only_several_steps_run_in_tour_order(tmp_path, capsys):
     assert main(["tour", "--out", str(tmp_path), "--only", "perceptron", "neuron",
                  "--lang", "ja"]) == 0
     text = capsys.readouterr().out
-    assert re.findall(r"^== (\d)\. ", text, flags=re.M) == ["5", "6"]
+    assert re.findall(r"^== (\d+)\. ", text, flags=re.M) == ["5", "6"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         FIGURES["neuron"] + FIGURES["perceptron"])
     assert "converged_ = False" in text and "線形分離不可能" in text
@@ -101,8 +112,8 @@ def test_cli_unknown_step_exits_2_and_lists_the_steps(tmp_path, capsys, only):
     assert main(["tour", "--out", str(tmp_path / "x"), "--only", *only]) == 2
     err = capsys.readouterr().err
     assert repr(only[-1]) in err
-    assert "data, machine, regression, modes, neuron, perceptron, backprop, digits, summary" \
-        in err
+    assert ("data, machine, regression, modes, neuron, perceptron, backprop, digits, lenet, "
+            "optimizers, scaling, initialisation, overfitting, summary") in err
     assert not (tmp_path / "x").exists()  # nothing ran
 
 
@@ -221,7 +232,7 @@ def test_digits_numbers(english):
     assert np.trace(confusion) / dig["n_test"] == pytest.approx(dig["accuracy"])
     assert f"test accuracy {dig['accuracy']:.1%}, loss {dig['loss_after']:.3f}" in text
     # the summary repeats this run's numbers
-    summary = text.split("== 9.")[1]
+    summary = text.split("== 14.")[1]
     assert f"{dig['accuracy_before']:.1%} -> {dig['accuracy']:.1%}" in summary
     assert f"a = {results['regression']['a']:.2f}" in summary
 
@@ -241,7 +252,7 @@ def test_summary_alone_computes_what_it_needs_quietly(tmp_path):
     results = tour.run(tmp_path, only=["summary"], stream=stream)
     text = stream.getvalue()
     assert list(results) == ["summary"]
-    assert re.findall(r"^== (\d)\. ", text, flags=re.M) == ["9"]
+    assert re.findall(r"^== (\d+)\. ", text, flags=re.M) == ["14"]
     assert list(tmp_path.iterdir()) == []  # the quiet steps draw nothing
     assert f"to {results['summary']['loss_end']:,.0f}" in text
     assert results["summary"]["accuracy"] > 0.95
@@ -253,3 +264,127 @@ def test_run_rejects_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="lang"):
         tour.run(tmp_path, lang="de")
     assert tour.select_steps("digits,data") == ["data", "digits"]
+
+
+# ------------------------------------------------------- the "in practice" steps
+def test_lenet_against_the_dense_network_on_the_same_split(english):
+    results, text, _ = english
+    lenet = results["lenet"]
+    assert lenet["accuracy"] > 0.95 and lenet["dense"]["accuracy"] > 0.9
+    assert lenet["n_params"] == 1030
+    assert lenet["dense"]["n_params"] <= lenet["n_params"]
+    assert lenet["train_seconds"] < 5 and lenet["dense"]["train_seconds"] < 5
+    assert lenet["filters"].shape == (6, 1, 3, 3)
+    n_test = results["digits"]["n_test"]
+    assert lenet["wrong"] == round((1 - lenet["accuracy"]) * n_test)
+    assert f"Held-out accuracy {lenet['accuracy']:.1%}" in text
+    assert f"held-out accuracy {lenet['dense']['accuracy']:.1%}" in text
+    assert f"LeNet misreads {lenet['wrong']} and the dense network " \
+        f"{lenet['dense']['wrong']}." in text
+    assert "neocognitron (1979)" in text and "LeNet (1989)" in text
+
+
+def test_lenet_trains_on_the_split_of_the_digits_step():
+    from fastnn import models
+
+    t = tour._Tour(None, "en", None, seed=5)
+    d = tour._digits_split(t)
+    images = models.digits_images(5)
+    np.testing.assert_array_equal(images["X_test"].reshape(len(d["X_test"]), -1), d["X_test"])
+    np.testing.assert_array_equal(images["y_train"], d["y_train"])
+
+
+def steps_within(machine, e_min, tol=0.01):
+    E = machine.loss(machine.path[:, 0], machine.path[:, 1])
+    above = np.nonzero(E > (1 + tol) * e_min)[0]
+    return 1 if len(above) == 0 else (None if above[-1] == len(E) - 1 else above[-1] + 2)
+
+
+def test_optimizers_steps_to_get_down_are_true(english):
+    results, text, _ = english
+    opt = results["optimizers"]
+    x, y = datasets.load_hubble()
+    slope, intercept = np.polyfit(x, y, 1)
+    e_min = np.mean((slope * x + intercept - y) ** 2)
+    assert opt["loss_min"] == pytest.approx(e_min, rel=1e-9)
+    makers = {"SGD": lambda lr: fastnn.SGD(lr=lr),
+              "momentum 0.9": lambda lr: fastnn.SGD(lr=lr, momentum=0.9),
+              "Nesterov 0.9": lambda lr: fastnn.SGD(lr=lr, momentum=0.9, nesterov=True),
+              "AdaGrad": lambda lr: fastnn.AdaGrad(lr=lr),
+              "RMSprop": lambda lr: fastnn.RMSprop(lr=lr),
+              "Adam": lambda lr: fastnn.Adam(lr=lr)}
+    assert list(opt["hubble"]) == list(makers)
+    for name, row in opt["hubble"].items():
+        assert row["steps"] is not None, name     # each gets down within the budget
+        m = fastnn.RegressionMachine().fit(x, y, steps=opt["budget"],
+                                           optimizer=makers[name](row["lr"]))
+        assert steps_within(m, e_min) == row["steps"], name
+        assert f"{name:<15} lr = {row['lr']:<6g} {row['steps']:>4} steps" in text
+    # plain gradient descent: its best rate is below the stability limit, and it beats
+    # a smaller rate
+    assert opt["hubble"]["SGD"]["lr"] < results["regression"]["stability_limit"]
+    slower = fastnn.RegressionMachine().fit(x, y, steps=opt["budget"],
+                                            optimizer=fastnn.SGD(lr=0.1))
+    assert steps_within(slower, e_min) > opt["hubble"]["SGD"]["steps"]
+    # the adaptive methods' best rates are in the units of a and b
+    assert all(opt["hubble"][name]["lr"] > 1 for name in ("AdaGrad", "RMSprop", "Adam"))
+    for name, row in opt["digits"].items():
+        assert row["loss_last_epoch"] < 0.2 and row["test_accuracy"] > 0.9, name
+        assert f"held-out accuracy {row['test_accuracy']:.1%}" in text
+
+
+def test_scaling_rounds_the_bowl_and_lets_a_large_rate_converge(english):
+    results, text, _ = english
+    sc = results["scaling"]
+    x, y = datasets.load_hubble()
+    slope, intercept = np.polyfit(x, y, 1)
+    assert sc["curvatures_scaled"] == pytest.approx((2.0, 2.0))
+    assert sc["curvatures_raw"][1] / sc["curvatures_raw"][0] > 5
+    assert sc["lr"] == results["regression"]["too_large"]["lr"]
+    assert sc["steps"] is not None and sc["steps"] <= 5
+    assert sc["a"] == pytest.approx(slope, abs=0.01) and sc["b"] == pytest.approx(intercept,
+                                                                                   abs=0.01)
+    assert sc["raw_diverged_at"] is not None
+    assert sc["raw_steps"] > 3 * sc["steps"]
+    assert f"stopped at step {sc['raw_diverged_at']} with TrainingDiverged" in text
+    assert f"gets within 1% of the minimum in {sc['steps']} step(s)" in text
+
+
+def test_initialisation_he_keeps_relu_signals_alive(english):
+    results, text, _ = english
+    init = results["initialisation"]
+    he, small = init["relu + He"], init["relu + small"]
+    assert he["activation_std"][-1] > 1e3 * small["activation_std"][-1]
+    assert 0.1 < he["activation_std"][-1] < 2
+    assert init["sigmoid + small"]["activation_std"][-1] < 0.05
+    # through sigmoid layers the gradient shrinks toward the input
+    g = init["sigmoid + Glorot"]["grad_mean_abs"]
+    assert g[0] < 1e-2 * g[-1]
+    assert he["loss_last_epoch"] < 0.2 and he["test_accuracy"] > 0.9
+    assert small["loss_last_epoch"] > 2.0            # stays at the loss of guessing
+    assert he["loss_first_epoch"] < init["relu + Glorot"]["loss_first_epoch"]
+    assert "He's initialisation" in text
+    assert f"held-out accuracy {he['test_accuracy']:.1%}" in text
+
+
+def test_overfitting_gap_and_regularisers(english):
+    results, text, _ = english
+    of = results["overfitting"]
+    plain = of["plain"]
+    assert of["n_small"] == 200 and of["n_params"] > 50_000
+    assert plain["train_accuracy"] == 1.0
+    assert plain["test_accuracy"] < 0.99
+    assert plain["test_loss"] > 20 * plain["train_loss"]
+    for key in ("decay", "dropout", "early"):
+        row = of[key]
+        assert row["test_accuracy"] >= plain["test_accuracy"] - 0.03, key
+        assert row["delta_points"] == pytest.approx(
+            100 * (row["test_accuracy"] - plain["test_accuracy"]))
+        assert f"held-out {row['test_accuracy']:.1%} ({row['delta_points']:+.1f} points)" \
+            in text
+    assert of["decay"]["train_loss"] > plain["train_loss"]    # the decay holds weights back
+    early = of["early"]
+    assert early["epochs"] < 60 and early["best_epoch"] < early["epochs"]
+    assert len(early["curves"]["train"]) == early["epochs"]
+    assert of["full_data_accuracy"] > plain["test_accuracy"]
+    assert f"No regulariser: training accuracy {plain['train_accuracy']:.1%}" in text

@@ -23,6 +23,11 @@ _STEP_HELP = (
     ("perceptron", "Rosenblatt's perceptron: AND, OR, NAND learned, XOR not"),
     ("backprop", "a hidden layer learns XOR by backpropagation"),
     ("digits", "a softmax classifier reads handwritten digits"),
+    ("lenet", "LeNet, a convolutional network, against a dense one: filters, feature maps"),
+    ("optimizers", "SGD, momentum, Nesterov, AdaGrad, RMSprop, Adam on Hubble and the digits"),
+    ("scaling", "standardised input: a round error surface, fast descent"),
+    ("initialisation", "small, Glorot and He weights: activations and training"),
+    ("overfitting", "a large network on 200 digits; weight decay, dropout, early stopping"),
     ("summary", "data, model, minimised error, with this run's numbers"),
 )
 
@@ -33,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="fastnn: how deep learning learns, as runnable code.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    steps = "\n".join(f"  {name:<11} {text}" for name, text in _STEP_HELP)
+    steps = "\n".join(f"  {name:<15} {text}" for name, text in _STEP_HELP)
     tour = commands.add_parser(
         "tour",
         help="run the lecture step by step, writing its figures as PNG files",

@@ -18,6 +18,16 @@ Each works on its own with a user's own model or data:
 - :func:`network_drawing`: a network as circles and weighted edges
 - :func:`probability_bars`: digit images with their predicted probabilities
 - :func:`confusion_matrix`: true against predicted classes, with counts
+- :func:`conv_filters`: the kernels of a convolution layer as small images
+- :func:`feature_maps`: an image and each channel of every image layer
+- :func:`optimizer_paths`: several optimizers on one error surface, and how
+  many steps each needs to get down
+- :func:`loss_surfaces`: error surfaces side by side (e.g. raw and scaled input)
+- :func:`learning_curves`: train against held-out curves, one panel per run
+- :func:`loss_per_epoch`: the mean training loss of each epoch, several runs
+- :func:`activation_histograms`: what each layer outputs, one row per network
+
+and :func:`layer_outputs` gives the output of every layer of a network.
 
 This module imports matplotlib; ``import fastnn`` does not import it.
 """
@@ -45,6 +55,14 @@ __all__ = [
     "network_drawing",
     "probability_bars",
     "confusion_matrix",
+    "layer_outputs",
+    "conv_filters",
+    "feature_maps",
+    "optimizer_paths",
+    "loss_surfaces",
+    "learning_curves",
+    "loss_per_epoch",
+    "activation_histograms",
 ]
 
 # One palette for the whole lecture: class 0 / class 1, negative / positive.
@@ -53,6 +71,7 @@ NEGATIVE, POSITIVE = "#1f77b4", "#d62728"  # blue for negative weights, red for 
 _REGION_CMAP = LinearSegmentedColormap.from_list(
     "fastnn_regions", ["#c6dbef", "#f7f7f7", "#fdd0a2"])
 _PATH_COLORS = ("#d62728", "#ff7f0e", "#6a3d9a", "#1a1a1a", "#e377c2", "#8c564b")
+PATH_COLORS = _PATH_COLORS  # the colours of paths and runs, in order (pass as ``colors=``)
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -227,6 +246,28 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
     -------
     matplotlib.figure.Figure
     """
+    fig = _figure(7.4, 5.6)
+    ax = fig.add_subplot()
+    _draw_surface(fig, ax, machine, paths, start=start, minimum=minimum, a_range=a_range,
+                  b_range=b_range, n_levels=n_levels, resolution=resolution, a_label=a_label,
+                  b_label=b_label, loss_label=loss_label)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best", framealpha=0.9, fontsize=9)
+    return fig
+
+
+def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Mapping[str, Any] | None, *,
+                  start: tuple[float, float] = (0.0, 0.0),
+                  minimum: tuple[float, float] | None = None,
+                  a_range: tuple[float, float] | None = None,
+                  b_range: tuple[float, float] | None = None,
+                  n_levels: int = 18, resolution: int = 240, a_label: str = "slope a",
+                  b_label: str = "intercept b", loss_label: str = "E(a, b)",
+                  step_label: str = "{n} steps", equal_aspect: bool = False,
+                  colors: Sequence[str] = _PATH_COLORS) -> dict:
+    """Draw the contour map of ``machine.loss`` and the paths on ``ax``; return
+    the paths as drawn (each an array (steps + 1, 2) beginning at ``start``)."""
     paths = {} if paths is None else dict(paths)
     a_min, b_min = machine.closed_form() if minimum is None else minimum
     minimum = (float(a_min), float(b_min))
@@ -254,8 +295,6 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
     rise = np.geomspace(max((E.max() - e_min) * 1e-4, 1e-12), E.max() - e_min, n_levels)
     levels = e_min + rise
 
-    fig = _figure(7.4, 5.6)
-    ax = fig.add_subplot()
     filled = ax.contourf(A, B, E, levels=np.concatenate([[e_min], levels]), cmap="YlGnBu",
                          alpha=0.6)
     ax.contour(A, B, E, levels=levels, colors="0.35", linewidths=0.5, alpha=0.6)
@@ -264,11 +303,12 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
 
     # The first path is drawn on top; long (noisy) paths thin and without markers.
     for i, (name, p) in enumerate(drawn.items()):
-        color = _PATH_COLORS[i % len(_PATH_COLORS)]
+        color = colors[i % len(colors)]
         long = len(p) > 150
         ax.plot(p[:, 0], p[:, 1], color=color, lw=0.9 if long else 2.0,
                 marker=None if long else "o", ms=4, alpha=0.8 if long else 1.0,
-                zorder=4 + len(drawn) - i, label=f"{name} ({len(p) - 1} steps)")
+                zorder=4 + len(drawn) - i,
+                label=f"{name} ({step_label.format(n=len(p) - 1)})" if step_label else name)
         ax.plot(*p[-1], marker="o", ms=8, color=color, mec="black", ls="none",
                 zorder=5 + len(drawn))
     ax.plot(*start, marker="s", ms=10, color="white", mec="black", zorder=20, ls="none",
@@ -277,12 +317,11 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
             label=f"minimum ({minimum[0]:.2f}, {minimum[1]:.2f})")
     ax.set_xlim(a_lo, a_hi)
     ax.set_ylim(b_lo, b_hi)
+    if equal_aspect:
+        ax.set_aspect("equal")
     ax.set_xlabel(a_label)
     ax.set_ylabel(b_label)
-    if title:
-        ax.set_title(title)
-    ax.legend(loc="best", framealpha=0.9, fontsize=9)
-    return fig
+    return drawn
 
 
 def _compact_formatter() -> Any:
@@ -302,7 +341,8 @@ def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
 def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
                   logx: bool = True, xlabel: str = "update number (gradient steps)",
                   ylabel: str = "loss on the step's batch",
-                  title: str | None = "Loss at every gradient step") -> Figure:
+                  title: str | None = "Loss at every gradient step",
+                  colors: Sequence[str] | None = None, details: bool = True) -> Figure:
     """The loss of every gradient step of several training runs, on log axes.
 
     Parameters
@@ -318,6 +358,11 @@ def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
         Log scale for the update number, so a run of a few steps and one of
         thousands fit on one figure. The loss axis is always logarithmic.
     xlabel, ylabel, title : str
+    colors : sequence of str, optional
+        One colour per run (default: matplotlib's cycle).
+    details : bool
+        Give each run's updates per epoch and smoothing window in the legend
+        (turn off when all runs share them and say so in ``xlabel``).
 
     Returns
     -------
@@ -333,15 +378,16 @@ def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
         if losses.ndim != 1 or len(losses) == 0:
             raise ValueError(f"run {name!r} has no step losses to plot")
         per_epoch = int(getattr(hist, "steps_per_epoch", 0) or 0)
-        color = f"C{i}"
+        color = f"C{i}" if colors is None else colors[i % len(colors)]
         steps = np.arange(1, len(losses) + 1)
         window = max(1, per_epoch // 10) if smooth is None else max(1, int(smooth))
         label = f"{name}: {per_epoch} update{'s' if per_epoch != 1 else ''}/epoch" \
-            if per_epoch else name
+            if per_epoch and details else name
         if window > 1 and len(losses) > window:
             ax.plot(steps, losses, color=color, lw=0.5, alpha=0.2)
             bold = _running_mean(losses, window)
-            ax.plot(steps, bold, color=color, lw=2, label=f"{label} (running mean of {window})")
+            ax.plot(steps, bold, color=color, lw=2,
+                    label=f"{label} (running mean of {window})" if details else label)
         else:
             bold = losses
             ax.plot(steps, losses, color=color, lw=2, marker="o" if len(losses) <= 60 else None,
@@ -844,4 +890,578 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None, *,
     ax.set_title(title if title is not None else
                  f"Confusion matrix: {np.trace(counts)} of {len(t)} right ({100 * acc:.1f}%)")
     fig.colorbar(shown, ax=ax, label="number of samples", shrink=0.85)
+    return fig
+
+
+# ------------------------------------------------------- inside a network
+def layer_outputs(net: Any, X: Any) -> list:
+    """What every layer of a network outputs for the rows of ``X``.
+
+    The engine has no public call for intermediate outputs yet, so each is
+    computed by the engine itself on a sub-network: the layers up to that
+    one, rebuilt with the same weights (the parameters of the first k
+    layers are the first entries of ``net.params``), whose prediction is
+    that layer's output. ``Dropout`` passes values through at prediction,
+    so it is left out of the sub-networks and repeats its input.
+
+    Parameters
+    ----------
+    net : Sequential
+    X : array-like
+        Input as ``net.predict`` takes it: (n_samples, n_in), or
+        (n_samples, c, h, w) for a network that begins with ``Conv2D``.
+
+    Returns
+    -------
+    list of ndarray, one per layer
+        Each of shape (n_samples, *that layer's output shape), e.g.
+        (n, 6, 8, 8) after a ``Conv2D(1, 6, 3, padding=1)`` on 8x8 images
+        and (n, 10) after a ``Dense(96, 10)``.
+    """
+    from .layers import layer_from_config
+    from .network import Sequential
+
+    layers = list(getattr(net, "layers", []))
+    if not layers:
+        raise ValueError("net has no layers")
+    X = np.asarray(X)
+    n = len(X)
+    outputs: list = []
+    kept: list = []      # the layers of the sub-network so far (dropout left out)
+    for k, layer in enumerate(layers):
+        if getattr(layer, "kind", "") == "dropout":
+            outputs.append(outputs[-1] if outputs else X.copy())
+            continue
+        kept.append(layer)
+        if k == len(layers) - 1:
+            sub, out = net, net.predict(X)
+        else:
+            sub = Sequential([layer_from_config(each.config()) for each in kept], loss="mse",
+                             dtype=np.dtype(net.dtype).name, seed=0)
+            sub.params[...] = net.params[:sub.n_params]
+            out = sub.predict(X)  # (n, n_out of the layer, flattened)
+        shape = getattr(sub.layers[-1], "out_shape", None) or (out.shape[1],)
+        outputs.append(out.reshape(n, *shape))
+    return outputs
+
+
+def _symmetric_limit(values: Any) -> float:
+    m = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    return m if m > 0 else 1.0
+
+
+def conv_filters(layer: Any, *, show_values: bool | None = None, cmap: str = "RdBu_r",
+                 title: str | None = "What the convolution learned: its filters") -> Figure:
+    """Each kernel of a convolution layer as a small image.
+
+    Positive weights are red, negative blue, zero white (one colour scale,
+    centred at 0, for every kernel), so a kernel reads as the pattern of
+    ink it responds to: red where ink adds to the response, blue where it
+    subtracts.
+
+    Parameters
+    ----------
+    layer : Conv2D, Sequential or array-like of shape (out, in, kh, kw)
+        A convolution layer (its ``W`` and ``b``), a network (its first
+        ``Conv2D``), or the kernels themselves.
+    show_values : bool, optional
+        Write each weight in its cell; default when kernels are at most 5x5.
+    cmap : str
+        A diverging colormap.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    b = None
+    if hasattr(layer, "layers"):
+        convs = [each for each in layer.layers if getattr(each, "kind", "") == "conv2d"]
+        if not convs:
+            raise ValueError("the network has no Conv2D layer")
+        layer = convs[0]
+    if hasattr(layer, "W"):
+        if layer.W is None:
+            raise ValueError(f"{layer!r} has no weights yet: put it in a network first")
+        W = np.asarray(layer.W, dtype=float)
+        b = np.asarray(layer.b, dtype=float)
+    else:
+        W = np.asarray(layer, dtype=float)
+    if W.ndim != 4:
+        raise ValueError(f"kernels must have shape (out, in, kh, kw), got {W.shape}")
+    n_out, n_in, kh, kw = W.shape
+    if show_values is None:
+        show_values = kh * kw <= 25
+    limit = _symmetric_limit(W)
+    cell = max(1.25, 0.42 * max(kh, kw))
+    fig = _figure(cell * n_out + 1.3, cell * n_in + (1.3 if n_in == 1 else 1.0))
+    axes = fig.subplots(n_in, n_out, squeeze=False)
+    shown = None
+    for i in range(n_in):
+        for o in range(n_out):
+            ax = axes[i, o]
+            kernel = W[o, i]
+            shown = ax.imshow(kernel, cmap=cmap, vmin=-limit, vmax=limit)
+            if show_values:
+                for (r, c), v in np.ndenumerate(kernel):
+                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7.5,
+                            color="white" if abs(v) > 0.6 * limit else "black")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                head = f"filter {o + 1}"
+                if b is not None:
+                    head += f"\nbias {b[o]:+.2f}"
+                ax.set_title(head, fontsize=9)
+            if o == 0 and n_in > 1:
+                ax.set_ylabel(f"input channel {i + 1}", fontsize=9)
+    fig.colorbar(shown, ax=axes, label="weight", shrink=0.9)
+    if title:
+        fig.suptitle(f"{title}\n{n_out} kernels of {kh}x{kw}" +
+                     (f" on {n_in} input channels" if n_in > 1 else ""), fontsize=11)
+    return fig
+
+
+def _shape_text(shape: Sequence[int]) -> str:
+    return "(" + ", ".join(str(int(v)) for v in shape) + ")"
+
+
+def _layer_name(layer: Any) -> str:
+    """A short name for a row label: "conv 3x3, relu", "MaxPool2D(2)"."""
+    if getattr(layer, "kind", "") == "conv2d":
+        kh, kw = layer.kernel_size
+        act = "" if layer.activation == "identity" else f", {layer.activation}"
+        return f"conv {kh}x{kw}{act}"
+    return repr(layer)
+
+
+def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int = 8,
+                 title: str | None = "One digit through the network") -> Figure:
+    """An image and what each image layer of a network makes of it.
+
+    Row 1 is the input; then one row per layer whose output is still an
+    image (convolutions, pooling), one panel per channel. A row shares one
+    colour scale, so its channels compare: dark is strong. Layers whose
+    output is flat (``Flatten``, ``Dense``) are not drawn; the title tells
+    what the network finally reads.
+
+    Parameters
+    ----------
+    net : Sequential
+        A network whose first layer is ``Conv2D``.
+    image : array-like of shape (c, h, w), or (h, w) for one channel
+        One sample as the network takes it (for the digits in 0..1).
+    label : int or str, optional
+        Its true class, shown in the title.
+    max_channels : int
+        Panels per row at most (the first channels).
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    img = np.asarray(image, dtype=float)
+    if img.ndim == 2:
+        img = img[None]
+    if img.ndim != 3:
+        raise ValueError(f"image must have shape (c, h, w) or (h, w), got {img.shape}")
+    outputs = layer_outputs(net, img[None])
+    rows = [(f"input\n{_shape_text(img.shape)}", img)]
+    for layer, out in zip(net.layers, outputs):
+        if out.ndim == 4 and getattr(layer, "kind", "") != "dropout":
+            rows.append((f"{_layer_name(layer)}\n→ {_shape_text(out.shape[1:])}", out[0]))
+    if len(rows) == 1:
+        raise ValueError("the network has no layer whose output is an image")
+    ncols = max(1, min(int(max_channels), max(len(maps) for _, maps in rows)))
+    fig = _figure(1.45 * ncols + 2.3, 1.75 * len(rows) + 1.0)
+    axes = fig.subplots(len(rows), ncols, squeeze=False)
+    for r, (name, maps) in enumerate(rows):
+        lo, hi = float(maps.min()), float(maps.max())
+        if r == 0:
+            cmap, vmin, vmax = "gray_r", min(0.0, lo), max(hi, 1e-12)
+        elif lo < 0:
+            cmap, vmax = "RdBu_r", _symmetric_limit(maps)
+            vmin = -vmax
+        else:
+            cmap, vmin, vmax = "magma_r", 0.0, max(hi, 1e-12)
+        shown = None
+        for c in range(ncols):
+            ax = axes[r, c]
+            if c >= len(maps):
+                ax.set_visible(False)
+                continue
+            shown = ax.imshow(maps[c], cmap=cmap, vmin=vmin, vmax=vmax)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            h, w = maps[c].shape
+            ax.set_title(("image" if r == 0 else f"channel {c + 1}") + f" ({h}x{w})",
+                         fontsize=8.5)
+        axes[r, 0].set_ylabel(name, fontsize=9)
+        if r:  # the input's grey scale needs no bar (and one would shift column 1)
+            fig.colorbar(shown, ax=list(axes[r]), label="output", shrink=0.9, aspect=10)
+    if ncols >= 3:  # the free space next to the input: how to read the rows
+        note = axes[0, 1]
+        note.set_visible(True)
+        note.axis("off")
+        note.text(0.02, 0.5, "Each row: the outputs of one layer, one panel per channel.\n"
+                  "A convolution channel is the image filtered by one kernel;\n"
+                  "pooling keeps the strongest response of each window.\n"
+                  "Darker = stronger.", transform=note.transAxes, ha="left",
+                  va="center", fontsize=9, clip_on=False,
+                  in_layout=False)   # it may run over the empty panels beside it
+    if title:
+        P = outputs[-1][0]
+        text = title
+        if label is not None:
+            text += f" (a {label})"
+        if getattr(net.layers[-1], "activation", "") == "softmax":
+            text += f": read as {int(np.argmax(P))} with probability {_percent(float(P.max()))}"
+        fig.suptitle(text, fontsize=11)
+    return fig
+
+
+# ------------------------------------------------------------- in practice
+def _stays_within(losses: np.ndarray, e_min: float, tol: float) -> int | None:
+    """The first step (1-based) from which the loss stays within ``tol`` of
+    ``e_min`` to the end of the run; None if it is not within at the end."""
+    above = np.nonzero(losses > (1.0 + tol) * e_min)[0]
+    if len(above) == 0:
+        return 1
+    if above[-1] == len(losses) - 1:
+        return None
+    return int(above[-1]) + 2
+
+
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def optimizer_paths(machine: Any, paths: Mapping[str, Any], *, tol: float = 0.01,
+                    max_drawn: int = 100, a_label: str = "slope a",
+                    b_label: str = "intercept b", loss_label: str = "E(a, b)",
+                    gap_label: str = "E - E_min", colors: Sequence[str] = _PATH_COLORS,
+                    a_range: tuple[float, float] | None = None,
+                    b_range: tuple[float, float] | None = None,
+                    title: str | None = "Optimizers on one error surface") -> Figure:
+    """Several optimizers' paths on one contour map, and how fast each gets down.
+
+    Left: the contour map of E(a, b) with each path, drawn until it stays
+    within ``tol`` of the minimum (at most ``max_drawn`` steps). Right:
+    E − E_min at every step on log axes, with the line ``tol · E_min``; the
+    legend gives the step from which each run stays below it.
+
+    Parameters
+    ----------
+    machine : RegressionMachine
+        A fitted machine: its ``loss(a, b)`` is the surface and
+        ``closed_form()`` its minimum.
+    paths : dict of str to array-like of shape (steps, 2)
+        Named runs from the same start, e.g.
+        ``{"Adam, lr=30": RegressionMachine().fit(x, y, optimizer=Adam(lr=30)).path}``.
+    tol : float
+        "Down" means E <= (1 + tol) · E_min.
+    max_drawn : int
+        Steps drawn on the map at most, per path.
+    a_label, b_label, loss_label : str
+        Axis and colour-bar labels of the map.
+    gap_label : str
+        Label of the right panel's vertical axis.
+    colors : sequence of str
+        One colour per path.
+    a_range, b_range : (float, float), optional
+        Extent of the map (default: what is drawn, with a margin).
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not paths:
+        raise ValueError("paths is empty: pass e.g. {'SGD, lr=0.3': machine.path}")
+    a_min, b_min = machine.closed_form()
+    e_min = float(machine.loss(a_min, b_min))
+    full, drawn, reached = {}, {}, {}
+    for name, path in paths.items():
+        p = np.asarray(path, dtype=float).reshape(-1, 2)
+        if len(p) == 0:
+            raise ValueError(f"path {name!r} is empty")
+        E = np.asarray(machine.loss(p[:, 0], p[:, 1]), dtype=float).reshape(-1)
+        full[name] = E
+        reached[name] = _stays_within(E, e_min, tol)
+        upto = reached[name] if reached[name] is not None else len(p)
+        drawn[name] = p[:max(1, min(upto, int(max_drawn)))]
+    fig = _figure(13.5, 5.8)
+    ax_map, ax_loss = fig.subplots(1, 2, width_ratios=[1.15, 1])
+    _draw_surface(fig, ax_map, machine, drawn, a_range=a_range, b_range=b_range,
+                          a_label=a_label, b_label=b_label, loss_label=loss_label,
+                          step_label="{n} steps drawn", colors=colors)
+    ax_map.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8.5)
+    ax_map.set_title("Paths from the same start (until each stays within "
+                     f"{100 * tol:g}% of the minimum)", fontsize=10)
+    floor = max(e_min, 1e-300) * 1e-9
+    for i, (name, E) in enumerate(full.items()):
+        color = colors[i % len(colors)]
+        steps = np.arange(1, len(E) + 1)
+        at = reached[name]
+        said = f"{at} steps" if at is not None else f"not within {100 * tol:g}% in {len(E)} steps"
+        ax_loss.plot(steps, np.maximum(E - e_min, floor), color=color, lw=1.8,
+                     label=f"{name}: {said}")
+        if at is not None:
+            ax_loss.plot(at, max(E[at - 1] - e_min, floor), marker="o", ms=7, color=color,
+                         mec="black", ls="none")
+    ax_loss.axhline(tol * e_min, color="black", ls="--", lw=1.2,
+                    label=f"{100 * tol:g}% of the minimum E = {_number(e_min)}")
+    ax_loss.set_xscale("log")
+    ax_loss.set_yscale("log")
+    top = max(float(np.nanmax(E[np.isfinite(E)] - e_min)) for E in full.values())
+    ax_loss.set_ylim(max(tol * e_min * 1e-4, floor), top * 3)
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel(gap_label)
+    ax_loss.set_title("How far above the minimum, step by step", fontsize=10)
+    ax_loss.grid(alpha=0.3, which="both")
+    ax_loss.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8.5)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool = True,
+                  title: str | None = None) -> Figure:
+    """Contour maps of several error surfaces side by side, with paths.
+
+    Parameters
+    ----------
+    panels : dict of str to dict
+        Panel title to the keyword arguments of one map: ``machine``
+        (required: a fitted ``RegressionMachine``), and optionally
+        ``paths``, ``start``, ``minimum``, ``a_range``, ``b_range``,
+        ``a_label``, ``b_label``, ``loss_label``, ``n_levels`` as in
+        :func:`loss_surface`.
+    equal_aspect : bool
+        Draw a and b to the same scale, so that a round bowl looks round:
+        the geometry gradient descent sees.
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not panels:
+        raise ValueError("panels is empty: pass e.g. {'raw': {'machine': m, 'paths': ...}}")
+    allowed = {"machine", "paths", "start", "minimum", "a_range", "b_range", "a_label",
+               "b_label", "loss_label", "n_levels"}
+    fig = _figure(6.6 * len(panels), 6.4)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, spec) in zip(axes, panels.items()):
+        unknown = set(spec) - allowed
+        if "machine" not in spec or unknown:
+            raise ValueError(f"panel {name!r} needs 'machine' and may hold only "
+                             f"{sorted(allowed)}; got {sorted(spec)}")
+        kwargs = dict(spec)
+        machine = kwargs.pop("machine")
+        paths = kwargs.pop("paths", None)
+        _draw_surface(fig, ax, machine, paths, equal_aspect=equal_aspect, **kwargs)
+        ax.set_title(name, fontsize=10.5)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=1, fontsize=8.5)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def learning_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], *,
+                    ylabel: str = "accuracy", percent: bool | None = None,
+                    marks: Mapping[str, int] | None = None, xlabel: str = "epoch",
+                    ylim: tuple[float, float] | None = None,
+                    title: str | None = None) -> Figure:
+    """Training curves of several runs, one panel each, on one shared scale.
+
+    Made for the gap between training and held-out data: each panel draws
+    the named curves of one run (e.g. ``{"train": [...], "held-out": [...]}``,
+    one value per epoch), shades the gap between the first two, and gives
+    each curve's last value in the legend.
+
+    Parameters
+    ----------
+    runs : dict of str to dict of str to sequence of float
+        Run name to its curves. ``History.loss`` / ``History.val_loss`` /
+        ``History.val_accuracy`` fit here; a training accuracy per epoch
+        can be collected by a callback ``f(epoch, logs, net)``.
+    ylabel : str
+    percent : bool, optional
+        Show values as percentages; default when ``ylabel`` says accuracy.
+    marks : dict of str to int, optional
+        Run name to an epoch (0-based) marked by a vertical line, e.g. the
+        epoch whose weights early stopping kept; the legend then gives the
+        values at that epoch instead of the last ones.
+    xlabel : str
+    ylim : (float, float), optional
+        Range of the vertical axis (in percent when ``percent``).
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not runs:
+        raise ValueError("runs is empty: pass e.g. {'plain': {'train': [...], 'held-out': [...]}}")
+    if percent is None:
+        percent = "accuracy" in ylabel.lower()
+    marks = {} if marks is None else dict(marks)
+    scale = 100.0 if percent else 1.0
+    cols = min(len(runs), 4)
+    rows = -(-len(runs) // cols)
+    fig = _figure(3.9 * cols + 0.4, 3.6 * rows + 0.9)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
+    styles = [{"color": "#1f77b4", "ls": "-"}, {"color": "#d62728", "ls": "-"},
+              {"color": "0.4", "ls": "--"}, {"color": "#2ca02c", "ls": ":"}]
+    for ax, (name, curves) in zip(axes, runs.items()):
+        if not curves:
+            raise ValueError(f"run {name!r} has no curves")
+        arrays = {}
+        mark = marks.get(name)
+        for i, (cname, values) in enumerate(curves.items()):
+            v = np.asarray(values, dtype=float).reshape(-1) * scale
+            if len(v) == 0:
+                raise ValueError(f"curve {cname!r} of run {name!r} is empty")
+            arrays[cname] = v
+            at = len(v) - 1 if mark is None else min(int(mark), len(v) - 1)
+            value = f"{v[at]:.1f}%" if percent else f"{v[at]:.3g}"
+            when = "at the end" if mark is None else f"at epoch {at + 1}"
+            ax.plot(np.arange(1, len(v) + 1), v, lw=2, label=f"{cname}: {value} {when}",
+                    **styles[i % len(styles)])
+        if len(arrays) >= 2:
+            first, second = list(arrays.values())[:2]
+            m = min(len(first), len(second))
+            ax.fill_between(np.arange(1, m + 1), first[:m], second[:m], color="#d62728",
+                            alpha=0.12, lw=0, label="the gap")
+        if mark is not None:
+            ax.axvline(mark + 1, color="black", lw=1.2, ls="-.",
+                       label=f"weights kept: epoch {mark + 1}")
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right" if percent else "upper right")
+    for ax in axes[:: cols]:
+        ax.set_ylabel(ylabel + (" (%)" if percent else ""))
+    if ylim is not None:
+        axes[0].set_ylim(*ylim)
+    for ax in axes[len(runs):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def loss_per_epoch(histories: Mapping[str, Any], *, logy: bool = True,
+                   xlabel: str = "epoch", ylabel: str = "mean training loss of the epoch",
+                   title: str | None = "Training loss, epoch by epoch") -> Figure:
+    """The mean training loss of every epoch, for several runs on one axis.
+
+    Parameters
+    ----------
+    histories : dict of str to History or sequence of float
+        Named results of ``fit`` (their ``loss``) or the losses themselves.
+    logy : bool
+        Log scale for the loss.
+    xlabel, ylabel, title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not histories:
+        raise ValueError("histories is empty: pass e.g. {'He init': net.fit(...)}")
+    fig = _figure(7.0, 4.8)
+    ax = fig.add_subplot()
+    for i, (name, hist) in enumerate(histories.items()):
+        losses = np.asarray(getattr(hist, "loss", hist), dtype=float).reshape(-1)
+        if len(losses) == 0:
+            raise ValueError(f"run {name!r} has no losses to plot")
+        ax.plot(np.arange(1, len(losses) + 1), losses, color=f"C{i}", lw=2,
+                marker="o" if len(losses) <= 40 else None, ms=3.5,
+                label=f"{name}: {losses[-1]:.4g} at the end")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8.5)
+    return fig
+
+
+def activation_histograms(nets: Mapping[str, Any], X: Any, *, layers: Sequence[int] | None = None,
+                          bins: int = 30,
+                          title: str | None = "Activations, layer by layer") -> Figure:
+    """Histograms of what each hidden layer outputs, one row per network.
+
+    Every panel gives the layer's standard deviation: near 0 means the layer
+    says (nearly) the same for every input, and the layers after it, and
+    the gradient that flows back through it, starve. Panels of layers with
+    the same activation share their horizontal scale (0..1 for sigmoid), so
+    rows compare. The bars are fractions of all the layer's outputs; for
+    ReLU the exact zeros are left out of the bars and counted in a note.
+
+    Parameters
+    ----------
+    nets : dict of str to Sequential
+        Named networks (e.g. one per initialisation), evaluated on ``X``.
+    X : array-like
+        Input rows, as ``net.predict`` takes them.
+    layers : sequence of int, optional
+        Which layers (0-based) to show; default every layer but the output.
+    bins : int
+    title : str or None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if not nets:
+        raise ValueError("nets is empty: pass e.g. {'He': net}")
+    data = {}
+    for name, net in nets.items():
+        outs = layer_outputs(net, X)
+        chosen = list(range(len(outs) - 1)) if layers is None else [int(i) for i in layers]
+        if not chosen or any(i < 0 or i >= len(outs) for i in chosen):
+            raise ValueError(f"layers must be indices in 0..{len(outs) - 1}, got {chosen}")
+        data[name] = [(i, net.layers[i].activation, outs[i].reshape(-1)) for i in chosen]
+    # one horizontal scale per activation function (the natural one when bounded)
+    extent: dict = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+    for rows in data.values():
+        for _, act, v in rows:
+            if act in ("sigmoid", "tanh"):
+                continue
+            lo, hi = extent.get(act, (np.inf, -np.inf))
+            extent[act] = (min(lo, float(v.min())), max(hi, float(np.percentile(v, 99.9))))
+    ncols = max(len(rows) for rows in data.values())
+    fig = _figure(2.55 * ncols + 0.9, 2.1 * len(data) + 0.9)
+    axes = fig.subplots(len(data), ncols, squeeze=False)
+    for r, (name, rows) in enumerate(data.items()):
+        for c in range(ncols):
+            ax = axes[r, c]
+            if c >= len(rows):
+                ax.set_visible(False)
+                continue
+            i, act, v = rows[c]
+            lo, hi = extent[act]
+            if hi - lo < 1e-6:
+                lo, hi = lo - 0.5, hi + 0.5
+            shown = v
+            if act == "relu":  # the exact zeros apart, or their bar hides the rest
+                shown = v[v != 0]
+                ax.text(0.97, 0.93, f"{100 * (1 - len(shown) / len(v)):.0f}% are 0\n(not drawn)",
+                        transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
+            ax.hist(np.clip(shown, lo, hi), bins=np.linspace(lo, hi, bins + 1),
+                    weights=np.full(len(shown), 1.0 / len(v)), color=f"C{r}", alpha=0.85)
+            ax.set_xlim(lo, hi)
+            ax.set_title(f"layer {i + 1} ({act}): std {v.std():.2g}", fontsize=8.5)
+            ax.tick_params(labelsize=7.5)
+            if r == len(data) - 1:
+                ax.set_xlabel("activation", fontsize=8.5)
+        axes[r, 0].set_ylabel(f"{name}\nfraction", fontsize=8.5)
+    if title:
+        fig.suptitle(title)
     return fig

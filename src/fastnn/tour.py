@@ -20,7 +20,16 @@ The steps, in order (:data:`STEPS`):
 6. ``perceptron``: Rosenblatt's perceptron learns AND, OR, NAND, not XOR
 7. ``backprop``: a hidden layer learns XOR
 8. ``digits``: a softmax classifier reads handwritten digits
-9. ``summary``: data, model, minimised error
+9. ``lenet``: a convolutional network (LeNet) against a dense one of the
+   same size; its filters and feature maps
+10. ``optimizers``: SGD, momentum, Nesterov, AdaGrad, RMSprop and Adam on
+    Hubble's error surface and on the digits
+11. ``scaling``: standardising the input makes the error surface round
+12. ``initialisation``: small, Glorot and He weights; activations layer by
+    layer, and the training that follows
+13. ``overfitting``: a large network on 200 digits; weight decay, dropout
+    and early stopping
+14. ``summary``: data, model, minimised error
 
 All narration lives in one table per step (``_TEXT_<STEP>``), in English
 (``"en"``) and Japanese (``"ja"``). Figure text is English.
@@ -39,10 +48,11 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from . import datasets, logic
-from .layers import Dense
+from . import datasets, logic, models
+from .callbacks import EarlyStopping
+from .layers import Dense, Dropout
 from .network import Sequential, TrainingDiverged
-from .optim import SGD, Adam
+from .optim import SGD, AdaGrad, Adam, RMSprop
 from .perceptron import ConvergenceWarning, Perceptron
 from .regression import RegressionMachine
 
@@ -725,9 +735,718 @@ def _step_digits(tour: _Tour) -> dict:
 
 
 # ========================================================================= 9
+_TEXT_LENET = {
+    "en": {
+        "title": "== 9. LeNet: a convolutional network reads the digits ==",
+        "history": "The lecture's history runs from Fukushima's neocognitron (1979) to LeCun's "
+                   "LeNet (1989), the network that learned by backpropagation to read "
+                   "handwritten digits. Its idea: slide one small filter over the whole "
+                   "image, so a stroke learned in one place is recognised everywhere.",
+        "arch": "This LeNet ({n_params} parameters, {n_conv} of them in {n_filters} filters "
+                "of {k}x{k}): {layers}.",
+        "data": "The same split as step 8, seed {seed}: {n_train} images to learn from, "
+                "{n_test} held out, each a (1, 8, 8) image in 0..1.",
+        "train": "Training: {settings}, in {seconds:.2f} s. Held-out accuracy {acc:.1%} "
+                 "(training {acc_train:.1%}).",
+        "dense": "The best dense network we found within the same budget, {dense_arch} "
+                 "({dense_params} parameters), trained on the same split ({dense_settings}, "
+                 "{dense_seconds:.2f} s): held-out accuracy {dense_acc:.1%} (training "
+                 "{dense_train:.1%}).",
+        "compare": "Of the {n_test} held-out images, LeNet misreads {cnn_wrong} and the dense "
+                   "network {dense_wrong}.",
+        "figures": "The figures show the {n_filters} learned 3x3 filters, and held-out image "
+                   "#{index} (a {label}) after each filter and relu, and after pooling.",
+        "settings": "{optimizer}, mini-batches of {batch_size}, {epochs} epochs",
+    },
+    "ja": {
+        "title": "== 9. LeNet: 畳み込みネットワークが数字を読む ==",
+        "history": "講義の歴史は、福島邦彦のネオコグニトロン(1979)から、誤差逆伝播法で手書き数字の"
+                   "読み方を学んだ LeCun の LeNet(1989)へと続きます。その発想: 小さなフィルタ 1 つを"
+                   "画像全体に滑らせれば、ある場所で学んだ筆の線をどこにあっても見分けられます。",
+        "arch": "この LeNet(パラメータ {n_params} 個、うち {n_conv} 個が {k}x{k} のフィルタ "
+                "{n_filters} 枚): {layers}。",
+        "data": "ステップ 8 と同じ分割(シード {seed}): 学習用 {n_train} 枚、テスト用 {n_test} 枚、"
+                "それぞれ 0〜1 の (1, 8, 8) 画像。",
+        "train": "学習: {settings}、{seconds:.2f} 秒。テスト正解率 {acc:.1%}"
+                 "(学習データでは {acc_train:.1%})。",
+        "dense": "同じパラメータ数の範囲で見つけた最良の全結合ネットワーク {dense_arch}"
+                 "(パラメータ {dense_params} 個)を同じ分割で学習({dense_settings}、"
+                 "{dense_seconds:.2f} 秒): テスト正解率 {dense_acc:.1%}"
+                 "(学習データでは {dense_train:.1%})。",
+        "compare": "テスト画像 {n_test} 枚のうち、LeNet は {cnn_wrong} 枚、全結合ネットワークは "
+                   "{dense_wrong} 枚を読み誤ります。",
+        "figures": "図は、学習した 3x3 フィルタ {n_filters} 枚と、テスト画像 #{index}(正解 {label})"
+                   "が各フィルタと relu を通った後、プーリングの後の姿です。",
+        "settings": "{optimizer}、ミニバッチ {batch_size} 枚、{epochs} エポック",
+    },
+}
+
+
+def _layers_text(net: Sequential) -> str:
+    """'Conv2D(1, 6, kernel_size=3, ...) -> (6, 8, 8), MaxPool2D(2) -> (6, 4, 4), ...'"""
+    return ", ".join(f"{layer!r} -> {layer.describe_output()}" for layer in net.layers)
+
+
+def _settings_text(tour: _Tour, settings: dict) -> str:
+    """How a network of fastnn.models was trained, in the tour's language."""
+    return _TEXT_LENET[tour.lang]["settings"].format(**settings)
+
+
+def _step_lenet(tour: _Tour) -> dict:
+    T = _TEXT_LENET
+    tour.say(T, "title")
+    tour.say(T, "history")
+    cnn = models.lenet_digits(seed=tour.seed)    # the tour's split (models.digits_images)
+    dense = models.dense_digits(seed=tour.seed)
+    net = cnn.net
+    conv = net.layers[0]
+    k = conv.kernel_size[0]
+    tour.say(T, "arch", n_params=net.n_params, n_conv=conv.n_params, n_filters=conv.out_channels,
+             k=k, layers=_layers_text(net))
+    d = models.digits_images(tour.seed)
+    n_test = len(d["y_test"])
+    tour.say(T, "data", seed=tour.seed, n_train=len(d["y_train"]), n_test=n_test)
+    tour.say(T, "train", settings=_settings_text(tour, cnn.settings), seconds=cnn.seconds,
+             acc=cnn.test_accuracy, acc_train=cnn.train_accuracy)
+    tour.say(T, "dense", dense_arch=_arch(dense.net), dense_params=dense.n_params,
+             dense_settings=_settings_text(tour, dense.settings), dense_seconds=dense.seconds,
+             dense_acc=dense.test_accuracy, dense_train=dense.train_accuracy)
+    cnn_wrong = int(round((1 - cnn.test_accuracy) * n_test))
+    dense_wrong = int(round((1 - dense.test_accuracy) * n_test))
+    tour.say(T, "compare", n_test=n_test, cnn_wrong=cnn_wrong, dense_wrong=dense_wrong)
+    index = 0
+    label = int(d["y_test"][index])
+    tour.say(T, "figures", n_filters=conv.out_channels, index=index, label=label)
+    files: list = []
+    if tour.out_dir is not None:
+        plot = tour.plot
+        tour.save(plot.conv_filters(net, title="LeNet's learned filters"),
+                  "lenet_filters.png", files)
+        tour.save(plot.feature_maps(net, d["X_test"][index], label=label,
+                                    title=f"Held-out image #{index} through LeNet"),
+                  "lenet_feature_maps.png", files)
+    return {"n_params": net.n_params, "accuracy": cnn.test_accuracy,
+            "train_accuracy": cnn.train_accuracy, "train_seconds": cnn.seconds,
+            "settings": cnn.settings, "wrong": cnn_wrong,
+            "dense": {"arch": _arch(dense.net), "n_params": dense.n_params,
+                      "accuracy": dense.test_accuracy, "train_accuracy": dense.train_accuracy,
+                      "train_seconds": dense.seconds, "settings": dense.settings,
+                      "wrong": dense_wrong},
+            "filters": np.array(conv.W), "figures": files}
+
+
+# ======================================================================== 10
+_TEXT_OPTIMIZERS = {
+    "en": {
+        "title": "== 10. Optimizers: better ways down the same slope ==",
+        "surface": "Back on Hubble's error surface E(a, b), distances unscaled: it curves "
+                   "{ratio:.1f} times more steeply in one direction than in the other "
+                   "(Hessian eigenvalues {lmin:.3f} and {lmax:.3f}), a long, narrow valley.",
+        "rule": "Each optimizer starts from (0, 0) and takes at most {budget} full-batch "
+                "steps, with the learning rate of {grid} that gets it down in the fewest "
+                "steps. Down means: E stays within 1% of its minimum {emin:,.0f}, below "
+                "{target:,.0f}.",
+        "row": "    {name:<15} lr = {lr:<6g} {steps:>4} steps",
+        "row_not": "    {name:<15} lr = {lr:<6g} not within 1% after {budget} steps "
+                   "(E = {e:,.0f})",
+        "row_diverged": "    {name:<15} diverged at every learning rate tried",
+        "adaptive": "Fastest: {best} ({steps} steps). The adaptive methods' best rates "
+                    "({adaptive}) are far above plain descent's {sgd_lr:g}: they divide each "
+                    "step by a running size of the gradient, so a step is about lr in every "
+                    "parameter whatever the slope, and lr is measured in the units of a and b.",
+        "digits": "On the digits: network {arch}, mini-batches of {bs}, {epochs} epochs, the "
+                  "same starting weights for all, each optimizer at the learning rate of "
+                  "{grid} with the lowest training loss in the last epoch:",
+        "digits_row": "    {name:<15} lr = {lr:<6g} training loss {l0:.3f} (epoch 1) -> "
+                      "{l1:.4f} (epoch {epochs}), held-out accuracy {acc:.1%}",
+        "seconds": "All {runs} runs (both grids) took {seconds:.2f} s.",
+    },
+    "ja": {
+        "title": "== 10. 最適化アルゴリズム: 同じ坂道のよりよい下り方 ==",
+        "surface": "ハッブルの誤差の地形 E(a, b) に戻ります(距離はスケールしないまま)。ある方向の"
+                   "曲がり具合はもう一方の {ratio:.1f} 倍(ヘッセ行列の固有値 {lmin:.3f} と "
+                   "{lmax:.3f}): 細長い谷です。",
+        "rule": "どの最適化手法も (0, 0) から出発し、フルバッチで最大 {budget} ステップ。学習率は "
+                "{grid} のうち最も少ないステップで下りきるものを使います。下りきるとは、E が最小値 "
+                "{emin:,.0f} の 1% 以内({target:,.0f} 未満)にとどまることです。",
+        "row": "    {name:<15} 学習率 {lr:<6g} {steps:>4} ステップ",
+        "row_not": "    {name:<15} 学習率 {lr:<6g} {budget} ステップ後も 1% 以内に入らず"
+                   "(E = {e:,.0f})",
+        "row_diverged": "    {name:<15} 試したどの学習率でも発散",
+        "adaptive": "最速は {best}({steps} ステップ)。適応的な手法の最良の学習率({adaptive})は"
+                    "素朴な勾配降下の {sgd_lr:g} よりはるかに大きい: 各ステップを勾配の大きさの"
+                    "移動平均で割るので、1 ステップは坂の急さによらず各パラメータについてほぼ学習率"
+                    "の大きさになり、学習率は a と b の単位で測られるからです。",
+        "digits": "数字では: ネットワーク {arch}、ミニバッチ {bs} 枚、{epochs} エポック、初期重みは"
+                  "すべて同じ。各手法の学習率は {grid} のうち最終エポックの学習損失が最も低いもの:",
+        "digits_row": "    {name:<15} 学習率 {lr:<6g} 学習損失 {l0:.3f}(1 エポック目)→ "
+                      "{l1:.4f}({epochs} エポック目)、テスト正解率 {acc:.1%}",
+        "seconds": "{runs} 回の学習(両方のグリッド)に {seconds:.2f} 秒かかりました。",
+    },
+}
+
+# name -> optimizer for a learning rate; the settings other than lr are torch's defaults
+_OPTIMIZERS: dict[str, Callable[[float], Any]] = {
+    "SGD": lambda lr: SGD(lr=lr),
+    "momentum 0.9": lambda lr: SGD(lr=lr, momentum=0.9),
+    "Nesterov 0.9": lambda lr: SGD(lr=lr, momentum=0.9, nesterov=True),
+    "AdaGrad": lambda lr: AdaGrad(lr=lr),
+    "RMSprop": lambda lr: RMSprop(lr=lr),
+    "Adam": lambda lr: Adam(lr=lr),
+}
+_ADAPTIVE = ("AdaGrad", "RMSprop", "Adam")
+_HUBBLE_LRS = tuple(f * 10.0 ** e for e in range(-3, 4) for f in (1, 3))   # 0.001 .. 3000
+_DIGITS_LRS = tuple(f * 10.0 ** e for e in range(-4, 1) for f in (1, 3))   # 0.0001 .. 3
+_HUBBLE_BUDGET = 2000
+_OPT_DIGITS: dict[str, Any] = {"batch_size": 32, "epochs": 10}
+_TOL = 0.01  # "down": within 1% of the minimum loss
+
+
+def _grid_text(lrs: tuple) -> str:
+    return f"{{{lrs[0]:g}, {lrs[1]:g}, ..., {lrs[-1]:g}}}"
+
+
+def _steps_within(losses: np.ndarray, e_min: float, tol: float = _TOL) -> int | None:
+    """The first step (1-based) from which E stays within tol of e_min; None if
+    it is not within at the end of the run."""
+    above = np.nonzero(losses > (1.0 + tol) * e_min)[0]
+    if len(above) == 0:
+        return 1
+    if above[-1] == len(losses) - 1:
+        return None
+    return int(above[-1]) + 2
+
+
+def _path_losses(machine: RegressionMachine) -> np.ndarray:
+    """E(a, b) after each step of the machine's path."""
+    return np.asarray(machine.loss(machine.path[:, 0], machine.path[:, 1]), dtype=float)
+
+
+def _best_hubble_run(x: np.ndarray, y: np.ndarray, make: Callable[[float], Any],
+                     e_min: float, seed: int) -> dict:
+    """The learning rate of the grid that gets down in the fewest steps (the
+    smallest such rate on a tie; the lowest final E if none gets down)."""
+    best: dict | None = None
+    for lr in _HUBBLE_LRS:
+        try:
+            m = RegressionMachine(seed=seed).fit(x, y, steps=_HUBBLE_BUDGET, optimizer=make(lr))
+        except TrainingDiverged:
+            continue
+        E = _path_losses(m)
+        steps = _steps_within(E, e_min)
+        key = (0, steps, 0.0) if steps is not None else (1, 0, float(E[-1]))
+        if best is None or key < best["key"]:
+            best = {"key": key, "lr": lr, "steps": steps, "machine": m, "loss_end": float(E[-1])}
+    return best or {"lr": None, "steps": None, "machine": None, "loss_end": math.inf}
+
+
+def _step_optimizers(tour: _Tour) -> dict:
+    T = _TEXT_OPTIMIZERS
+    tour.say(T, "title")
+    t0 = time.perf_counter()
+    x, y = datasets.load_hubble()
+    ref = RegressionMachine(seed=tour.seed).fit(x, y, steps=0)   # the surface, no steps
+    a_min, b_min = ref.closed_form()
+    e_min = ref.loss(a_min, b_min)
+    lmin, lmax = np.linalg.eigvalsh(ref.hessian())
+    tour.say(T, "surface", ratio=lmax / lmin, lmin=lmin, lmax=lmax)
+    tour.say(T, "rule", budget=_HUBBLE_BUDGET, grid=_grid_text(_HUBBLE_LRS), emin=e_min,
+             target=(1 + _TOL) * e_min)
+    hubble: dict = {}
+    for name, make in _OPTIMIZERS.items():
+        run = _best_hubble_run(x, y, make, e_min, tour.seed)
+        hubble[name] = run
+        if run["machine"] is None:
+            tour.say(T, "row_diverged", name=name)
+        elif run["steps"] is None:
+            tour.say(T, "row_not", name=name, lr=run["lr"], budget=_HUBBLE_BUDGET,
+                     e=run["loss_end"])
+        else:
+            tour.say(T, "row", name=name, lr=run["lr"], steps=run["steps"])
+    down = {name: run for name, run in hubble.items() if run["steps"] is not None}
+    if down:
+        best = min(down, key=lambda name: down[name]["steps"])
+        tour.say(T, "adaptive", best=best, steps=down[best]["steps"],
+                 adaptive=", ".join(f"{name} {hubble[name]['lr']:g}" for name in _ADAPTIVE
+                                    if hubble[name]["lr"] is not None),
+                 sgd_lr=hubble["SGD"]["lr"])
+
+    d = _digits_split(tour)
+    cfg = _OPT_DIGITS
+    tour.say(T, "digits", arch=_arch(_digits_net(tour.seed)), bs=cfg["batch_size"],
+             epochs=cfg["epochs"], grid=_grid_text(_DIGITS_LRS))
+    digits: dict = {}
+    runs = len(_OPTIMIZERS) * (len(_HUBBLE_LRS) + len(_DIGITS_LRS))
+    for name, make in _OPTIMIZERS.items():
+        best = None
+        for lr in _DIGITS_LRS:
+            net = _digits_net(tour.seed)
+            try:
+                hist = net.fit(d["X_train"], d["y_train"], epochs=cfg["epochs"],
+                               batch_size=cfg["batch_size"], optimizer=make(lr))
+            except TrainingDiverged:
+                continue
+            if np.isfinite(hist.loss[-1]) and (best is None or hist.loss[-1] < best[1].loss[-1]):
+                best = (lr, hist, net)
+        if best is None:
+            tour.say(T, "row_diverged", name=name)
+            digits[name] = {"lr": None}
+            continue
+        lr, hist, net = best
+        acc = float(np.mean(net.predict(d["X_test"]).argmax(axis=1) == d["y_test"]))
+        tour.say(T, "digits_row", name=name, lr=lr, l0=hist.loss[0], l1=hist.loss[-1],
+                 epochs=cfg["epochs"], acc=acc)
+        digits[name] = {"lr": lr, "history": hist, "loss_first_epoch": hist.loss[0],
+                        "loss_last_epoch": hist.loss[-1], "test_accuracy": acc}
+    seconds = time.perf_counter() - t0
+    tour.say(T, "seconds", runs=runs, seconds=seconds)
+    files: list = []
+    if tour.out_dir is not None:
+        plot = tour.plot
+        paths = {f"{name}, lr={run['lr']:g}": run["machine"].path
+                 for name, run in hubble.items() if run["machine"] is not None}
+        tour.save(plot.optimizer_paths(ref, paths, tol=_TOL, a_label="slope a (km/s per Mpc)",
+                                       b_label="intercept b (km/s)",
+                                       loss_label="E(a, b)  ((km/s)²)",
+                                       gap_label="E - E_min  ((km/s)²)",
+                                       colors=plot.PATH_COLORS,
+                                       title="Six optimizers on Hubble's error surface, "
+                                             "each at its best learning rate"),
+                  "optimizers_hubble.png", files)
+        named = {f"{name}, lr={run['lr']:g}": run["history"] for name, run in digits.items()
+                 if run["lr"] is not None}
+        per_epoch = -(-len(d["X_train"]) // cfg["batch_size"])
+        window = per_epoch // 2
+        tour.save(plot.loss_per_step(named, logx=False, smooth=window, details=False,
+                                     colors=plot.PATH_COLORS,
+                                     title=f"Six optimizers on the digits, {cfg['epochs']} "
+                                           "epochs from the same start",
+                                     xlabel=f"update number ({per_epoch} per epoch; bold: "
+                                            f"running mean of {window})",
+                                     ylabel="cross-entropy loss of the step's batch"),
+                  "optimizers_digits.png", files)
+    return {"hubble": {name: {"lr": run["lr"], "steps": run["steps"],
+                              "loss_end": run["loss_end"]} for name, run in hubble.items()},
+            "digits": {name: {k: v for k, v in run.items() if k != "history"}
+                       for name, run in digits.items()},
+            "loss_min": e_min, "hessian_eigenvalues": (float(lmin), float(lmax)),
+            "budget": _HUBBLE_BUDGET, "figures": files}
+
+
+# ======================================================================== 11
+_TEXT_SCALING = {
+    "en": {
+        "title": "== 11. Scaling the input: make the bowl round ==",
+        "raw": "Distances run from {dmin:.3f} to {dmax:.2f} Mpc: mean μ = {mu:.3f}, standard "
+               "deviation σ = {sigma:.3f}. On them E(a, b) has curvatures {l1:.3f} and "
+               "{l2:.3f}: a valley {ratio:.1f} times steeper across than along.",
+        "scaled": "Standardise the input: z = (distance - μ) / σ has mean 0 and standard "
+                  "deviation 1. Fit ŷ = a'·z + b'; now both curvatures are {l:.3f}: a round "
+                  "bowl, where the steepest way down points straight at the minimum.",
+        "fast": "Plain gradient descent with lr = {lr}, the rate that diverged in step 3, gets "
+                "within 1% of the minimum in {steps} step(s): E goes {losses}. It ends at "
+                "a' = {a2:.2f}, b' = {b2:.2f}; in the original units a = a'/σ = {a:.2f} km/s/Mpc "
+                "and b = b' - a'·μ/σ = {b:.2f} km/s, the least-squares line.",
+        "diverged": "On the unscaled distances the same lr = {lr} diverges: the engine stopped "
+                    "at step {at} with TrainingDiverged. There, the regression step's "
+                    "lr = {lr_ok} needs {steps_ok} steps.",
+        "growing": "On the unscaled distances the same lr = {lr} does not converge: after "
+                   "{steps} steps E is {e:.3g}. There, the regression step's lr = {lr_ok} "
+                   "needs {steps_ok} steps.",
+    },
+    "ja": {
+        "title": "== 11. 入力のスケーリング: お椀を丸くする ==",
+        "raw": "距離は {dmin:.3f}〜{dmax:.2f} Mpc: 平均 μ = {mu:.3f}、標準偏差 σ = {sigma:.3f}。"
+               "このままだと E(a, b) の曲がり具合は {l1:.3f} と {l2:.3f}: 横切る向きが沿う向きの "
+               "{ratio:.1f} 倍急な谷です。",
+        "scaled": "入力を標準化します: z = (距離 - μ) / σ は平均 0、標準偏差 1。ŷ = a'·z + b' を"
+                  "当てはめると、曲がり具合はどちらも {l:.3f}: 丸いお椀になり、最も急な下り方向が"
+                  "まっすぐ最小点を指します。",
+        "fast": "ステップ 3 で発散した学習率 {lr} の素朴な勾配降下が、{steps} ステップで最小値の "
+                "1% 以内に入ります: E は {losses}。終点は a' = {a2:.2f}、b' = {b2:.2f}。元の単位に"
+                "戻すと a = a'/σ = {a:.2f} km/s/Mpc、b = b' - a'·μ/σ = {b:.2f} km/s で、"
+                "最小二乗法の直線です。",
+        "diverged": "スケールしない距離では、同じ学習率 {lr} は発散します: エンジンは {at} ステップ目"
+                    "で TrainingDiverged を出して止まりました。そちらではステップ 3 の学習率 "
+                    "{lr_ok} で {steps_ok} ステップかかります。",
+        "growing": "スケールしない距離では、同じ学習率 {lr} は収束しません: {steps} ステップ後の E は "
+                   "{e:.3g}。そちらではステップ 3 の学習率 {lr_ok} で {steps_ok} ステップかかります。",
+    },
+}
+
+_SCALED_STEPS = 20
+
+
+def _step_scaling(tour: _Tour) -> dict:
+    T = _TEXT_SCALING
+    tour.say(T, "title")
+    x, y = datasets.load_hubble()
+    mu, sigma = float(x.mean()), float(x.std())
+    raw = RegressionMachine(seed=tour.seed).fit(x, y, lr=_FULL["lr"], steps=_HUBBLE_BUDGET)
+    a_cf, b_cf = raw.closed_form()
+    e_min = raw.loss(a_cf, b_cf)
+    l1, l2 = np.linalg.eigvalsh(raw.hessian())
+    tour.say(T, "raw", dmin=x.min(), dmax=x.max(), mu=mu, sigma=sigma, l1=l1, l2=l2,
+             ratio=l2 / l1)
+    z = (x - mu) / sigma  # mean 0, standard deviation 1
+    lr = _TOO_LARGE["lr"]
+    scaled = RegressionMachine(seed=tour.seed).fit(z, y, lr=lr, steps=_SCALED_STEPS)
+    ls = np.linalg.eigvalsh(scaled.hessian())
+    tour.say(T, "scaled", l=float(ls.mean()))
+    a2, b2 = scaled.a, scaled.b
+    E = _path_losses(scaled)
+    steps = _steps_within(E, e_min)
+    shown = np.concatenate([[scaled.loss(0.0, 0.0)], E[:max(steps or 3, 3)]])
+    tour.say(T, "fast", lr=lr, steps=steps, losses=" -> ".join(f"{e:,.0f}" for e in shown),
+             a2=a2, b2=b2, a=a2 / sigma, b=b2 - a2 * mu / sigma)
+    steps_ok = _steps_within(_path_losses(raw), e_min)
+    diverged_at = None
+    try:
+        long = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr, steps=_HUBBLE_BUDGET)
+    except TrainingDiverged as exc:  # the engine refuses to go on with non-finite numbers
+        diverged_at = exc.step
+        tour.say(T, "diverged", lr=lr, at=exc.step, lr_ok=_FULL["lr"], steps_ok=steps_ok)
+    else:
+        tour.say(T, "growing", lr=lr, steps=_HUBBLE_BUDGET, e=long.loss(long.a, long.b),
+                 lr_ok=_FULL["lr"], steps_ok=steps_ok)
+    files: list = []
+    if tour.out_dir is not None:
+        flying = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr, steps=3)
+        ok_steps = steps_ok or _HUBBLE_BUDGET
+        a_s, b_s = scaled.closed_form()
+        half = 520.0  # both maps: the same window around their minimum, a and b to scale
+        panels = {
+            "Distance in Mpc: a narrow valley": {
+                "machine": raw, "a_label": "slope a (km/s per Mpc)",
+                "b_label": "intercept b (km/s)", "loss_label": "E(a, b)  ((km/s)²)",
+                "paths": {f"lr={_FULL['lr']}, until within 1%": raw.path[:ok_steps],
+                          f"lr={lr}: flies out of the valley, diverges": flying.path},
+                "a_range": (a_cf - half, a_cf + half), "b_range": (b_cf - half, b_cf + half)},
+            "Standardised distance z: a round bowl": {
+                "machine": scaled, "a_label": "slope a' (km/s per σ of distance)",
+                "b_label": "intercept b' (km/s)", "loss_label": "E(a', b')  ((km/s)²)",
+                "paths": {f"lr={lr}, until within 1%": scaled.path[:max(steps or 1, 1)]},
+                "a_range": (a_s - half, a_s + half), "b_range": (b_s - half, b_s + half)},
+        }
+        tour.save(tour.plot.loss_surfaces(
+            panels, title="The same data, the same descent: scaling the input rounds the "
+                          "bowl (both maps: a and b to the same scale)"),
+            "scaling_surfaces.png", files)
+    return {"mean": mu, "std": sigma, "lr": lr, "steps": steps,
+            "curvatures_raw": (float(l1), float(l2)),
+            "curvatures_scaled": (float(ls[0]), float(ls[1])),
+            "a_scaled": a2, "b_scaled": b2, "a": a2 / sigma, "b": b2 - a2 * mu / sigma,
+            "raw_diverged_at": diverged_at, "raw_lr": _FULL["lr"], "raw_steps": steps_ok,
+            "figures": files}
+
+
+# ======================================================================== 12
+_TEXT_INIT = {
+    "en": {
+        "title": "== 12. Initialisation: where the weights start decides whether signals "
+                 "get through ==",
+        "setup": "A deep network {arch}: five hidden layers of 100. Its weights are drawn "
+                 "from N(0, std²), biases 0, with std = 0.01 (small), sqrt(2/(n_in + n_out)) "
+                 "(Glorot) or sqrt(2/n_in) (He). The {n} training images go in; the standard "
+                 "deviation of each hidden layer's outputs, and the mean |gradient| of the "
+                 "first and the last layer's weights:",
+        "row": "    {name:<16} std {stds}; |dW| {g_first:.1e} (layer 1), {g_last:.1e} "
+               "(output layer)",
+        "train": "Each then trains for {epochs} epochs of plain SGD (lr = {lr}, mini-batches "
+                 "of {bs}):",
+        "train_row": "    {name:<16} loss {l0:.3f} (epoch 1) -> {l1:.3f} (epoch {epochs}), "
+                     "held-out accuracy {acc:.1%}",
+        "learned": "Learned (loss below 1): {names}.",
+        "stuck": "Still near the loss of guessing, ln 10 = {ln10:.3f}: {names}.",
+        "point": "With small weights the signal dies: ReLU's last hidden layer has std "
+                 "{relu_small:.1e} against {relu_he:.2f} with He's initialisation, and with "
+                 "sigmoid every unit says about 0.5 to every image (std {sig_small:.3f}). "
+                 "Through sigmoid layers the gradient shrinks layer by layer "
+                 "(a sigmoid's slope is at most 1/4).",
+    },
+    "ja": {
+        "title": "== 12. 重みの初期値: どこから始めるかで信号が届くかが決まる ==",
+        "setup": "深いネットワーク {arch}: 100 ユニットの隠れ層が 5 つ。重みは N(0, std²) から、"
+                 "バイアスは 0。std = 0.01(小さい)、sqrt(2/(n_in + n_out))(Glorot)、"
+                 "sqrt(2/n_in)(He)。学習用画像 {n} 枚を入れたときの各隠れ層の出力の標準偏差と、"
+                 "最初と最後の層の重みの勾配の平均 |dW|:",
+        "row": "    {name:<16} 標準偏差 {stds}; |dW| {g_first:.1e}(第 1 層)、{g_last:.1e}(出力層)",
+        "train": "それぞれを素朴な SGD(学習率 {lr}、ミニバッチ {bs} 枚)で {epochs} エポック学習:",
+        "train_row": "    {name:<16} 損失 {l0:.3f}(1 エポック目)→ {l1:.3f}({epochs} エポック目)、"
+                     "テスト正解率 {acc:.1%}",
+        "learned": "学習できた(損失 1 未満): {names}。",
+        "stuck": "当てずっぽうの損失 ln 10 = {ln10:.3f} 付近のまま: {names}。",
+        "point": "重みが小さいと信号が消えます: ReLU の最後の隠れ層の標準偏差は {relu_small:.1e}、"
+                 "He の初期値なら {relu_he:.2f}。sigmoid ではどのユニットもどの画像にもほぼ 0.5 を"
+                 "返します(標準偏差 {sig_small:.3f})。sigmoid の層を通るたびに勾配は小さくなります"
+                 "(sigmoid の傾きは最大 1/4)。",
+    },
+}
+
+_INIT_TRAINING: dict[str, Any] = {"epochs": 10, "lr": 0.1, "batch_size": 32}
+
+
+def _init_std(scheme: str, n_in: int, n_out: int) -> float:
+    if scheme == "small":
+        return 0.01
+    if scheme == "Glorot":
+        return math.sqrt(2.0 / (n_in + n_out))
+    return math.sqrt(2.0 / n_in)  # He
+
+
+def _deep_net(activation: str, scheme: str, seed: int) -> Sequential:
+    """64-100-100-100-100-100-10 with Gaussian weights of the scheme's std."""
+    sizes = [64, 100, 100, 100, 100, 100, 10]
+    layers = [Dense(n_in, n_out, activation=activation)
+              for n_in, n_out in zip(sizes[:-2], sizes[1:-1])]
+    layers.append(Dense(sizes[-2], sizes[-1], activation="softmax"))
+    net = Sequential(layers, loss="cross_entropy", seed=seed)
+    rng = np.random.default_rng(seed)
+    for layer in net.layers:
+        layer.W[...] = rng.normal(0.0, _init_std(scheme, layer.n_in, layer.n_out),
+                                  size=layer.W.shape)
+        layer.b[...] = 0.0
+    return net
+
+
+def _step_initialisation(tour: _Tour) -> dict:
+    T = _TEXT_INIT
+    tour.say(T, "title")
+    d = _digits_split(tour)
+    Xtr = d["X_train"]
+    configs = [(act, scheme) for act in ("sigmoid", "relu") for scheme in ("small", "Glorot", "He")]
+    nets = {f"{act} + {scheme}": _deep_net(act, scheme, tour.seed) for act, scheme in configs}
+    probe = next(iter(nets.values()))
+    sizes = [probe.layers[0].n_in] + [layer.n_out for layer in probe.layers]
+    tour.say(T, "setup", arch="-".join(map(str, sizes)), n=len(Xtr))
+    plot = tour.plot  # layer_outputs: the engine has no call for hidden outputs (yet)
+    stats: dict = {}
+    for name, net in nets.items():
+        stds = [float(a.std()) for a in plot.layer_outputs(net, Xtr)[:-1]]
+        _, grads = net.loss_and_grads(Xtr, d["y_train"])
+        g = [float(np.abs(dW).mean()) for dW, _ in grads]
+        stats[name] = {"activation_std": stds, "grad_mean_abs": g}
+        tour.say(T, "row", name=name, stds=" ".join(f"{s:.2g}" for s in stds),
+                 g_first=g[0], g_last=g[-1])
+    files: list = []
+    if tour.out_dir is not None:  # drawn now, before training changes the weights
+        tour.save(plot.activation_histograms(
+            nets, Xtr, title="What each hidden layer outputs for the training images, "
+                             "before training"),
+            "initialisation_activations.png", files)
+    cfg = _INIT_TRAINING
+    tour.say(T, "train", epochs=cfg["epochs"], lr=cfg["lr"], bs=cfg["batch_size"])
+    histories = {}
+    learned, stuck = [], []
+    for name, net in nets.items():
+        try:
+            hist = net.fit(Xtr, d["y_train"], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                           optimizer=SGD(lr=cfg["lr"]))
+        except TrainingDiverged:  # not seen with these settings; said if it happens
+            stats[name].update(loss_first_epoch=math.nan, loss_last_epoch=math.nan,
+                               test_accuracy=math.nan, diverged=True)
+            continue
+        acc = float(np.mean(net.predict(d["X_test"]).argmax(axis=1) == d["y_test"]))
+        histories[name] = hist
+        stats[name].update(loss_first_epoch=hist.loss[0], loss_last_epoch=hist.loss[-1],
+                           test_accuracy=acc, diverged=False)
+        tour.say(T, "train_row", name=name, l0=hist.loss[0], l1=hist.loss[-1],
+                 epochs=cfg["epochs"], acc=acc)
+        if hist.loss[-1] < 1.0:
+            learned.append(name)
+        elif hist.loss[-1] > 2.0:
+            stuck.append(name)
+    if learned:
+        tour.say(T, "learned", names=", ".join(learned))
+    if stuck:
+        tour.say(T, "stuck", ln10=math.log(10), names=", ".join(stuck))
+    tour.say(T, "point", relu_small=stats["relu + small"]["activation_std"][-1],
+             relu_he=stats["relu + He"]["activation_std"][-1],
+             sig_small=stats["sigmoid + small"]["activation_std"][-1])
+    if tour.out_dir is not None:
+        tour.save(plot.loss_per_epoch(
+            histories, title=f"Training from each initialisation: plain SGD, lr={cfg['lr']}"),
+            "initialisation_training.png", files)
+    return {**stats, "figures": files}
+
+
+# ======================================================================== 13
+_TEXT_OVERFITTING = {
+    "en": {
+        "title": "== 13. Overfitting, and three regularisers ==",
+        "setup": "A large network {arch} ({n_params:,} parameters) learns from only "
+                 "{n_small} digit images: {epochs} epochs of SGD (lr = {lr}, momentum {mom}, "
+                 "mini-batches of {bs}). The {n_test} held-out images test it; {n_val} other "
+                 "images are validation data for early stopping, so that nothing is chosen "
+                 "by the held-out images.",
+        "plain": "No regulariser: training accuracy {tr:.1%} (loss {trl:.4f}), held-out "
+                 "accuracy {te:.1%} (loss {tel:.3f}); held-out accuracy was {peak:.1%} at "
+                 "best (epoch {peak_epoch}). It knows its {n_small} images by heart: the "
+                 "held-out loss is {ratio:,.0f} times the training loss.",
+        "with": "The same network, the same start, with a regulariser:",
+        "row": "    {name:<38} training {tr:.1%}, held-out {te:.1%} ({delta:+.1f} points), "
+               "loss {trl:.4f} / held-out {tel:.3f}",
+        "early": "Early stopping ran {ran} epochs and kept the weights of epoch {best}, where "
+                 "the validation loss was lowest ({val:.3f}).",
+        "gap": "The gap between held-out and training loss: {gaps}.",
+        "sep": "; ",
+        "moved": "On these {n_small} images the regularisers moved the held-out accuracy "
+                 "by {lo:+.1f} to {hi:+.1f} points.",
+        "more": "More data does more: the plain network trained on all {n_train} training "
+                "images for {epochs_full} epochs reaches {full:.1%} held-out accuracy.",
+        "compare": "For comparison, the plain network trained on all {n_train} training "
+                   "images for {epochs_full} epochs reaches {full:.1%} held-out accuracy.",
+        "names": {"plain": "no regulariser", "decay": "weight decay {wd:g}",
+                  "dropout": "dropout p = {p:g} after each hidden layer",
+                  "early": "early stopping (patience {patience})"},
+    },
+    "ja": {
+        "title": "== 13. 過学習と 3 つの正則化 ==",
+        "setup": "大きなネットワーク {arch}(パラメータ {n_params:,} 個)が、わずか {n_small} 枚の"
+                 "数字画像から学びます: SGD(学習率 {lr}、モーメンタム {mom}、ミニバッチ {bs} 枚)で "
+                 "{epochs} エポック。テスト用の {n_test} 枚で評価し、別の {n_val} 枚を早期終了の"
+                 "ための検証データにします(テスト画像では何も選びません)。",
+        "plain": "正則化なし: 学習データの正解率 {tr:.1%}(損失 {trl:.4f})、テスト正解率 {te:.1%}"
+                 "(損失 {tel:.3f})。テスト正解率の最高は {peak:.1%}({peak_epoch} エポック目)。"
+                 "{n_small} 枚を丸暗記しています: テスト損失は学習損失の {ratio:,.0f} 倍です。",
+        "with": "同じネットワーク、同じ初期重みに正則化を加えると:",
+        "row": "    {name}: 学習 {tr:.1%}、テスト {te:.1%}({delta:+.1f} ポイント)、"
+               "損失 {trl:.4f} / テスト {tel:.3f}",
+        "early": "早期終了は {ran} エポックで止まり、検証損失が最小({val:.3f})だった {best} "
+                 "エポック目の重みを残しました。",
+        "gap": "テスト損失と学習損失の差: {gaps}。",
+        "sep": "、",
+        "moved": "この {n_small} 枚では、正則化によるテスト正解率の変化は {lo:+.1f}〜{hi:+.1f} "
+                 "ポイントでした。",
+        "more": "データを増やすほうが効きます: 正則化なしのネットワークを学習用画像 {n_train} 枚"
+                "すべてで {epochs_full} エポック学習すると、テスト正解率は {full:.1%} です。",
+        "compare": "比べると、正則化なしのネットワークを学習用画像 {n_train} 枚すべてで "
+                   "{epochs_full} エポック学習すると、テスト正解率は {full:.1%} です。",
+        "names": {"plain": "正則化なし", "decay": "荷重減衰 {wd:g}",
+                  "dropout": "各隠れ層の後にドロップアウト p = {p:g}",
+                  "early": "早期終了(patience {patience})"},
+    },
+}
+
+_OVERFIT: dict[str, Any] = {"n_small": 200, "n_val": 200, "hidden": 256, "epochs": 60,
+                            "lr": 0.05, "momentum": 0.9, "batch_size": 32,
+                            "weight_decay": 1e-3, "dropout": 0.2, "patience": 10,
+                            "epochs_full": 30}
+
+
+def _overfit_net(seed: int, dropout: float = 0.0) -> Sequential:
+    h = _OVERFIT["hidden"]
+    layers: list = [Dense(64, h, activation="relu")]
+    if dropout:
+        layers.append(Dropout(dropout))
+    layers.append(Dense(h, h, activation="relu"))
+    if dropout:
+        layers.append(Dropout(dropout))
+    layers.append(Dense(h, 10, activation="softmax"))
+    return Sequential(layers, loss="cross_entropy", seed=seed)
+
+
+def _accuracy(net: Sequential, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(net.predict(X).argmax(axis=1) == y))
+
+
+def _step_overfitting(tour: _Tour) -> dict:
+    T = _TEXT_OVERFITTING
+    names: dict[str, str] = T[tour.lang]["names"]  # type: ignore[assignment]
+    english: dict[str, str] = _TEXT_OVERFITTING["en"]["names"]  # type: ignore[assignment]
+    tour.say(T, "title")
+    cfg = _OVERFIT
+    d = _digits_split(tour)
+    n, n_val = cfg["n_small"], cfg["n_val"]
+    Xs, ys = d["X_train"][:n], d["y_train"][:n]
+    Xv, yv = d["X_train"][n:n + n_val], d["y_train"][n:n + n_val]  # validation, not test
+    Xte, yte = d["X_test"], d["y_test"]
+    probe = _overfit_net(tour.seed)
+    tour.say(T, "setup", arch=_arch(probe), n_params=probe.n_params, n_small=n,
+             epochs=cfg["epochs"], lr=cfg["lr"], mom=cfg["momentum"], bs=cfg["batch_size"],
+             n_test=len(yte), n_val=n_val)
+
+    def train(net: Sequential, weight_decay: float = 0.0,
+              stopper: EarlyStopping | None = None) -> dict:
+        curves: dict = {"train": [], "held-out": []}
+
+        def record(epoch: int, logs: dict, net: Sequential) -> None:  # after every epoch
+            curves["train"].append(_accuracy(net, Xs, ys))
+            curves["held-out"].append(_accuracy(net, Xte, yte))
+
+        hist = net.fit(Xs, ys, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                       optimizer=SGD(lr=cfg["lr"], momentum=cfg["momentum"],
+                                     weight_decay=weight_decay),
+                       validation_data=(Xv, yv),
+                       callbacks=[record] + ([stopper] if stopper is not None else []))
+        return {"train_accuracy": _accuracy(net, Xs, ys), "test_accuracy": _accuracy(net, Xte, yte),
+                "train_loss": net.evaluate(Xs, ys), "test_loss": net.evaluate(Xte, yte),
+                "epochs": hist.epochs, "curves": curves, "val_loss": hist.val_loss}
+
+    rows: dict = {}
+    rows["plain"] = train(_overfit_net(tour.seed))
+    plain = rows["plain"]
+    held = plain["curves"]["held-out"]
+    peak_epoch = int(np.argmax(held))
+    tour.say(T, "plain", tr=plain["train_accuracy"], trl=plain["train_loss"],
+             te=plain["test_accuracy"], tel=plain["test_loss"], peak=held[peak_epoch],
+             peak_epoch=peak_epoch + 1, n_small=n,
+             ratio=plain["test_loss"] / max(plain["train_loss"], 1e-12))
+    rows["decay"] = train(_overfit_net(tour.seed), weight_decay=cfg["weight_decay"])
+    rows["dropout"] = train(_overfit_net(tour.seed, dropout=cfg["dropout"]))
+    stopper = EarlyStopping(monitor="val_loss", patience=cfg["patience"],
+                            restore_best_weights=True)
+    rows["early"] = train(_overfit_net(tour.seed), stopper=stopper)
+    rows["early"]["best_epoch"] = stopper.best_epoch
+    tour.say(T, "with")
+    labels = {key: names[key].format(wd=cfg["weight_decay"], p=cfg["dropout"],
+                                     patience=cfg["patience"]) for key in rows}
+    for key, row in rows.items():
+        if key == "plain":
+            continue
+        row["delta_points"] = 100 * (row["test_accuracy"] - plain["test_accuracy"])
+        tour.say(T, "row", name=labels[key], tr=row["train_accuracy"], te=row["test_accuracy"],
+                 delta=row["delta_points"], trl=row["train_loss"], tel=row["test_loss"])
+    tour.say(T, "early", ran=rows["early"]["epochs"], best=stopper.best_epoch + 1,
+             val=stopper.best)
+    for row in rows.values():
+        row["loss_gap"] = row["test_loss"] - row["train_loss"]
+    sep: str = T[tour.lang]["sep"]  # type: ignore[assignment]
+    tour.say(T, "gap", gaps=sep.join(f"{labels[key]}: {row['loss_gap']:.3f}"
+                                     for key, row in rows.items()))
+    full_net = _overfit_net(tour.seed)
+    full_net.fit(d["X_train"], d["y_train"], epochs=cfg["epochs_full"],
+                 batch_size=cfg["batch_size"], optimizer=SGD(lr=cfg["lr"],
+                                                              momentum=cfg["momentum"]))
+    full = _accuracy(full_net, Xte, yte)
+    deltas = [rows[key]["delta_points"] for key in ("decay", "dropout", "early")]
+    tour.say(T, "moved", n_small=n, lo=min(deltas), hi=max(deltas))
+    best_regularised = max(rows[key]["test_accuracy"] for key in ("decay", "dropout", "early"))
+    tour.say(T, "more" if full > best_regularised else "compare", n_train=len(d["y_train"]),
+             epochs_full=cfg["epochs_full"], full=full)
+    files: list = []
+    if tour.out_dir is not None:
+        en_labels = {key: english[key].format(wd=cfg["weight_decay"], p=cfg["dropout"],
+                                              patience=cfg["patience"]) for key in rows}
+        runs = {en_labels[key]: {"train": row["curves"]["train"],
+                                 "held-out": row["curves"]["held-out"]}
+                for key, row in rows.items()}
+        tour.save(tour.plot.learning_curves(
+            runs, marks={en_labels["early"]: stopper.best_epoch}, ylim=(80, 100.5),
+            title=f"{n} training images, {probe.n_params:,} parameters: train against "
+                  "held-out accuracy"),
+            "overfitting_curves.png", files)
+    out = {key: {k: v for k, v in row.items() if k != "curves"} for key, row in rows.items()}
+    for key, row in rows.items():
+        out[key]["curves"] = row["curves"]
+    return {**out, "n_small": n, "n_params": probe.n_params, "full_data_accuracy": full,
+            "figures": files}
+
+
+# ======================================================================== 14
 _TEXT_SUMMARY = {
     "en": {
-        "title": "== 9. Summary: data, model, minimised error ==",
+        "title": "== 14. Summary: data, model, minimised error ==",
         "data": "Data: numbers. {n_galaxies} galaxies as (distance, velocity) pairs, "
                 "{n_images} digit images of {n_pixels} numbers each.",
         "model": "Model: a machine with dials. ŷ = a·x + b has 2; the digits network "
@@ -737,7 +1456,7 @@ _TEXT_SUMMARY = {
                  "{l1:.3f}, test accuracy {acc0:.1%} -> {acc1:.1%}.",
     },
     "ja": {
-        "title": "== 9. まとめ: データ、モデル、誤差の最小化 ==",
+        "title": "== 14. まとめ: データ、モデル、誤差の最小化 ==",
         "data": "データ: 数。銀河 {n_galaxies} 個の (距離, 速度) の組と、{n_pixels} 個の数から"
                 "なる数字画像 {n_images} 枚。",
         "model": "モデル: ダイヤル付きの機械。ŷ = a·x + b のダイヤルは 2 個、数字のネットワーク "
@@ -777,6 +1496,11 @@ STEPS: dict[str, Callable[[_Tour], dict]] = {
     "perceptron": _step_perceptron,
     "backprop": _step_backprop,
     "digits": _step_digits,
+    "lenet": _step_lenet,
+    "optimizers": _step_optimizers,
+    "scaling": _step_scaling,
+    "initialisation": _step_initialisation,
+    "overfitting": _step_overfitting,
     "summary": _step_summary,
 }
 """The steps of the tour, in the lecture's order."""
