@@ -1629,6 +1629,9 @@ def train(const int64_t[:, ::1] spec, int loss,
                         PyErr_CheckSignals()
             if counters[2] != STATUS_OK or step >= total_steps:
                 break
+        # a finite loss but weights that overflowed in the last updates
+        if counters[2] == STATUS_OK and not _all_finite(&params[0], n_params):
+            counters[2] = STATUS_DIVERGED
 
 
 def update(int opt_kind, const double[::1] hyper, int64_t t,

@@ -548,7 +548,7 @@ class Sequential:
             interrupted = True
         done = int(counters[0])
         state.t = int(counters[1])
-        if counters[2] == _kernels.DIVERGED or not np.isfinite(self.params).all():
+        if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(self.params).all()):
             self.params[...] = before[0]
             state.restore(before[1])
             self._rng_state[...] = before[2]

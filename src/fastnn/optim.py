@@ -73,6 +73,8 @@ class Optimizer:
             object.__setattr__(self, key, value)
             return
         old = getattr(self, key)
+        if type(value) is type(old) and value == old:
+            return                     # unchanged: nothing to check or recompute
         object.__setattr__(self, key, value)
         try:
             self._validate()
