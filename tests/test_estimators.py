@@ -175,9 +175,8 @@ def test_importing_fastnn_does_not_import_sklearn():
         "for m in sys.modules), 'sklearn was imported'\n"
     )
     env = dict(os.environ)
-    src = os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"
-    )
+    # the folder holding the fastnn under test (installed or in place)
+    src = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     subprocess.run([sys.executable, "-W", "ignore", "-c", code], check=True, env=env)
 
