@@ -218,7 +218,7 @@ def test_training_other_losses_match_reference(rng, loss, out):
         np.testing.assert_allclose(layer.W, W, rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("n", [1, 5, 255, 256, 257, 1000])
+@pytest.mark.parametrize("n", [1, 5, 255, 256, 257, 1023, 1024, 1025, 2500])
 def test_predict_chunks_agree_with_reference(rng, n):
     net = make_net((10, 9, 4), ["relu", "softmax"], "cross_entropy", dtype="float64")
     X = rng.normal(size=(n, 10))

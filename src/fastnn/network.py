@@ -35,7 +35,7 @@ __all__ = ["Sequential", "History", "TrainingDiverged", "load", "load_checkpoint
 
 FORMAT_NAME = "fastnn-model"
 FORMAT_VERSION = 1
-_PREDICT_CHUNK = 256         # rows per block of a forward pass
+_PREDICT_CHUNK = 1024        # rows per block of a forward pass
 _CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 
