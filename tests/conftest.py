@@ -23,9 +23,23 @@ def make_targets(rng, loss, n, k):
     return rng.normal(size=(n, k))
 
 
+def numeric_grads(net, X, y, eps=1e-6):
+    """Central finite differences of net.evaluate over every parameter."""
+    grads = np.zeros(net.n_params)
+    for i in range(net.n_params):
+        old = net.params[i]
+        net.params[i] = old + eps
+        up = net.evaluate(X, y)
+        net.params[i] = old - eps
+        down = net.evaluate(X, y)
+        net.params[i] = old
+        grads[i] = (up - down) / (2 * eps)
+    return grads
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
 
 
-__all__ = ["make_net", "ref_layers", "make_targets", "ref"]
+__all__ = ["make_net", "ref_layers", "make_targets", "numeric_grads", "ref"]

@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import numeric_grads
 
 import fastnn
 from fastnn import (
@@ -410,19 +411,6 @@ def test_training_matches_reference(dtype, opt, hyper, name, n, batch_size):
 
 
 # ------------------------------------------------------------ finite differences
-def numeric_grads(net, X, y, eps=1e-6):
-    grads = np.zeros(net.n_params)
-    for i in range(net.n_params):
-        old = net.params[i]
-        net.params[i] = old + eps
-        up = net.evaluate(X, y)
-        net.params[i] = old - eps
-        down = net.evaluate(X, y)
-        net.params[i] = old
-        grads[i] = (up - down) / (2 * eps)
-    return grads
-
-
 def check_gradient(net, X, y):
     _, grads = net.loss_and_grads(X, y)
     np.testing.assert_allclose(flat_grads(grads), numeric_grads(net, X, y),

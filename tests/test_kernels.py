@@ -7,7 +7,7 @@ plain loops, large ones through BLAS.
 
 import numpy as np
 import pytest
-from conftest import make_net, make_targets, ref, ref_layers
+from conftest import make_net, make_targets, numeric_grads, ref, ref_layers
 
 import fastnn
 
@@ -69,19 +69,6 @@ def test_non_contiguous_inputs_give_the_same_results(rng, dtype):
         np.testing.assert_array_equal(b, d)
 
 
-def _numeric_grads(net, X, y, eps=1e-6):
-    grads = np.zeros(net.n_params)
-    for i in range(net.n_params):
-        old = net.params[i]
-        net.params[i] = old + eps
-        up = net.evaluate(X, y)
-        net.params[i] = old - eps
-        down = net.evaluate(X, y)
-        net.params[i] = old
-        grads[i] = (up - down) / (2 * eps)
-    return grads
-
-
 @pytest.mark.parametrize("hidden, out, loss", COMBOS)
 def test_gradient_finite_differences(rng, hidden, out, loss):
     net = make_net((4, 5, 3), [hidden, out], loss, dtype="float64", seed=3)
@@ -91,7 +78,7 @@ def test_gradient_finite_differences(rng, hidden, out, loss):
     y = make_targets(rng, loss, 7, 3)
     _, grads = net.loss_and_grads(X, y)
     analytic = np.concatenate([np.concatenate([dW.ravel(), db]) for dW, db in grads])
-    numeric = _numeric_grads(net, X, y)
+    numeric = numeric_grads(net, X, y)
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
@@ -102,7 +89,7 @@ def test_gradient_finite_differences_three_layers(rng, loss, out):
     y = make_targets(rng, loss, 9, 4)
     _, grads = net.loss_and_grads(X, y)
     analytic = np.concatenate([np.concatenate([dW.ravel(), db]) for dW, db in grads])
-    np.testing.assert_allclose(analytic, _numeric_grads(net, X, y), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(analytic, numeric_grads(net, X, y), rtol=1e-6, atol=1e-8)
 
 
 def test_softmax_cross_entropy_is_stable_for_huge_logits():
