@@ -393,3 +393,16 @@ def test_optimizer_settings_changed_between_calls_are_checked_and_used(data):
     a.fit(X, y, epochs=2, optimizer=opt, shuffle=False)
     b.fit(X, y, epochs=2, optimizer=fastnn.SGD(lr=0.05, momentum=0.9), shuffle=False)
     np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_fit_trusted_checks_the_structure_it_relies_on(data):
+    X, y = data
+    net = small_net()
+    with pytest.raises(ValueError, match="_fit_trusted takes X"):
+        net._fit_trusted(np.asfortranarray(X), y, 1, None, fastnn.SGD(lr=0.1), False)
+    with pytest.raises(ValueError, match="_fit_trusted takes X"):
+        net._fit_trusted(X.astype(np.float32), y, 1, None, fastnn.SGD(lr=0.1), False)
+    a, b = small_net(), small_net()
+    a._fit_trusted(np.ascontiguousarray(X), y, 2, 5, fastnn.SGD(lr=0.1), False)
+    b.fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1), shuffle=False)
+    np.testing.assert_array_equal(a.params, b.params)

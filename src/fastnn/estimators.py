@@ -844,9 +844,8 @@ class _BaseMLP:
                 )
             )
             sumsq0 = _weights_sumsq(net) if s.alpha else 0.0
-            hist = net.fit(
-                X, T, epochs=k, batch_size=bs, optimizer=opt, shuffle=shuffle
-            )
+            # X passed _validate_X: the engine need not read every value again
+            hist = net._fit_trusted(X, T, k, bs, opt, shuffle)
             # scikit-learn's penalty uses the weights before each step: take
             # sum(W**2) at the mean of those positions, on the line from the
             # start to the end of the call (exact for a single step).

@@ -497,6 +497,20 @@ class Sequential:
         return self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, False,
                                    lr=optimizer.current_lr(optimizer._state_for(self)))
 
+    def _fit_trusted(self, Xc: np.ndarray, y: Any, epochs: int, batch_size: int | None,
+                     optimizer: Optimizer, shuffle: bool) -> History:
+        """``fit`` for callers inside fastnn whose X already passed
+        ``_validation.check_X`` (finite, C-contiguous, the model's dtype):
+        only its structure is checked again, not every value."""
+        if not (isinstance(Xc, np.ndarray) and Xc.dtype == self.dtype and Xc.ndim == 2
+                and Xc.flags.c_contiguous and self._spec is not None
+                and Xc.shape[1] == self._spec[0, 2] and Xc.shape[0] > 0):
+            raise ValueError("_fit_trusted takes X as checked by _validation.check_X")
+        self._check_optimizer(optimizer)
+        labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
+        return self._train_checked(Xc, labels, Y, check_epochs(epochs),
+                                   check_batch_size(batch_size), optimizer, bool(shuffle))
+
     def _check_optimizer(self, optimizer: Any) -> None:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), "
