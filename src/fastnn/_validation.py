@@ -133,7 +133,8 @@ def check_X(X: Any, dtype: np.dtype, n_features: int | None = None,
     (c, h, w): X must then be (n, c, h, w), and comes out flattened per row.
     """
     if (type(X) is np.ndarray and X.dtype == dtype and X.ndim == 2 and feature_shape is None
-            and X.flags.c_contiguous and X.shape[0] and X.shape[1] == n_features):
+            and X.flags.c_contiguous and X.shape[0] and X.shape[1]
+            and (n_features is None or X.shape[1] == n_features)):
         check_finite(X, name)        # the common case: already as the kernels want it
         return X
     arr = _as_numeric_array(X, name)
