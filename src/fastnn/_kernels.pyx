@@ -517,6 +517,10 @@ cdef void _dense_forward(const floating* X, const floating* W,
             o = out + i * n_out
             for j in range(n_out):
                 o[j] += b[j]
+    elif n_in == 1 and n_out == 1:
+        # a line, ŷ = a x + b (the regression machine): one pass over the rows
+        for i in range(m):
+            out[i] = b[0] + X[i] * W[0]
     else:
         for i in range(m):
             o = out + i * n_out
@@ -1051,6 +1055,13 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                     delta[i * k + j] = <floating>((_sigmoid(z) - t) * inv)
         return total * inv
     # MSE through any output activation: a = act(z); dL/da = 2 (a - y) / (m k)
+    if act == IDENTITY and idx == NULL and delta != NULL:
+        # linear output, rows in order: one pass over m k values
+        for i in range(m * k):
+            g = Z[i] - Y[i]
+            total += g * g
+            delta[i] = <floating>(2 * g * inv)
+        return total * inv
     for i in range(m):
         r = idx[i] if idx != NULL else i
         if act == SOFTMAX:
@@ -1606,10 +1617,16 @@ def train(const int64_t[:, ::1] spec, int loss,
                 else:
                     xb = &X[start, 0]
                 _forward(&net, &params[0], xb, m, &work[0], True, rs)
-                value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
-                                    &labels[0] if loss == CROSS_ENTROPY else NULL,
-                                    &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
-                                    idx, &work[net.delta_a])
+                if shuffle:     # targets of the gathered rows, by their index
+                    value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
+                                        &labels[0] if loss == CROSS_ENTROPY else NULL,
+                                        &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
+                                        idx, &work[net.delta_a])
+                else:           # rows in order: the targets from row `start` on
+                    value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
+                                        &labels[start] if loss == CROSS_ENTROPY else NULL,
+                                        &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
+                                        NULL, &work[net.delta_a])
                 if not isfinite(value):
                     counters[2] = STATUS_DIVERGED
                     break
