@@ -92,3 +92,12 @@ def test_bad_input(args, match):
 def test_the_surface_needs_data_first():
     with pytest.raises(ValueError, match="fit the machine first"):
         fastnn.RegressionMachine().loss(1.0, 2.0)
+
+
+def test_each_fit_starts_afresh_from_zero_with_the_same_batches(hubble):
+    x, y = hubble
+    m = fastnn.RegressionMachine(seed=2)
+    first = m.fit(x, y, lr=0.05, steps=50, batch_size=5).path.copy()
+    m.fit(x, y, lr=0.3, steps=10)
+    again = m.fit(x, y, lr=0.05, steps=50, batch_size=5).path
+    np.testing.assert_array_equal(first, again)

@@ -59,6 +59,7 @@ class RegressionMachine:
         self.seed = seed
         self.net = Sequential([Dense(1, 1)], loss="mse", dtype="float64", seed=seed)
         self.net.params[...] = 0.0
+        self._rng_start = self.net._rng_state.copy()   # every fit draws the same batches
         self.loss_history = np.empty(0)
         self.path = np.empty((0, 2))
         self.history: History | None = None
@@ -86,8 +87,8 @@ class RegressionMachine:
         steps = check_int(steps, "steps", 0)
         if optimizer is None:
             optimizer = SGD(lr=check_float(lr, "lr", low=0.0, low_open=True))
-        self.net = Sequential([Dense(1, 1)], loss="mse", dtype="float64", seed=self.seed)
-        self.net.params[...] = 0.0
+        self.net.params[...] = 0.0                     # a fresh start: a = b = 0
+        self.net._rng_state[...] = self._rng_start
         self._x, self._y = x, y
         n = len(x)
         bs = n if batch_size is None else min(check_int(batch_size, "batch_size", 1), n)
