@@ -84,6 +84,9 @@ class History:
     val_accuracy: list = field(default_factory=list)
     stopped_early: bool = False
     interrupted: bool = False
+    # the step losses as an array, for callers inside fastnn
+    _step_loss_array: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False,
+                                         compare=False)
 
     @property
     def epochs(self) -> int:
@@ -590,6 +593,7 @@ class Sequential:
                                 + one_epoch[:done - full_epochs * steps_per_epoch])
         hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
         hist.interrupted = interrupted
+        hist._step_loss_array = step_loss[:done]     # for callers inside fastnn
         if record_params:
             return hist, trace[:done]
         return hist

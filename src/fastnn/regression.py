@@ -97,7 +97,7 @@ class RegressionMachine:
                                       shuffle=batch_size is not None, record_params=True,
                                       max_steps=steps)
         self.history = hist
-        self.loss_history = np.asarray(hist.step_loss)
+        self.loss_history = hist._step_loss_array
         self.path = trace[:, :2].copy()       # params are [a (W), b]
         return self
 
