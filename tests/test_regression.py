@@ -101,3 +101,11 @@ def test_each_fit_starts_afresh_from_zero_with_the_same_batches(hubble):
     m.fit(x, y, lr=0.3, steps=10)
     again = m.fit(x, y, lr=0.05, steps=50, batch_size=5).path
     np.testing.assert_array_equal(first, again)
+
+
+def test_steps_within_finds_the_step_from_which_the_loss_stays_near_the_minimum():
+    from fastnn.regression import steps_within
+
+    assert steps_within([5.0, 3.0, 1.005, 1.2, 1.001, 1.0], 1.0) == 5
+    assert steps_within([1.0, 1.0], 1.0) == 1
+    assert steps_within([5.0, 1.0, 2.0], 1.0) is None

@@ -44,6 +44,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch
 
+from .regression import steps_within
+
 __all__ = [
     "digit_image",
     "regression_fit",
@@ -1122,17 +1124,6 @@ def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int =
 
 
 # ------------------------------------------------------------- in practice
-def _stays_within(losses: np.ndarray, e_min: float, tol: float) -> int | None:
-    """The first step (1-based) from which the loss stays within ``tol`` of
-    ``e_min`` to the end of the run; None if it is not within at the end."""
-    above = np.nonzero(losses > (1.0 + tol) * e_min)[0]
-    if len(above) == 0:
-        return 1
-    if above[-1] == len(losses) - 1:
-        return None
-    return int(above[-1]) + 2
-
-
 def _number(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
@@ -1188,7 +1179,7 @@ def optimizer_paths(machine: Any, paths: Mapping[str, Any], *, tol: float = 0.01
             raise ValueError(f"path {name!r} is empty")
         E = np.asarray(machine.loss(p[:, 0], p[:, 1]), dtype=float).reshape(-1)
         full[name] = E
-        reached[name] = _stays_within(E, e_min, tol)
+        reached[name] = steps_within(E, e_min, tol)
         upto = reached[name] if reached[name] is not None else len(p)
         drawn[name] = p[:max(1, min(upto, int(max_drawn)))]
     fig = _figure(13.5, 5.8)

@@ -18,7 +18,19 @@ from .layers import Dense
 from .network import History, Sequential
 from .optim import SGD, Optimizer
 
-__all__ = ["RegressionMachine"]
+__all__ = ["RegressionMachine", "steps_within"]
+
+
+def steps_within(losses, e_min: float, tol: float = 0.01) -> int | None:
+    """The first step (1-based) from which the loss stays within ``tol``
+    (relative) of ``e_min`` to the end of the run; None if it is not within
+    at the end."""
+    above = np.nonzero(np.asarray(losses) > (1.0 + tol) * e_min)[0]
+    if len(above) == 0:
+        return 1
+    if above[-1] == len(losses) - 1:
+        return None
+    return int(above[-1]) + 2
 
 
 def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:

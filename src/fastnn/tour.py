@@ -54,7 +54,7 @@ from .layers import Dense, Dropout
 from .network import Sequential, TrainingDiverged
 from .optim import SGD, AdaGrad, Adam, RMSprop
 from .perceptron import ConvergenceWarning, Perceptron
-from .regression import RegressionMachine
+from .regression import RegressionMachine, steps_within
 
 __all__ = ["run", "STEPS", "LANGUAGES"]
 
@@ -906,17 +906,6 @@ def _grid_text(lrs: tuple) -> str:
     return f"{{{lrs[0]:g}, {lrs[1]:g}, ..., {lrs[-1]:g}}}"
 
 
-def _steps_within(losses: np.ndarray, e_min: float, tol: float = _TOL) -> int | None:
-    """The first step (1-based) from which E stays within tol of e_min; None if
-    it is not within at the end of the run."""
-    above = np.nonzero(losses > (1.0 + tol) * e_min)[0]
-    if len(above) == 0:
-        return 1
-    if above[-1] == len(losses) - 1:
-        return None
-    return int(above[-1]) + 2
-
-
 def _path_losses(machine: RegressionMachine) -> np.ndarray:
     """E(a, b) after each step of the machine's path."""
     return np.asarray(machine.loss(machine.path[:, 0], machine.path[:, 1]), dtype=float)
@@ -933,7 +922,7 @@ def _best_hubble_run(x: np.ndarray, y: np.ndarray, make: Callable[[float], Any],
         except TrainingDiverged:
             continue
         E = _path_losses(m)
-        steps = _steps_within(E, e_min)
+        steps = steps_within(E, e_min, _TOL)
         key = (0, steps, 0.0) if steps is not None else (1, 0, float(E[-1]))
         if best is None or key < best["key"]:
             best = {"key": key, "lr": lr, "steps": steps, "machine": m, "loss_end": float(E[-1])}
@@ -1095,11 +1084,11 @@ def _step_scaling(tour: _Tour) -> dict:
     tour.say(T, "scaled", l=float(ls.mean()))
     a2, b2 = scaled.a, scaled.b
     E = _path_losses(scaled)
-    steps = _steps_within(E, e_min)
+    steps = steps_within(E, e_min, _TOL)
     shown = np.concatenate([[scaled.loss(0.0, 0.0)], E[:max(steps or 3, 3)]])
     tour.say(T, "fast", lr=lr, steps=steps, losses=" -> ".join(f"{e:,.0f}" for e in shown),
              a2=a2, b2=b2, a=a2 / sigma, b=b2 - a2 * mu / sigma)
-    steps_ok = _steps_within(_path_losses(raw), e_min)
+    steps_ok = steps_within(_path_losses(raw), e_min, _TOL)
     diverged_at = None
     try:
         long = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr, steps=_HUBBLE_BUDGET)
