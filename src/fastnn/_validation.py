@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ._core import kernels
+
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax", "step")
 LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
@@ -105,9 +107,7 @@ def _as_numeric_array(X: Any, name: str) -> np.ndarray:
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Refuse NaN and infinity, reading a large array in blocks."""
     if arr.dtype in _FLOATS and arr.flags.c_contiguous:
-        from ._core import kernels    # one pass in C, no temporary array
-
-        if kernels.all_finite(arr.reshape(-1)):
+        if kernels.all_finite(arr.reshape(-1)):    # one pass in C, no temporary array
             return
     elif arr.size <= _FINITE_BLOCK:
         if np.isfinite(arr).all():

@@ -252,6 +252,15 @@ class Sequential:
             self._build(shape[1:])
         return check_X(X, self.dtype, feature_shape=self._input_shape)
 
+    def _is_ready(self, X: Any) -> bool:
+        """X is already as the kernels take it: a non-empty, C-contiguous
+        (n, n_in) array of the model's dtype for a built, non-image network
+        (its values are not looked at)."""
+        return (type(X) is np.ndarray and X.ndim == 2 and X.dtype == self.dtype
+                and X.flags.c_contiguous and self._spec is not None
+                and not self.layers[0].takes_images
+                and X.shape[1] == self._spec[0, 2] and X.shape[0] > 0)
+
     def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xc = self._check_X(X)
         labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
@@ -282,10 +291,7 @@ class Sequential:
         ndarray of shape (n_samples, n_out)
             Probabilities for softmax and sigmoid outputs.
         """
-        if (type(X) is np.ndarray and X.ndim == 2 and X.dtype == self.dtype
-                and X.flags.c_contiguous and self._spec is not None
-                and not self.layers[0].takes_images
-                and X.shape[1] == self._spec[0, 2] and 0 < X.shape[0] <= _PREDICT_CHUNK):
+        if self._is_ready(X) and X.shape[0] <= _PREDICT_CHUNK:
             # the serving pattern (a few rows, ready-made): one call, the
             # finiteness check done in the kernel
             out = np.empty((X.shape[0], self.n_out), dtype=self.dtype)
@@ -505,9 +511,7 @@ class Sequential:
         """``fit`` for callers inside fastnn whose X already passed
         ``_validation.check_X`` (finite, C-contiguous, the model's dtype):
         only its structure is checked again, not every value."""
-        if not (isinstance(Xc, np.ndarray) and Xc.dtype == self.dtype and Xc.ndim == 2
-                and Xc.flags.c_contiguous and self._spec is not None
-                and Xc.shape[1] == self._spec[0, 2] and Xc.shape[0] > 0):
+        if not self._is_ready(Xc):
             raise ValueError("_fit_trusted takes X as checked by _validation.check_X")
         self._check_optimizer(optimizer)
         labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
