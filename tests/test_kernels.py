@@ -211,3 +211,32 @@ def test_predict_chunks_agree_with_reference(rng, n):
     X = rng.normal(size=(n, 10))
     np.testing.assert_allclose(net.predict(X), ref.forward(ref_layers(net), X)[-1],
                                rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("batch_size", [None, 1, 3, 4, 8])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_line_fast_path_matches_reference(rng, dtype, batch_size, shuffle):
+    # Dense(1, 1) under MSE (the regression machine) trains by a fused
+    # one-pass step; it must give the reference's steps, in order or
+    # shuffled (the shuffled run is the reference over the drawn orders).
+    n, epochs = 23, 3                       # 23: every remainder of 4 occurs
+    X = rng.normal(size=(n, 1)).astype(dtype)
+    y = (1.5 * X[:, 0] - 0.7 + 0.1 * rng.normal(size=n)).astype(dtype)
+    net = make_net((1, 1), ["identity"], "mse", dtype=dtype, seed=3)
+    layers = ref_layers(net)
+    state = net._rng_state.copy()
+    batches = []
+    bs = n if batch_size is None else batch_size
+    for _ in range(epochs):
+        order = np.arange(n, dtype=np.int64)
+        if shuffle:
+            fastnn._kernels.permutation(state, order)
+        batches += [order[s:s + bs] for s in range(0, n, bs)]
+    hist = net.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                   optimizer=fastnn.SGD(lr=0.1, momentum=0.5))
+    ref_losses = ref.train(layers, X, y, "mse", batches, lr=0.1, momentum=0.5)
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=tol, atol=tol)
+    np.testing.assert_allclose(net.layers[0].W, layers[0][0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(net.layers[0].b, layers[0][1], rtol=tol, atol=tol)

@@ -123,6 +123,20 @@ def test_epoch_loss_is_the_size_weighted_mean_of_step_losses(data):
     np.testing.assert_allclose(hist.loss, steps @ weights / 23, rtol=1e-14)
 
 
+def test_history_lists_are_plain_python_and_stay_consistent(data):
+    X, y = data
+    hist = small_net().fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1))
+    assert type(hist.step_loss) is list and all(type(v) is float for v in hist.step_loss)
+    assert type(hist.loss) is list and all(type(v) is float for v in hist.loss)
+    assert hist.batch_sizes == [5, 5, 5, 5, 3] * 2
+    np.testing.assert_array_equal(hist._step_loss_array, hist.step_loss)
+    again = small_net().fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1))
+    assert again == hist and repr(again) == repr(hist)
+    hist.step_loss += [1.0]                     # lists stay writable
+    assert hist.step_loss[-1] == 1.0 and hist._step_loss_array[-1] == 1.0
+    assert again != hist
+
+
 def test_step_loss_is_measured_before_each_update(data):
     X, y = data
     net = small_net()

@@ -1102,6 +1102,59 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
     return total * inv
 
 
+# ------------------------------------------------------------ the line
+cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
+                       Py_ssize_t m, const floating* W, const floating* b,
+                       floating* dW, floating* db) noexcept nogil:
+    """A 1-in, 1-out linear layer under MSE (the regression machine) in one
+    pass: loss := mean (w x + b - y)^2, dW := mean 2 r x, db := mean 2 r.
+
+    X, Y : (n,)  IN   row idx[i] for row i; idx NULL means rows 0 .. m-1
+    Eight interleaved partial sums per quantity (lanes the compiler keeps in
+    vector registers): no chain of dependent adds.
+    """
+    cdef Py_ssize_t i, j, r, m8 = m - m % 8
+    cdef floating w = W[0], c = b[0], res, x
+    cdef floating gs[8]      # sum r x
+    cdef floating hs[8]      # sum r
+    cdef floating es[8]      # sum r^2
+    cdef floating xs[8]
+    cdef floating ys[8]
+    cdef double e = 0, g, h
+    for j in range(8):
+        gs[j] = 0
+        hs[j] = 0
+        es[j] = 0
+    for i in range(0, m8, 8):
+        if idx == NULL:
+            for j in range(8):
+                xs[j] = X[i + j]
+                ys[j] = Y[i + j]
+        else:
+            for j in range(8):
+                xs[j] = X[idx[i + j]]
+                ys[j] = Y[idx[i + j]]
+        for j in range(8):
+            res = c + xs[j] * w - ys[j]
+            gs[j] += res * xs[j]
+            hs[j] += res
+            es[j] += res * res
+    g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
+    h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
+    for j in range(8):
+        e += es[j]
+    for i in range(m8, m):
+        r = idx[i] if idx != NULL else i
+        x = X[r]
+        res = c + x * w - Y[r]
+        g += res * x
+        h += res
+        e += <double>res * res
+    dW[0] = <floating>(2.0 * g / m)
+    db[0] = <floating>(2.0 * h / m)
+    return e / m
+
+
 # ------------------------------------------------------------ whole passes
 cdef void _forward(Net* net, const floating* params, const floating* X,
                    Py_ssize_t m, floating* work, bint logits,
@@ -1570,6 +1623,7 @@ def train(const int64_t[:, ::1] spec, int loss,
     cdef const int64_t* idx
     cdef double value
     cdef bint record = trace.shape[0] > 0
+    cdef bint line
     cdef Layer* last
     cdef uint64_t* rs = &rng_state[0]
 
@@ -1598,6 +1652,9 @@ def train(const int64_t[:, ::1] spec, int loss,
     xbuf = &work[net.in_off]
     for i in range(n):
         order[i] = i
+    # a line under MSE (the regression machine): one fused pass per step
+    line = (net.n_layers == 1 and last.kind == DENSE and n_in == 1 and k == 1
+            and last.act == IDENTITY and loss == MSE)
     with nogil:
         step = 0
         for epoch in range(n_epochs):
@@ -1609,29 +1666,40 @@ def train(const int64_t[:, ::1] spec, int loss,
                 start = s * batch_size
                 m = min(batch_size, n - start)
                 idx = &order[start]
-                if shuffle:
-                    for i in range(m):
-                        memcpy(xbuf + i * n_in, &X[idx[i], 0],
-                               n_in * sizeof(floating))
-                    xb = xbuf
+                if line:            # loss and gradient in one pass, no gather
+                    if shuffle:
+                        value = _line_step(&X[0, 0], &Y[0, 0], idx, m,
+                                           &params[last.w_off], &params[last.b_off],
+                                           &grads[last.w_off], &grads[last.b_off])
+                    else:
+                        value = _line_step(&X[start, 0], &Y[start, 0], NULL, m,
+                                           &params[last.w_off], &params[last.b_off],
+                                           &grads[last.w_off], &grads[last.b_off])
                 else:
-                    xb = &X[start, 0]
-                _forward(&net, &params[0], xb, m, &work[0], True, rs)
-                if shuffle:     # targets of the gathered rows, by their index
-                    value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
-                                        &labels[0] if loss == CROSS_ENTROPY else NULL,
-                                        &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
-                                        idx, &work[net.delta_a])
-                else:           # rows in order: the targets from row `start` on
-                    value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
-                                        &labels[start] if loss == CROSS_ENTROPY else NULL,
-                                        &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
-                                        NULL, &work[net.delta_a])
+                    if shuffle:
+                        for i in range(m):
+                            memcpy(xbuf + i * n_in, &X[idx[i], 0],
+                                   n_in * sizeof(floating))
+                        xb = xbuf
+                    else:
+                        xb = &X[start, 0]
+                    _forward(&net, &params[0], xb, m, &work[0], True, rs)
+                    if shuffle:     # targets of the gathered rows, by their index
+                        value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
+                                            &labels[0] if loss == CROSS_ENTROPY else NULL,
+                                            &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
+                                            idx, &work[net.delta_a])
+                    else:           # rows in order: the targets from row `start` on
+                        value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
+                                            &labels[start] if loss == CROSS_ENTROPY else NULL,
+                                            &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
+                                            NULL, &work[net.delta_a])
                 if not isfinite(value):
                     counters[2] = STATUS_DIVERGED
                     break
                 step_loss[step] = value
-                _backward(&net, &params[0], xb, m, &work[0], &grads[0])
+                if not line:
+                    _backward(&net, &params[0], xb, m, &work[0], &grads[0])
                 _update(opt_kind, &hyper[0], counters[1], &params[0],
                         &grads[0], &opt_state[0], n_params)
                 if record:

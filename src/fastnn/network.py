@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -49,7 +48,6 @@ class TrainingDiverged(ValueError):
         self.step = step
 
 
-@dataclass
 class History:
     """What a call to ``fit`` or ``partial_fit`` did.
 
@@ -75,22 +73,85 @@ class History:
         after the last completed step).
     """
 
-    loss: list = field(default_factory=list)
-    step_loss: list = field(default_factory=list)
-    batch_sizes: list = field(default_factory=list)
-    steps_per_epoch: int = 0
-    lr: list = field(default_factory=list)
-    val_loss: list = field(default_factory=list)
-    val_accuracy: list = field(default_factory=list)
-    stopped_early: bool = False
-    interrupted: bool = False
-    # the step losses as an array, for callers inside fastnn
-    _step_loss_array: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False,
-                                         compare=False)
+    _FIELDS = ("loss", "step_loss", "batch_sizes", "steps_per_epoch", "lr", "val_loss",
+               "val_accuracy", "stopped_early", "interrupted")
+
+    def __init__(self, loss=None, step_loss=None, batch_sizes=None, steps_per_epoch=0,
+                 lr=None, val_loss=None, val_accuracy=None, stopped_early=False,
+                 interrupted=False):
+        self.loss = [] if loss is None else loss
+        self.step_loss = [] if step_loss is None else step_loss
+        self.batch_sizes = [] if batch_sizes is None else batch_sizes
+        self.steps_per_epoch = steps_per_epoch
+        self.lr = [] if lr is None else list(lr)
+        self.val_loss = [] if val_loss is None else list(val_loss)
+        self.val_accuracy = [] if val_accuracy is None else list(val_accuracy)
+        self.stopped_early = stopped_early
+        self.interrupted = interrupted
+
+    # After a compiled run the step losses stay in the array the kernel
+    # wrote, and the batch sizes as one epoch's pattern: both become lists
+    # only when read (a long run of tiny steps would otherwise spend more
+    # time building lists than training).
+    @property
+    def loss(self) -> list:
+        if self._loss is None:
+            sizes = np.asarray(self._sizes_pattern[0], dtype=np.float64)
+            full = len(self._step_array) // len(sizes)
+            per_epoch = self._step_array[:full * len(sizes)].reshape(full, -1)
+            self._loss = ((per_epoch @ sizes) / sizes.sum()).tolist()
+        return self._loss
+
+    @loss.setter
+    def loss(self, value) -> None:
+        self._loss = value if isinstance(value, list) else list(value)
+
+    @property
+    def step_loss(self) -> list:
+        if self._step_loss is None:
+            self._step_loss = self._step_array.tolist()
+        return self._step_loss
+
+    @step_loss.setter
+    def step_loss(self, value) -> None:
+        self._step_loss = value if isinstance(value, list) else list(value)
+        self._step_array = None
+
+    @property
+    def _step_loss_array(self) -> np.ndarray:
+        """The step losses as a float64 array (for callers inside fastnn)."""
+        if self._step_array is None:
+            self._step_array = np.asarray(self._step_loss, dtype=np.float64)
+        return self._step_array
+
+    @property
+    def batch_sizes(self) -> list:
+        if self._batch_sizes is None:
+            one_epoch, done = self._sizes_pattern
+            full, rest = divmod(done, len(one_epoch))
+            self._batch_sizes = one_epoch * full + one_epoch[:rest]
+        return self._batch_sizes
+
+    @batch_sizes.setter
+    def batch_sizes(self, value) -> None:
+        self._batch_sizes = value if isinstance(value, list) else list(value)
+
+    def _set_steps(self, losses: np.ndarray, one_epoch: list) -> None:
+        """The steps of a compiled run: their losses, one epoch's batch sizes."""
+        self._loss, self._step_loss, self._step_array = None, None, losses
+        self._batch_sizes, self._sizes_pattern = None, (one_epoch, len(losses))
 
     @property
     def epochs(self) -> int:
         return len(self.loss)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, History):
+            return NotImplemented
+        return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
+
+    def __repr__(self) -> str:
+        return "History(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS) + ")"
 
 
 class Sequential:
@@ -586,18 +647,9 @@ class Sequential:
             hist.batch_sizes = [last if steps_per_epoch == 1 else bs]
             hist.loss = [value] if full_epochs else []
         else:
-            sizes = np.full(steps_per_epoch, bs, dtype=np.int64)
-            sizes[-1] = last
-            done_losses = step_loss[:done]
-            per_epoch = done_losses[:full_epochs * steps_per_epoch].reshape(full_epochs, -1)
-            hist.loss = ((per_epoch @ sizes) / n).tolist()
-            hist.step_loss = done_losses.tolist()
-            one_epoch = sizes.tolist()
-            hist.batch_sizes = (one_epoch * full_epochs
-                                + one_epoch[:done - full_epochs * steps_per_epoch])
+            hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
         hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
         hist.interrupted = interrupted
-        hist._step_loss_array = step_loss[:done]     # for callers inside fastnn
         if record_params:
             return hist, trace[:done]
         return hist

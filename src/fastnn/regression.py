@@ -47,6 +47,9 @@ def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+_NO_LABELS = np.empty(0, dtype=np.int64)
+
+
 class RegressionMachine:
     """ŷ = a·x + b trained by gradient descent on E(a, b).
 
@@ -105,12 +108,15 @@ class RegressionMachine:
         n = len(x)
         bs = n if batch_size is None else min(check_int(batch_size, "batch_size", 1), n)
         epochs = -(-steps // -(-n // bs))
-        hist, trace = self.net._train(x.reshape(-1, 1), y, epochs, batch_size, optimizer,
-                                      shuffle=batch_size is not None, record_params=True,
-                                      max_steps=steps)
+        self.net._check_optimizer(optimizer)
+        # x and y are checked (finite float64): straight to the compiled loop
+        X, Y = np.ascontiguousarray(x).reshape(-1, 1), np.ascontiguousarray(y).reshape(-1, 1)
+        hist, trace = self.net._train_checked(X, _NO_LABELS, Y, epochs, bs, optimizer,
+                                              batch_size is not None, record_params=True,
+                                              max_steps=steps)
         self.history = hist
         self.loss_history = hist._step_loss_array
-        self.path = trace[:, :2].copy()       # params are [a (W), b]
+        self.path = trace                     # params are [a (W), b]: (steps, 2)
         return self
 
     # ------------------------------------------------------------ the surface
