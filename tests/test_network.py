@@ -1,5 +1,7 @@
 """Sequential as a user meets it: modes, history, state, bad input, learning."""
 
+import pickle
+
 import numpy as np
 import pytest
 from conftest import make_net
@@ -365,6 +367,60 @@ def test_divergence_restores_the_weights_and_says_what_to_do(rng):
     np.testing.assert_array_equal(net.params, before)
     assert opt.state_for(net).t == 0
     assert not opt.state_for(net).buffer.any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_failed_stream_step_leaves_model_and_optimizer_as_they_were(rng, dtype):
+    # one-step calls (partial_fit on a chunk) run through a bound stepper
+    # that undoes its own update: weights that overflow, or a loss that is
+    # not finite, change nothing, and the stream then goes on as if the bad
+    # chunk had never come.
+    X = rng.normal(size=(12, 3))
+    y = rng.normal(size=12)
+    net, twin = (make_net((3, 5, 1), ["tanh", "identity"], "mse", dtype=dtype, seed=1)
+                 for _ in range(2))
+    opt, twin_opt = fastnn.Adam(lr=0.01), fastnn.Adam(lr=0.01)
+    for i in range(3):
+        net.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=opt)
+        twin.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=twin_opt)
+    params, buffer = net.params.copy(), opt.state_for(net).buffer.copy()
+    huge = np.full((1, 3), 1e30 if dtype == "float64" else 1e18)
+    for bad_X, bad_y, bad_opt in ((huge, [1e30], fastnn.SGD(lr=1e300)),     # overflow
+                                  (X[:1], [np.finfo(dtype).max], opt)):      # inf gradient
+        with pytest.raises(fastnn.TrainingDiverged):
+            net.partial_fit(bad_X, bad_y, optimizer=bad_opt)
+        np.testing.assert_array_equal(net.params, params)
+        np.testing.assert_array_equal(opt.state_for(net).buffer, buffer)
+        assert opt.state_for(net).t == 3
+    for i in range(3, 12):
+        net.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=opt)
+        twin.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=twin_opt)
+    np.testing.assert_array_equal(net.params, twin.params)
+
+
+def test_stream_steps_survive_pickling_and_growing_chunks(data):
+    X, y = data
+    net, twin = small_net(), small_net()
+    opt = fastnn.SGD(lr=0.1, momentum=0.9)
+    net.partial_fit(X[:2], y[:2], optimizer=opt)
+    net, opt = pickle.loads(pickle.dumps((net, opt)))   # the stepper is rebuilt
+    for start, stop in ((2, 3), (3, 9), (9, 10)):        # chunks of 1, 6, 1 rows
+        net.partial_fit(X[start:stop], y[start:stop], optimizer=opt)
+    twin_opt = fastnn.SGD(lr=0.1, momentum=0.9)
+    for start, stop in ((0, 2), (2, 3), (3, 9), (9, 10)):
+        twin.partial_fit(X[start:stop], y[start:stop], optimizer=twin_opt)
+    np.testing.assert_array_equal(net.params, twin.params)
+
+
+def test_the_kernels_refuse_class_labels_outside_the_output_layer(data):
+    X, y = data
+    net = small_net()
+    before = net.params.copy()
+    for labels in (np.array([3]), np.array([-1])):
+        with pytest.raises(ValueError, match="outside 0..2"):
+            net._fit_trusted(np.ascontiguousarray(X[:1]), labels.astype(np.int64), 1, None,
+                             fastnn.SGD(lr=0.1), False)
+    np.testing.assert_array_equal(net.params, before)
 
 
 # ------------------------------------------------------------ learning

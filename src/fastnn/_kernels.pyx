@@ -48,10 +48,13 @@ computed stably from them.
 cimport cython
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, INFINITY, NAN
+from libc.float cimport FLT_MAX, DBL_MAX
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t, int64_t
 
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
+
+import numpy as np
 
 from cython cimport floating
 
@@ -1490,20 +1493,19 @@ def forward(const int64_t[:, ::1] spec,
 
 
 cdef bint _all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
-    """True if no value is NaN or infinite (x * 0 is 0 only for finite x);
-    eight independent sums, so that the loop runs on vector lanes."""
-    cdef Py_ssize_t p, q, n8 = n - n % 8
-    cdef floating acc[8]
-    for q in range(8):
-        acc[q] = 0
-    for p in range(0, n8, 8):
-        for q in range(8):
-            acc[q] += a[p + q] * 0
-    for p in range(n8, n):
-        acc[0] += a[p] * 0
-    for q in range(1, 8):
-        acc[0] += acc[q]
-    return acc[0] == 0
+    """True if no value is NaN or infinite: |x| <= the largest finite value
+    is false for both. An AND of comparisons (integers, so the compiler may
+    reorder it) runs on vector lanes."""
+    cdef Py_ssize_t p
+    cdef int ok = 1
+    cdef floating big
+    if floating is float:
+        big = FLT_MAX
+    else:
+        big = DBL_MAX
+    for p in range(n):
+        ok &= fabs(a[p]) <= big
+    return ok != 0
 
 
 def all_finite(const floating[::1] values):
@@ -1515,12 +1517,19 @@ def all_finite(const floating[::1] values):
     return finite
 
 
-cdef void _check_targets(Net* net, int loss, Py_ssize_t n, Py_ssize_t n_labels,
+cdef void _check_targets(Net* net, int loss, Py_ssize_t n, const int64_t[::1] labels,
                          Py_ssize_t y_rows, Py_ssize_t y_cols) except *:
-    cdef Py_ssize_t k = net.layers[net.n_layers - 1].n_out
+    """Targets that match the batch, and class labels within the output
+    layer (a label is an index the loss writes at)."""
+    cdef Py_ssize_t i, k = net.layers[net.n_layers - 1].n_out
+    cdef bint bad = False
     if loss == CROSS_ENTROPY:
-        if n_labels != n:
+        if labels is None or labels.shape[0] != n:
             raise ValueError("labels do not match X")
+        for i in range(n):
+            bad |= labels[i] < 0 or labels[i] >= k
+        if bad:
+            raise ValueError(f"a class label is outside 0..{k - 1}")
     elif loss == MSE or loss == BINARY_CROSS_ENTROPY:
         if y_rows != n or y_cols != k:
             raise ValueError("targets do not match X and the output layer")
@@ -1540,7 +1549,7 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
     cdef double total = 0
     cdef Layer* last
     _load_net(&net, spec, params.shape[0], chunk, work.shape[0])
-    _check_targets(&net, loss, n, labels.shape[0], Y.shape[0], Y.shape[1])
+    _check_targets(&net, loss, n, labels, Y.shape[0], Y.shape[1])
     if X.shape[1] != net.layers[0].n_in or n == 0:
         raise ValueError("loss_value: X does not match the network")
     last = &net.layers[net.n_layers - 1]
@@ -1572,7 +1581,7 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
     cdef double value
     cdef Layer* last
     _load_net(&net, spec, params.shape[0], n, work.shape[0])
-    _check_targets(&net, loss, n, labels.shape[0], Y.shape[0], Y.shape[1])
+    _check_targets(&net, loss, n, labels, Y.shape[0], Y.shape[1])
     if X.shape[1] != net.layers[0].n_in or n == 0 or grads.shape[0] != params.shape[0]:
         raise ValueError("loss_and_grad: X or grads does not match the network")
     last = &net.layers[net.n_layers - 1]
@@ -1585,6 +1594,45 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
                             NULL, &work[net.delta_a])
         _backward(&net, &params[0], &X[0, 0], n, &work[0], &grads[0])
     return value
+
+
+cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
+                        const int64_t* labels, const floating* Y, const int64_t* idx,
+                        Py_ssize_t m, const floating* params, floating* grads,
+                        floating* work, uint64_t* rs) noexcept nogil:
+    """loss := mean loss of one batch; grads := its gradient (left as is when
+    the loss is not finite).
+
+    The batch is rows idx[0..m) of X, labels and Y (gathered into the
+    workspace), or with idx NULL the m rows they point at. ``line``: the
+    network is one Dense(1, 1) under MSE, done in one fused pass.
+    """
+    cdef Layer* last = &net.layers[net.n_layers - 1]
+    cdef Py_ssize_t i, n_in = net.layers[0].n_in
+    cdef const floating* xb = X
+    cdef floating* xbuf
+    cdef double value
+    if line:
+        return _line_step(X, Y, idx, m, params + last.w_off, params + last.b_off,
+                          grads + last.w_off, grads + last.b_off)
+    if idx != NULL:
+        xbuf = work + net.in_off
+        for i in range(m):
+            memcpy(xbuf + i * n_in, X + idx[i] * n_in, n_in * sizeof(floating))
+        xb = xbuf
+    _forward(net, params, xb, m, work, True, rs)
+    value = _loss_delta(work + last.out_off, m, last.n_out, loss, last.act,
+                        labels, Y, idx, work + net.delta_a)
+    if isfinite(value):
+        _backward(net, params, xb, m, work, grads)
+    return value
+
+
+cdef bint _is_line(Net* net, int loss) noexcept nogil:
+    """One Dense(1, 1) with a linear output under MSE: the regression machine."""
+    cdef Layer* L = &net.layers[0]
+    return (net.n_layers == 1 and L.kind == DENSE and L.n_in == 1 and L.n_out == 1
+            and L.act == IDENTITY and loss == MSE)
 
 
 def train(const int64_t[:, ::1] spec, int loss,
@@ -1618,9 +1666,8 @@ def train(const int64_t[:, ::1] spec, int loss,
     cdef Py_ssize_t n = X.shape[0], n_params = params.shape[0]
     cdef Py_ssize_t steps_per_epoch, epoch, s, start, m, i, k, n_in, step
     cdef Py_ssize_t since_check = 0, total_steps
-    cdef const floating* xb
-    cdef floating* xbuf
-    cdef const int64_t* idx
+    cdef const int64_t* lab
+    cdef const floating* tgt
     cdef double value
     cdef bint record = trace.shape[0] > 0
     cdef bint line
@@ -1631,7 +1678,7 @@ def train(const int64_t[:, ::1] spec, int loss,
         raise ValueError("train: empty data, batch_size < 1 or n_epochs < 0")
     batch_size = min(batch_size, n)
     _load_net(&net, spec, n_params, batch_size, work.shape[0])
-    _check_targets(&net, loss, n, labels.shape[0], Y.shape[0], Y.shape[1])
+    _check_targets(&net, loss, n, labels, Y.shape[0], Y.shape[1])
     last = &net.layers[net.n_layers - 1]
     k = last.n_out
     n_in = net.layers[0].n_in
@@ -1649,12 +1696,11 @@ def train(const int64_t[:, ::1] spec, int loss,
     counters[2] = STATUS_OK
     if total_steps == 0:
         return
-    xbuf = &work[net.in_off]
     for i in range(n):
         order[i] = i
-    # a line under MSE (the regression machine): one fused pass per step
-    line = (net.n_layers == 1 and last.kind == DENSE and n_in == 1 and k == 1
-            and last.act == IDENTITY and loss == MSE)
+    line = _is_line(&net, loss)
+    lab = &labels[0] if loss == CROSS_ENTROPY else NULL
+    tgt = &Y[0, 0] if loss != CROSS_ENTROPY else NULL
     with nogil:
         step = 0
         for epoch in range(n_epochs):
@@ -1665,41 +1711,19 @@ def train(const int64_t[:, ::1] spec, int loss,
                     break
                 start = s * batch_size
                 m = min(batch_size, n - start)
-                idx = &order[start]
-                if line:            # loss and gradient in one pass, no gather
-                    if shuffle:
-                        value = _line_step(&X[0, 0], &Y[0, 0], idx, m,
-                                           &params[last.w_off], &params[last.b_off],
-                                           &grads[last.w_off], &grads[last.b_off])
-                    else:
-                        value = _line_step(&X[start, 0], &Y[start, 0], NULL, m,
-                                           &params[last.w_off], &params[last.b_off],
-                                           &grads[last.w_off], &grads[last.b_off])
-                else:
-                    if shuffle:
-                        for i in range(m):
-                            memcpy(xbuf + i * n_in, &X[idx[i], 0],
-                                   n_in * sizeof(floating))
-                        xb = xbuf
-                    else:
-                        xb = &X[start, 0]
-                    _forward(&net, &params[0], xb, m, &work[0], True, rs)
-                    if shuffle:     # targets of the gathered rows, by their index
-                        value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
-                                            &labels[0] if loss == CROSS_ENTROPY else NULL,
-                                            &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
-                                            idx, &work[net.delta_a])
-                    else:           # rows in order: the targets from row `start` on
-                        value = _loss_delta(&work[last.out_off], m, k, loss, last.act,
-                                            &labels[start] if loss == CROSS_ENTROPY else NULL,
-                                            &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
-                                            NULL, &work[net.delta_a])
+                if shuffle:     # rows order[start:start + m], by their index
+                    value = _batch_grad(&net, loss, line, &X[0, 0], lab, tgt,
+                                        &order[start], m, &params[0], &grads[0],
+                                        &work[0], rs)
+                else:           # rows in order: from row `start` on
+                    value = _batch_grad(&net, loss, line, &X[start, 0],
+                                        lab + start if lab != NULL else NULL,
+                                        tgt + start * k if tgt != NULL else NULL,
+                                        NULL, m, &params[0], &grads[0], &work[0], rs)
                 if not isfinite(value):
                     counters[2] = STATUS_DIVERGED
                     break
                 step_loss[step] = value
-                if not line:
-                    _backward(&net, &params[0], xb, m, &work[0], &grads[0])
                 _update(opt_kind, &hyper[0], counters[1], &params[0],
                         &grads[0], &opt_state[0], n_params)
                 if record:
@@ -1729,3 +1753,164 @@ def update(int opt_kind, const double[::1] hyper, int64_t t,
         raise ValueError("update: buffers do not match")
     with nogil:
         _update(opt_kind, &hyper[0], t, &params[0], &grads[0], &opt_state[0], n)
+
+
+# ------------------------------------------------------------ bound stepper
+cdef class Stepper:
+    """One gradient step at a time for a stream of small batches.
+
+    ``train`` unpacks a dozen buffers on every call; a stream of one-row
+    chunks would spend most of its time there. A Stepper checks and binds
+    the buffers of one (network, optimizer state, batch capacity) once and
+    keeps them alive; each ``step`` then takes only the batch and the
+    optimizer's settings. The step keeps a copy of what it changes, so a
+    failed step leaves the model exactly as it was.
+    """
+    cdef Net net
+    cdef readonly object spec, params, opt_buffer, rng_state, work
+    cdef readonly Py_ssize_t rows          # the largest batch it takes
+    cdef readonly int status               # STATUS_OK or STATUS_DIVERGED
+    cdef object _grads, _undo
+    cdef bint dbl, line
+    cdef int loss, opt_kind
+    cdef Py_ssize_t n_params, n_state, n_in, k
+    cdef void* p_params
+    cdef void* p_grads
+    cdef void* p_state
+    cdef void* p_work
+    cdef void* p_undo
+    cdef uint64_t* p_rng
+
+    def __cinit__(self, const int64_t[:, ::1] spec, int loss, params, grads,
+                  int opt_kind, opt_buffer, uint64_t[::1] rng_state, work,
+                  Py_ssize_t rows):
+        cdef float[::1] f_params, f_grads, f_state, f_work, f_undo
+        cdef double[::1] d_params, d_grads, d_state, d_work, d_undo
+        cdef Py_ssize_t work_size, grads_size, state_size
+        if rows < 1 or rng_state.shape[0] != 4:
+            raise ValueError("Stepper: rows < 1 or a bad random state")
+        self.dbl = params.dtype == np.float64
+        self.n_params = params.shape[0]
+        self.n_state = optimizer_state_size(opt_kind, self.n_params)
+        # undo: the parameters and the optimizer's buffers before the step
+        undo = np.empty(self.n_params + self.n_state, dtype=params.dtype)
+        if self.dbl:
+            d_params = params
+            d_grads = grads
+            d_state = opt_buffer
+            d_work = work
+            d_undo = undo
+            self.p_params, self.p_grads = &d_params[0], &d_grads[0]
+            self.p_state = &d_state[0] if d_state.shape[0] else NULL
+            self.p_work, self.p_undo = &d_work[0], &d_undo[0]
+            work_size, grads_size, state_size = (d_work.shape[0], d_grads.shape[0],
+                                                 d_state.shape[0])
+        else:
+            f_params = params
+            f_grads = grads
+            f_state = opt_buffer
+            f_work = work
+            f_undo = undo
+            self.p_params, self.p_grads = &f_params[0], &f_grads[0]
+            self.p_state = &f_state[0] if f_state.shape[0] else NULL
+            self.p_work, self.p_undo = &f_work[0], &f_undo[0]
+            work_size, grads_size, state_size = (f_work.shape[0], f_grads.shape[0],
+                                                 f_state.shape[0])
+        if grads_size != self.n_params or state_size < self.n_state:
+            raise ValueError("Stepper: a buffer does not match the network")
+        _load_net(&self.net, spec, self.n_params, rows, work_size)
+        self.p_rng = &rng_state[0]
+        self.spec, self.params, self.opt_buffer = spec.base, params, opt_buffer
+        self.rng_state, self.work, self._grads, self._undo = rng_state.base, work, grads, undo
+        self.rows, self.loss, self.opt_kind = rows, loss, opt_kind
+        self.n_in = self.net.layers[0].n_in
+        self.k = self.net.layers[self.net.n_layers - 1].n_out
+        self.line = _is_line(&self.net, loss)
+        self.status = STATUS_OK
+
+    def step(self, X, const int64_t[::1] labels, Y, const double[::1] hyper,
+             int64_t t):
+        """One step on the batch (X, labels or Y), t steps taken before;
+        returns the batch loss. ``status`` says whether it was applied: a
+        non-finite loss, or weights that would overflow, leave the model and
+        the optimizer state as they were (status DIVERGED)."""
+        cdef const float[:, ::1] fX
+        cdef const float[:, ::1] fY
+        cdef const double[:, ::1] dX
+        cdef const double[:, ::1] dY
+        cdef Py_ssize_t m
+        cdef double value
+        if hyper.shape[0] != N_HYPER:
+            raise ValueError("Stepper.step: bad optimizer settings")
+        if self.dbl:
+            dX = X
+            dY = Y
+            m = dX.shape[0]
+            self._check(m, dX.shape[1], labels, dY.shape[0], dY.shape[1])
+            with nogil:
+                value = self._step_d(&dX[0, 0],
+                                     &labels[0] if self.loss == CROSS_ENTROPY else NULL,
+                                     &dY[0, 0] if self.loss != CROSS_ENTROPY else NULL,
+                                     m, &hyper[0], t)
+        else:
+            fX = X
+            fY = Y
+            m = fX.shape[0]
+            self._check(m, fX.shape[1], labels, fY.shape[0], fY.shape[1])
+            with nogil:
+                value = self._step_f(&fX[0, 0],
+                                     &labels[0] if self.loss == CROSS_ENTROPY else NULL,
+                                     &fY[0, 0] if self.loss != CROSS_ENTROPY else NULL,
+                                     m, &hyper[0], t)
+        return value
+
+    cdef int _check(self, Py_ssize_t m, Py_ssize_t d, const int64_t[::1] labels,
+                    Py_ssize_t n_targets, Py_ssize_t k) except -1:
+        if m < 1 or m > self.rows or d != self.n_in:
+            raise ValueError("Stepper.step: X does not match the bound network")
+        _check_targets(&self.net, self.loss, m, labels, n_targets, k)
+        return 0
+
+    cdef double _step_f(self, const float* X, const int64_t* labels, const float* Y,
+                        Py_ssize_t m, const double* hyper, int64_t t) noexcept nogil:
+        return _bound_step(&self.net, self.loss, self.line, self.opt_kind, X, labels, Y, m,
+                           hyper, t, <float*>self.p_params, <float*>self.p_grads,
+                           <float*>self.p_state, <float*>self.p_work, <float*>self.p_undo,
+                           self.n_params, self.n_state, self.p_rng, &self.status)
+
+    cdef double _step_d(self, const double* X, const int64_t* labels, const double* Y,
+                        Py_ssize_t m, const double* hyper, int64_t t) noexcept nogil:
+        return _bound_step(&self.net, self.loss, self.line, self.opt_kind, X, labels, Y, m,
+                           hyper, t, <double*>self.p_params, <double*>self.p_grads,
+                           <double*>self.p_state, <double*>self.p_work, <double*>self.p_undo,
+                           self.n_params, self.n_state, self.p_rng, &self.status)
+
+
+cdef double _bound_step(Net* net, int loss, bint line, int opt_kind, const floating* X,
+                        const int64_t* labels, const floating* Y, Py_ssize_t m,
+                        const double* hyper, int64_t t, floating* params,
+                        floating* grads, floating* state, floating* work,
+                        floating* undo, Py_ssize_t n_params, Py_ssize_t n_state,
+                        uint64_t* rng, int* status) noexcept nogil:
+    """One step of a Stepper: gradient, update, and the undo if it failed."""
+    cdef uint64_t rng_before[4]
+    cdef double value
+    memcpy(rng_before, rng, 4 * sizeof(uint64_t))
+    value = _batch_grad(net, loss, line, X, labels, Y, NULL, m, params, grads, work, rng)
+    if not isfinite(value):
+        memcpy(rng, rng_before, 4 * sizeof(uint64_t))
+        status[0] = STATUS_DIVERGED
+        return value
+    memcpy(undo, params, n_params * sizeof(floating))
+    if n_state:
+        memcpy(undo + n_params, state, n_state * sizeof(floating))
+    _update(opt_kind, hyper, t, params, grads, state, n_params)
+    if not _all_finite(params, n_params):
+        memcpy(params, undo, n_params * sizeof(floating))
+        if n_state:
+            memcpy(state, undo + n_params, n_state * sizeof(floating))
+        memcpy(rng, rng_before, 4 * sizeof(uint64_t))
+        status[0] = STATUS_DIVERGED
+        return value
+    status[0] = STATUS_OK
+    return value

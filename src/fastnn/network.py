@@ -25,6 +25,7 @@ from ._validation import (
     check_int,
     check_targets,
     check_X,
+    _empty_targets,
 )
 from .callbacks import as_callbacks
 from .layers import Layer, build_spec, chain_shapes, layer_from_config
@@ -140,6 +141,15 @@ class History:
         """The steps of a compiled run: their losses, one epoch's batch sizes."""
         self._loss, self._step_loss, self._step_array = None, None, losses
         self._batch_sizes, self._sizes_pattern = None, (one_epoch, len(losses))
+
+    @classmethod
+    def _one_step(cls, value: float, rows: int, lr: float) -> History:
+        """The History of one step that was a whole epoch (a chunk)."""
+        hist = cls.__new__(cls)
+        hist.__dict__.update(_loss=[value], _step_loss=[value], _step_array=None,
+                             _batch_sizes=[rows], steps_per_epoch=1, lr=[lr], val_loss=[],
+                             val_accuracy=[], stopped_early=False, interrupted=False)
+        return hist
 
     @property
     def epochs(self) -> int:
@@ -575,7 +585,12 @@ class Sequential:
         if not self._is_ready(Xc):
             raise ValueError("_fit_trusted takes X as checked by _validation.check_X")
         self._check_optimizer(optimizer)
-        labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
+        if (self.loss == "cross_entropy" and type(y) is np.ndarray and y.dtype == np.int64
+                and y.ndim == 1 and y.flags.c_contiguous and len(y) == len(Xc)):
+            # class indices as the kernels take them (their range is checked there)
+            labels, Y = y, _empty_targets(self.n_out, self.dtype)
+        else:
+            labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
         return self._train_checked(Xc, labels, Y, check_epochs(epochs),
                                    check_batch_size(batch_size), optimizer, bool(shuffle))
 
@@ -607,6 +622,8 @@ class Sequential:
         total = steps_per_epoch * epochs
         if max_steps is not None:
             total = min(total, max_steps)
+        if total == 1 and steps_per_epoch == 1 and not record_params and (not shuffle or n == 1):
+            return self._one_step(Xc, labels, Y, optimizer, state, lr, before)
         hist = History(steps_per_epoch=steps_per_epoch)
         trace = self._trace_buffer(total if record_params else 0)
         if total == 0:
@@ -653,6 +670,33 @@ class Sequential:
         if record_params:
             return hist, trace[:done]
         return hist
+
+    def _one_step(self, Xc, labels, Y, optimizer, state, lr, before) -> History:
+        """One gradient step on the whole of (Xc, labels, Y): the streaming
+        case (``partial_fit`` on a chunk), through a Stepper bound to this
+        network and optimizer state, which undoes a failed step itself."""
+        n = Xc.shape[0]
+        stepper = state.stepper
+        if (stepper is None or stepper.rows < n or stepper.spec is not self._spec
+                or stepper.params is not self.params or stepper.opt_buffer is not state.buffer
+                or stepper.rng_state is not self._rng_state):
+            stepper = state.stepper = _kernels.Stepper(
+                self._spec, self._loss_code, self.params, self._grads, optimizer._kind,
+                state.buffer, self._rng_state, self._workspace(n), n)
+        hyper = optimizer._hyper(lr)
+        value = stepper.step(Xc, labels, Y, hyper, state.t)
+        if stepper.status == _kernels.DIVERGED:
+            if before is not None:              # an earlier step of this fit too
+                self.params[...] = before[0]
+                state.restore(before[1])
+                self._rng_state[...] = before[2]
+            raise TrainingDiverged(
+                "training diverged: the loss became non-finite at step 1. "
+                "The weights were restored to what they were before this call. "
+                "Try a lower learning rate or scale the inputs (e.g. standardise X).",
+                step=1)
+        state.t += 1
+        return History._one_step(value, n, float(hyper[_LR_SLOT]))
 
     def _trace_buffer(self, steps: int) -> np.ndarray:
         if steps == 0:

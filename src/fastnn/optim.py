@@ -43,6 +43,15 @@ class OptimizerState:
         self.t = 0          # steps taken
         self.epoch = 0      # epochs completed (the schedule's position)
         self.schedule_state = schedule.initial_state() if schedule is not None else {}
+        self.stepper = None  # a kernel Stepper bound to the buffers, for one-step calls
+
+    def __getstate__(self) -> dict:
+        # the stepper holds raw views of the buffers: rebuilt where needed
+        return {k: v for k, v in self.__dict__.items() if k != "stepper"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.stepper = None
 
     def snapshot(self) -> tuple:
         return (self.buffer.copy(), self.t, self.epoch, dict(self.schedule_state))
