@@ -96,8 +96,8 @@ class Layer:
     def spec_row(self, w_off: int, b_off: int) -> np.ndarray:
         """This layer's row of the layer table read by the compiled core."""
         shapes = self.param_shapes()
-        w_size = int(np.prod(shapes[0])) if shapes else 0
-        b_size = int(np.prod(shapes[1])) if shapes else 0
+        w_size = math.prod(shapes[0]) if shapes else 0
+        b_size = math.prod(shapes[1]) if shapes else 0
         row = np.zeros(_kernels.SPEC_COLUMNS, dtype=np.int64)
         row[:8] = (_kernels.LAYER_KINDS[self.kind], _kernels.ACTIVATIONS[self.activation],
                    self.n_in, self.n_out, w_off, w_size, b_off, b_size)
@@ -139,9 +139,9 @@ class Dense(Layer):
     def init_params(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """He-uniform for ReLU, Glorot-uniform otherwise; zero bias."""
         if self.activation == "relu":
-            limit = np.sqrt(6.0 / self.n_in)
+            limit = math.sqrt(6.0 / self.n_in)
         else:
-            limit = np.sqrt(6.0 / (self.n_in + self.n_out))
+            limit = math.sqrt(6.0 / (self.n_in + self.n_out))
         W = rng.uniform(-limit, limit, size=(self.n_in, self.n_out))
         return W, np.zeros(self.n_out)
 
@@ -295,9 +295,9 @@ class Conv2D(_ImageLayer):
         area = self.kernel_size[0] * self.kernel_size[1]
         fan_in, fan_out = self.in_channels * area, self.out_channels * area
         if self.activation == "relu":
-            limit = np.sqrt(6.0 / fan_in)
+            limit = math.sqrt(6.0 / fan_in)
         else:
-            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            limit = math.sqrt(6.0 / (fan_in + fan_out))
         W = rng.uniform(-limit, limit, size=self.param_shapes()[0])
         return W, np.zeros(self.out_channels)
 

@@ -8,7 +8,9 @@ of every step.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 import os
 import zipfile
 from typing import Any, Sequence
@@ -38,6 +40,18 @@ FORMAT_VERSION = 1
 _PREDICT_CHUNK = 1024        # rows per block of a forward pass
 _CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
+
+
+@functools.lru_cache(maxsize=64)
+def _seeded_shuffle_state(seed: int) -> tuple:
+    return tuple(np.random.SeedSequence(seed).spawn(1)[0].generate_state(4, np.uint64).tolist())
+
+
+def _shuffle_state(seed: int | None) -> np.ndarray:
+    """The kernel's xoshiro256** state for a seed (fresh entropy for None)."""
+    if seed is None:
+        return np.random.SeedSequence().spawn(1)[0].generate_state(4, np.uint64)
+    return np.array(_seeded_shuffle_state(seed), dtype=np.uint64)
 
 
 class TrainingDiverged(ValueError):
@@ -235,8 +249,8 @@ class Sequential:
         offsets, total = [], 0
         for layer in self.layers:
             shapes = layer.param_shapes()
-            w_size = int(np.prod(shapes[0])) if shapes else 0
-            b_size = int(np.prod(shapes[1])) if shapes else 0
+            w_size = math.prod(shapes[0]) if shapes else 0
+            b_size = math.prod(shapes[1]) if shapes else 0
             offsets.append((total, total + w_size))
             total += w_size + b_size
         self.n_params = total
@@ -253,7 +267,7 @@ class Sequential:
             shapes = layer.param_shapes()
             if shapes:
                 layer.W = self.params[w_off:b_off].reshape(shapes[0])
-                layer.b = self.params[b_off:b_off + int(np.prod(shapes[1]))].reshape(shapes[1])
+                layer.b = self.params[b_off:b_off + math.prod(shapes[1])].reshape(shapes[1])
             layer._owner = self
 
         init_rng = np.random.default_rng(self.seed)
@@ -263,8 +277,7 @@ class Sequential:
                 layer.W[...] = init[0]
                 layer.b[...] = init[1]
         # The shuffling stream (xoshiro256** in the kernel), seeded apart from init.
-        seq = np.random.SeedSequence(self.seed)
-        self._rng_state = seq.spawn(1)[0].generate_state(4, np.uint64)
+        self._rng_state = _shuffle_state(self.seed)
         self._default_optimizer: Optimizer | None = None
         self._work: dict[int, np.ndarray] = {}
         # Buffers reused from call to call (nothing is allocated per step).
@@ -407,7 +420,7 @@ class Sequential:
             if not shapes:
                 out.append((None, None))
                 continue
-            w_size, b_size = int(np.prod(shapes[0])), int(np.prod(shapes[1]))
+            w_size, b_size = math.prod(shapes[0]), math.prod(shapes[1])
             out.append((flat[off:off + w_size].reshape(shapes[0]).copy(),
                         flat[off + w_size:off + w_size + b_size].reshape(shapes[1]).copy()))
             off += w_size + b_size
