@@ -54,6 +54,16 @@ from libc.stdint cimport uint64_t, int64_t
 
 from scipy.linalg.cython_blas cimport sgemm, dgemm, sgemv, dgemv
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define _fastnn_prefetch(p) __builtin_prefetch((const void *)(p))
+    #else
+    #define _fastnn_prefetch(p) ((void)0)
+    #endif
+    """
+    void _prefetch "_fastnn_prefetch"(const void* p) noexcept nogil
+
 import numpy as np
 
 from cython cimport floating
@@ -513,13 +523,13 @@ cdef void _dense_forward(const floating* X, const floating* W,
         _gemv(False, <int>n_out, <int>n_in, <floating>1.0, W, <int>n_out, X,
               <floating>1.0, out)
     elif m * n_in * n_out >= BLAS_MIN_MACS:
-        # out^T = W^T X^T in BLAS's column-major view.
-        _gemm(False, False, <int>n_out, <int>m, <int>n_in, <floating>1.0,
-              W, <int>n_out, X, <int>n_in, <floating>0.0, out, <int>n_out)
+        # out^T = W^T X^T + b in BLAS's column-major view: out starts as the
+        # bias rows and the product adds to it (beta = 1, so BLAS neither
+        # clears out first nor needs a pass of its own for the bias)
         for i in range(m):
-            o = out + i * n_out
-            for j in range(n_out):
-                o[j] += b[j]
+            memcpy(out + i * n_out, b, n_out * sizeof(floating))
+        _gemm(False, False, <int>n_out, <int>m, <int>n_in, <floating>1.0,
+              W, <int>n_out, X, <int>n_in, <floating>1.0, out, <int>n_out)
     elif n_in == 1 and n_out == 1:
         # a line, ŷ = a x + b (the regression machine): one pass over the rows
         for i in range(m):
@@ -1618,6 +1628,10 @@ cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
     if idx != NULL:
         xbuf = work + net.in_off
         for i in range(m):
+            # ask for a row a few ahead: the rows are scattered, and each
+            # waits on memory unless its first lines are already coming
+            if i + 4 < m:
+                _prefetch(X + idx[i + 4] * n_in)
             memcpy(xbuf + i * n_in, X + idx[i] * n_in, n_in * sizeof(floating))
         xb = xbuf
     _forward(net, params, xb, m, work, True, rs)
