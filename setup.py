@@ -21,12 +21,13 @@ directives = {
     "initializedcheck": DEBUG,
     "embedsignature": True,
 }
-compile_args = ["-O3", "-fno-math-errno"]
-link_args = []
+# OpenMP: the two halves of a large batch run side by side (prange)
+compile_args = ["-O3", "-fno-math-errno", "-fopenmp"]
+link_args = ["-fopenmp"]
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if DEBUG:
-    compile_args = ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer"]
-    link_args = ["-fsanitize=address"]
+    compile_args = ["-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer", "-fopenmp"]
+    link_args = ["-fsanitize=address", "-fopenmp"]
     macros.append(("FASTNN_DEBUG", "1"))
 
 # The hot kernels are built once per instruction set; fastnn picks the best

@@ -118,6 +118,9 @@ def describe(name: str) -> str:
 
 
 # ----------------------------------------------------------------- timing
+SETTLE_SECONDS = 0.15
+
+
 def alternate(
     runners: dict[str, Callable[[], float]], repeats: int, warmup: bool = True
 ) -> dict[str, list[float]]:
@@ -144,6 +147,11 @@ def alternate(
         for n in order:
             if n in errors:
                 continue
+            # Let the previous runner's worker threads go to sleep first:
+            # OpenBLAS's spin for about 2**28 cycles (~0.1 s) after a call,
+            # OpenMP's and JAX's for less, and a spinning thread of one
+            # library takes a core from the next one's threads.
+            time.sleep(SETTLE_SECONDS)
             try:
                 samples[n].append(float(runners[n]()))
             except Exception as exc:

@@ -76,10 +76,11 @@ def test_all_builds_agree():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_results_do_not_depend_on_the_thread_count(dtype):
+@pytest.mark.parametrize("batch_size", [256, 512])    # 512: halves side by side
+def test_results_do_not_depend_on_the_thread_count(dtype, batch_size):
     rng = np.random.default_rng(3)
-    X = rng.normal(size=(512, 100))
-    y = rng.integers(0, 10, size=512)
+    X = rng.normal(size=(1100, 100))
+    y = rng.integers(0, 10, size=1100)
     runs = []
     for n in (1, 2):
         with fastnn.threads(n):
@@ -87,11 +88,14 @@ def test_results_do_not_depend_on_the_thread_count(dtype):
             net = fastnn.Sequential([fastnn.Dense(100, 256, activation="relu"),
                                      fastnn.Dense(256, 10, activation="softmax")],
                                     dtype=dtype, seed=0)
-            hist = net.fit(X, y, epochs=2, batch_size=256, optimizer=fastnn.SGD(lr=0.1))
+            assert net._splits(batch_size) == (batch_size == 512)
+            hist = net.fit(X, y, epochs=2, batch_size=batch_size,
+                           optimizer=fastnn.SGD(lr=0.1))
             runs.append((net.params.copy(), hist.step_loss, net.predict(X)))
-    np.testing.assert_array_equal(runs[0][0], runs[1][0])
-    assert runs[0][1] == runs[1][1]
-    np.testing.assert_array_equal(runs[0][2], runs[1][2])
+    for other in runs[1:]:
+        np.testing.assert_array_equal(runs[0][0], other[0])
+        assert runs[0][1] == other[1]
+        np.testing.assert_array_equal(runs[0][2], other[2])
 
 
 def test_thread_count_is_checked():

@@ -240,3 +240,46 @@ def test_line_fast_path_matches_reference(rng, dtype, batch_size, shuffle):
     np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=tol, atol=tol)
     np.testing.assert_allclose(net.layers[0].W, layers[0][0], rtol=tol, atol=tol)
     np.testing.assert_allclose(net.layers[0].b, layers[0][1], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_split_batches_match_reference(rng, dtype, shuffle):
+    # batches of 512 rows or more (with enough parameters) train as two
+    # halves whose gradients are combined: the reference's steps, also for
+    # the odd last batch
+    n, sizes = 601, (100, 80, 10)      # the last batch, 89 rows, splits 45 + 44
+    net = make_net(sizes, ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=2)
+    assert net._splits(512)
+    X = rng.normal(size=(n, sizes[0])).astype(dtype)
+    y = rng.integers(0, sizes[-1], size=n)
+    layers = ref_layers(net)
+    state = net._rng_state.copy()
+    batches = []
+    for _ in range(2):
+        order = np.arange(n, dtype=np.int64)
+        if shuffle:
+            fastnn._kernels.permutation(state, order)
+        batches += [order[s:s + 512] for s in range(0, n, 512)]
+    hist = net.fit(X, y, epochs=2, batch_size=512, shuffle=shuffle,
+                   optimizer=fastnn.SGD(lr=0.1, momentum=0.9))
+    ref_losses = ref.train(layers, X, y, "cross_entropy", batches, lr=0.1, momentum=0.9)
+    tol = 1e-10 if dtype == "float64" else 2e-4
+    np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=tol, atol=tol)
+    for layer, (W, b, _) in zip(net.layers, layers):
+        np.testing.assert_allclose(layer.W, W, rtol=tol, atol=tol)
+        np.testing.assert_allclose(layer.b, b, rtol=tol, atol=tol)
+
+
+def test_split_batches_stream_like_one_fit(rng):
+    # partial_fit on chunks of 512 rows (each one split batch) gives the
+    # weights of one fit over the same batches
+    X = rng.normal(size=(1536, 100))
+    y = rng.integers(0, 10, size=1536)
+    whole, streamed = (make_net((100, 80, 10), ["relu", "softmax"], "cross_entropy", seed=1)
+                       for _ in range(2))
+    whole.fit(X, y, epochs=1, batch_size=512, shuffle=False, optimizer=fastnn.Adam(lr=0.01))
+    opt = fastnn.Adam(lr=0.01)
+    for start in range(0, 1536, 512):
+        streamed.partial_fit(X[start:start + 512], y[start:start + 512], optimizer=opt)
+    np.testing.assert_array_equal(whole.params, streamed.params)

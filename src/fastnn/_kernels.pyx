@@ -46,6 +46,7 @@ computed stably from them.
 """
 
 cimport cython
+from cython.parallel cimport prange
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, INFINITY, NAN
 from libc.float cimport FLT_MAX, DBL_MAX
@@ -349,11 +350,25 @@ cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
     return 0
 
 
-def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size):
-    """size := m * (n_in_0 + sum(n_out) + 2 * max width) + convolution scratch"""
+def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size, bint split=False):
+    """size := m * (n_in_0 + sum(n_out) + 2 * max width) + convolution scratch;
+    split: two such workspaces for half batches and a second gradient."""
     cdef Net net
+    cdef Py_ssize_t whole
     _read_net(&net, spec, -1, batch_size)
-    return net.size
+    whole = net.size
+    if not split:
+        return whole
+    _read_net(&net, spec, -1, (batch_size + 1) // 2)
+    return max(whole, 2 * net.size + _n_params(spec))
+
+
+cdef Py_ssize_t _n_params(const int64_t[:, ::1] spec):
+    """The parameters a layer table addresses (the end of the last one)."""
+    cdef Py_ssize_t l, end = 0
+    for l in range(spec.shape[0]):
+        end = max(end, spec[l, C_WOFF] + spec[l, C_WSIZE], spec[l, C_BOFF] + spec[l, C_BSIZE])
+    return end
 
 
 cdef int _load_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
@@ -1666,7 +1681,9 @@ def train(const int64_t[:, ::1] spec, int loss,
           floating[:, ::1] trace,          # OUT (steps, n_params) or (0, n_params)
           int64_t[::1] counters,           # IN/OUT [steps done, optimizer t, status]
           Py_ssize_t check_every,
-          Py_ssize_t max_steps):           # stop after this many steps (<= epochs * steps)
+          Py_ssize_t max_steps,            # stop after this many steps (<= epochs * steps)
+          bint split=False,                # each batch as two halves (see below)
+          int n_threads=1):                # threads for the halves (1 or 2)
     """Train n_epochs epochs: per batch gather, forward, loss, backward, update.
 
     The whole loop runs without the GIL, taking it only every
@@ -1675,6 +1692,13 @@ def train(const int64_t[:, ::1] spec, int loss,
     is kept current after every step, so the caller always knows how far
     the run went. A non-finite batch loss stops the loop before its update
     with status DIVERGED.
+
+    ``split``: every batch of two rows or more is computed as two halves,
+    each with its own workspace (``workspace_size(..., split=True)``), and
+    the two gradients are combined weighted by their rows. The halves are
+    independent: with ``n_threads=2`` they run side by side (BLAS should
+    then use one thread each), with 1 one after the other, and the result
+    is the same bit for bit either way.
     """
     cdef Net net
     cdef Py_ssize_t n = X.shape[0], n_params = params.shape[0]
@@ -1687,10 +1711,28 @@ def train(const int64_t[:, ::1] spec, int loss,
     cdef bint line
     cdef Layer* last
     cdef uint64_t* rs = &rng_state[0]
+    cdef Net half                       # the layout of a half batch (split)
+    cdef Py_ssize_t h, p, half_size = 0, first
+    cdef Py_ssize_t rows[2]
+    cdef double vals[2]
+    cdef double wa, wb
+    cdef const floating* xs[2]
+    cdef const int64_t* labs[2]
+    cdef const floating* tgts[2]
+    cdef const int64_t* idxs[2]
+    cdef floating* gb[2]
+    cdef floating* wk[2]
 
     if n == 0 or batch_size < 1 or n_epochs < 0 or check_every < 1 or max_steps < 0:
         raise ValueError("train: empty data, batch_size < 1 or n_epochs < 0")
     batch_size = min(batch_size, n)
+    if split:
+        if n_threads < 1 or n_threads > 2:
+            raise ValueError("train: n_threads must be 1 or 2")
+        _load_net(&half, spec, n_params, (batch_size + 1) // 2, work.shape[0])
+        half_size = half.size
+        if work.shape[0] < 2 * half_size + n_params:
+            raise ValueError("train: the workspace is too small for split batches")
     _load_net(&net, spec, n_params, batch_size, work.shape[0])
     _check_targets(&net, loss, n, labels, Y.shape[0], Y.shape[1])
     last = &net.layers[net.n_layers - 1]
@@ -1725,7 +1767,34 @@ def train(const int64_t[:, ::1] spec, int loss,
                     break
                 start = s * batch_size
                 m = min(batch_size, n - start)
-                if shuffle:     # rows order[start:start + m], by their index
+                if split and m >= 2:
+                    rows[0] = (m + 1) // 2
+                    rows[1] = m - rows[0]
+                    gb[0] = &grads[0]
+                    gb[1] = &work[2 * half_size]
+                    for h in range(2):
+                        first = start + h * rows[0]
+                        wk[h] = &work[h * half_size]
+                        if shuffle:
+                            xs[h] = &X[0, 0]
+                            idxs[h] = &order[first]
+                            labs[h] = lab
+                            tgts[h] = tgt
+                        else:
+                            xs[h] = &X[first, 0]
+                            idxs[h] = NULL
+                            labs[h] = lab + first if lab != NULL else NULL
+                            tgts[h] = tgt + first * k if tgt != NULL else NULL
+                    for h in prange(2, num_threads=n_threads, schedule="static", chunksize=1):
+                        vals[h] = _batch_grad(&half, loss, line, xs[h], labs[h], tgts[h],
+                                              idxs[h], rows[h], &params[0], gb[h], wk[h], rs)
+                    wa = <double>rows[0] / m
+                    wb = <double>rows[1] / m
+                    value = wa * vals[0] + wb * vals[1]
+                    if isfinite(value):
+                        for p in range(n_params):
+                            grads[p] = <floating>(wa * grads[p] + wb * gb[1][p])
+                elif shuffle:   # rows order[start:start + m], by their index
                     value = _batch_grad(&net, loss, line, &X[0, 0], lab, tgt,
                                         &order[start], m, &params[0], &grads[0],
                                         &work[0], rs)

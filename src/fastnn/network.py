@@ -18,6 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._core import kernels as _kernels
+from ._threads import get_num_threads, set_num_threads
 from ._validation import (
     check_batch_size,
     check_dtype,
@@ -39,6 +40,10 @@ FORMAT_NAME = "fastnn-model"
 FORMAT_VERSION = 1
 _PREDICT_CHUNK = 1024        # rows per block of a forward pass
 _CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
+# Batches of at least this many rows, and this many rows x parameters, train
+# as two halves (see _splits)
+_SPLIT_MIN_ROWS = 512
+_SPLIT_MIN_MACS = 1 << 22
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 
 
@@ -297,14 +302,22 @@ class Sequential:
     def n_out(self) -> int:
         return self.layers[-1].n_out
 
-    def _workspace(self, rows: int) -> np.ndarray:
-        work = self._work.get(rows)
+    def _workspace(self, rows: int, split: bool = False) -> np.ndarray:
+        key = (rows, split)
+        work = self._work.get(key)
         if work is None:
-            work = np.empty(_kernels.workspace_size(self._spec, rows), dtype=self.dtype)
+            work = np.empty(_kernels.workspace_size(self._spec, rows, split), dtype=self.dtype)
             if len(self._work) > 8:
                 self._work.clear()
-            self._work[rows] = work
+            self._work[key] = work
         return work
+
+    def _splits(self, batch_size: int) -> bool:
+        """Whether batches of this size train as two halves (side by side
+        on two cores). Decided by sizes alone, never by the thread count,
+        so that a seed gives the same run on any machine."""
+        return (batch_size >= _SPLIT_MIN_ROWS and batch_size * self.n_params >= _SPLIT_MIN_MACS
+                and not any(layer.kind == "dropout" for layer in self.layers))
 
     def _build(self, input_shape: Sequence[int]) -> None:
         """Fix every layer's geometry for samples of ``input_shape`` and write
@@ -635,7 +648,9 @@ class Sequential:
         total = steps_per_epoch * epochs
         if max_steps is not None:
             total = min(total, max_steps)
-        if total == 1 and steps_per_epoch == 1 and not record_params and (not shuffle or n == 1):
+        split = self._splits(bs)
+        if (total == 1 and steps_per_epoch == 1 and not record_params and not split
+                and (not shuffle or n == 1)):
             return self._one_step(Xc, labels, Y, optimizer, state, lr, before)
         hist = History(steps_per_epoch=steps_per_epoch)
         trace = self._trace_buffer(total if record_params else 0)
@@ -651,13 +666,22 @@ class Sequential:
         check_every = max(1, int(_CHECK_FLOPS / (6.0 * self.n_params * bs + 1)))
         hyper = optimizer._hyper(lr)
         interrupted = False
+        # On two cores the halves of a split batch run side by side, each
+        # with single-threaded BLAS; otherwise one after the other.
+        side_by_side = split and get_num_threads() == 2
         try:
+            if side_by_side:
+                set_num_threads(1)
             _kernels.train(self._spec, self._loss_code, self.params, self._grads,
                            optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
-                           shuffle, self._rng_state, self._order[:n], self._workspace(bs),
-                           step_loss, trace, counters, check_every, total)
+                           shuffle, self._rng_state, self._order[:n],
+                           self._workspace(bs, split), step_loss, trace, counters,
+                           check_every, total, split, 2 if side_by_side else 1)
         except KeyboardInterrupt:
             interrupted = True
+        finally:
+            if side_by_side:
+                set_num_threads(2)
         done = int(counters[0])
         state.t = int(counters[1])
         if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(self.params).all()):
