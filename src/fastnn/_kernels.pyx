@@ -1791,8 +1791,8 @@ def train(const int64_t[:, ::1] spec, int loss,
                     wa = <double>rows[0] / m
                     wb = <double>rows[1] / m
                     value = wa * vals[0] + wb * vals[1]
-                    if isfinite(value):
-                        for p in range(n_params):
+                    if isfinite(value):     # elementwise: any split of p gives the same
+                        for p in prange(n_params, num_threads=n_threads, schedule="static"):
                             grads[p] = <floating>(wa * grads[p] + wb * gb[1][p])
                 elif shuffle:   # rows order[start:start + m], by their index
                     value = _batch_grad(&net, loss, line, &X[0, 0], lab, tgt,
