@@ -119,7 +119,7 @@ def same_work(X, y, epochs: int):
             loss="cross_entropy",
             seed=seed,
         )
-        opt = fastnn.Adam(lr=0.001, eps=1e-8, weight_decay=0.0001 / 200)
+        opt = fastnn.Adam(lr=0.001, eps=1e-8, l2=0.0001)  # alpha, weights only
         return net, opt
 
     return est, bare
@@ -127,37 +127,44 @@ def same_work(X, y, epochs: int):
 
 def bench_fit(X, y, epochs: int, repeats: int):
     est, bare = same_work(X, y, epochs)
-    times: dict[str, list[float]] = {k: [] for k in ROWS}
-    same = True
-    for _ in range(repeats):  # alternate, so that load hits all alike
-        # the network is built inside the timing, as the estimator's fit builds it
-        t = time.perf_counter()
+    ends: dict[str, np.ndarray] = {}
+
+    # every network is built inside the timing, as the estimator's fit builds it
+    def seq():
         net, opt = bare()
         net.fit(X, y, epochs=epochs, batch_size=200, optimizer=opt, shuffle=True)
-        times["seq"].append(time.perf_counter() - t)
-        reference = net.params.copy()
+        ends["seq"] = net.params.copy()
 
-        t = time.perf_counter()
+    def est_fit():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # max_iter reached
             est.fit(X, y)
-        times["est"].append(time.perf_counter() - t)
-        same = same and est.n_iter_ == epochs
-        same = same and np.array_equal(est.net_.params, reference)
+        ends["est"] = est.net_.params.copy() if est.n_iter_ == epochs else None
 
-        t = time.perf_counter()
+    def seq1():
         net, opt = bare()
         for _ in range(epochs):
             net.fit(X, y, epochs=1, batch_size=200, optimizer=opt, shuffle=True)
-        times["seq1"].append(time.perf_counter() - t)
-        same = same and np.array_equal(net.params, reference)
+        ends["seq1"] = net.params.copy()
 
+    def est1():
         stream = MLPClassifier(hidden_layer_sizes=(HIDDEN,), random_state=0)
-        t = time.perf_counter()
         for _ in range(epochs):
             stream.partial_fit(X, y, classes=CLASSES)
-        times["est1"].append(time.perf_counter() - t)
-        same = same and np.array_equal(stream.net_.params, reference)
+        ends["est1"] = stream.net_.params.copy()
+
+    runs = {"seq": seq, "est": est_fit, "seq1": seq1, "est1": est1}
+    times: dict[str, list[float]] = {k: [] for k in ROWS}
+    same = True
+    for r in range(repeats):  # rotate the order, so that load hits all alike
+        names = list(runs)[r % 4:] + list(runs)[:r % 4]
+        for name in names if r % 2 == 0 else names[::-1]:
+            t = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - t)
+        same = same and all(
+            ends[k] is not None and np.array_equal(ends[k], ends["seq"]) for k in runs
+        )
     return {k: statistics.median(v) for k, v in times.items()}, same
 
 
@@ -172,7 +179,7 @@ ROWS = {
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=11)
     ap.add_argument("--threads", default="1", help="BLAS threads (default 1)")
     args = ap.parse_args()
     X, y = digits()

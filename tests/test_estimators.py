@@ -249,9 +249,37 @@ def test_sgd_steps_are_sklearns(kind, schedule):
 
 @pytest.mark.sklearn
 @pytest.mark.parametrize("kind", TARGETS)
+def test_sgd_with_alpha_is_sklearns(kind):
+    """The L2 penalty reaches the weights only, scaled by each batch's rows
+    (50, 50 and a last batch of 20 here): scikit-learn's weights to rounding."""
+    pytest.importorskip("sklearn")
+    from sklearn import neural_network as sknn
+
+    X, y = _problem(kind)
+    classify = kind in ("multiclass", "binary", "multilabel")
+    Sk = sknn.MLPClassifier if classify else sknn.MLPRegressor
+    Fa = MLPClassifier if classify else MLPRegressor
+    params = dict(hidden_layer_sizes=(7,), solver="sgd", alpha=0.05, batch_size=50,
+                  shuffle=False, learning_rate_init=0.05, momentum=0.9, random_state=0,
+                  tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk, fa = _same_start(Sk, Fa, X, y, **params)
+        sk.set_params(max_iter=15).fit(X, y)
+        fa.set_params(max_iter=15).fit(X, y)
+    for a, b in zip(fa.coefs_ + fa.intercepts_, sk.coefs_ + sk.intercepts_):
+        assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    if kind == "multioutput":   # part of the reported penalty is interpolated
+        assert_allclose(fa.loss_curve_[1:], sk.loss_curve_[1:], rtol=5e-3)
+    else:
+        assert_allclose(fa.loss_curve_[1:], sk.loss_curve_[1:], rtol=1e-9)
+
+
+@pytest.mark.sklearn
+@pytest.mark.parametrize("kind", TARGETS)
 def test_adam_and_l2_penalty_follow_sklearn(kind):
-    """Adam (eps placed as PyTorch does) and the L2 penalty (the engine's
-    weight decay, which also reaches the biases): close to scikit-learn."""
+    """Adam (eps placed as PyTorch does) with the L2 penalty: close to
+    scikit-learn."""
     pytest.importorskip("sklearn")
     from sklearn import neural_network as sknn
 

@@ -283,3 +283,24 @@ def test_split_batches_stream_like_one_fit(rng):
     for start in range(0, 1536, 512):
         streamed.partial_fit(X[start:start + 512], y[start:start + 512], optimizer=opt)
     np.testing.assert_array_equal(whole.params, streamed.params)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+@pytest.mark.parametrize("n, sizes, batch_size", [(11, (5, 4, 3), 4), (601, (100, 80, 10), 512)])
+def test_weights_only_l2_matches_reference(rng, opt, n, sizes, batch_size):
+    # l2 adds l2 * W / rows to each weight gradient, biases untouched: in
+    # the loop path, the split path and a one-step stream call
+    net = make_net(sizes, ["relu", "softmax"], "cross_entropy", dtype="float64", seed=5)
+    X = rng.normal(size=(n, sizes[0]))
+    y = rng.integers(0, sizes[-1], size=n)
+    layers = ref_layers(net)
+    hyper = dict(lr=0.05, momentum=0.9) if opt == "sgd" else dict(lr=0.01)
+    optimizer = OPTIMIZER_CLASSES[opt](l2=0.3, **hyper)
+    hist = net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=optimizer, shuffle=False)
+    hist.step_loss += net.partial_fit(X[:3], y[:3], optimizer=optimizer).step_loss
+    batches = _batches(n, batch_size, 2) + [np.arange(3)]
+    ref_losses = ref.train(layers, X, y, "cross_entropy", batches, opt=opt, l2=0.3, **hyper)
+    np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=1e-10, atol=1e-10)
+    for layer, (W, b, _) in zip(net.layers, layers):
+        np.testing.assert_allclose(layer.W, W, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(layer.b, b, rtol=1e-10, atol=1e-10)

@@ -124,6 +124,7 @@ cdef enum:
     H_ETA_PLUS = 12
     H_STEP_MIN = 13
     H_STEP_MAX = 14
+    H_L2 = 15              # weights-only L2, scaled by 1 / batch rows
     N_HYPER = 16
 
 # Columns of the layer table
@@ -177,7 +178,7 @@ HYPER_SLOTS = {"lr": H_LR, "momentum": H_MOMENTUM, "dampening": H_DAMPENING,
                "beta1": H_BETA1, "beta2": H_BETA2, "eps": H_EPS,
                "lr_decay": H_LR_DECAY, "alpha": H_ALPHA, "centered": H_CENTERED,
                "eta_minus": H_ETA_MINUS, "eta_plus": H_ETA_PLUS,
-               "step_min": H_STEP_MIN, "step_max": H_STEP_MAX}
+               "step_min": H_STEP_MIN, "step_max": H_STEP_MAX, "l2": H_L2}
 N_HYPER_SLOTS = N_HYPER
 SPEC_COLUMNS = SPEC_WIDTH
 CONV_DIRECT_BELOW = CONV_BLAS_MIN_MACS   # m * c_out * c_in * kh * kw * oh * ow
@@ -192,6 +193,7 @@ cdef struct Layer:
     Py_ssize_t n_out
     Py_ssize_t w_off
     Py_ssize_t b_off
+    Py_ssize_t w_size       # weights (0 for layers without parameters)
     Py_ssize_t out_off      # this layer's output in the workspace
     # image layers: input (c_in, h, w), output (c_out, oh, ow), window
     # (kh, kw), stride (sh, sw), zero padding (ph, pw)
@@ -235,6 +237,7 @@ cdef int _read_layer(Layer* L, const int64_t[:, ::1] spec, Py_ssize_t l,
     L.b_off = <Py_ssize_t>spec[l, C_BOFF]
     w_size = <Py_ssize_t>spec[l, C_WSIZE]
     b_size = <Py_ssize_t>spec[l, C_BSIZE]
+    L.w_size = w_size
     L.c_in = L.h = L.w = L.c_out = L.oh = L.ow = 1
     L.kh = L.kw = L.sh = L.sw = 1
     L.ph = L.pw = 0
@@ -1657,6 +1660,38 @@ cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
     return value
 
 
+cdef double _add_l2(Net* net, double c, const floating* params,
+                    floating* grads) noexcept nogil:
+    """grads += c * params over every layer's weights (biases left out),
+    the gradient of an L2 penalty c / 2 * sum(W**2); returns sum(W**2)."""
+    cdef int l
+    cdef Py_ssize_t p
+    cdef floating cf = <floating>c
+    cdef double total = 0
+    cdef Layer* L
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        if L.kind == DENSE or L.kind == CONV2D:
+            for p in range(L.w_off, L.w_off + L.w_size):
+                grads[p] += cf * params[p]
+            total += _sum_squares(params + L.w_off, L.w_size)
+    return total
+
+
+cdef double _sum_squares(const floating* a, Py_ssize_t n) noexcept nogil:
+    """sum(a**2) in double, as four interleaved partial sums."""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef Py_ssize_t p, n4 = n - n % 4
+    for p in range(0, n4, 4):
+        s0 += <double>a[p] * a[p]
+        s1 += <double>a[p + 1] * a[p + 1]
+        s2 += <double>a[p + 2] * a[p + 2]
+        s3 += <double>a[p + 3] * a[p + 3]
+    for p in range(n4, n):
+        s0 += <double>a[p] * a[p]
+    return (s0 + s1) + (s2 + s3)
+
+
 cdef bint _is_line(Net* net, int loss) noexcept nogil:
     """One Dense(1, 1) with a linear output under MSE: the regression machine."""
     cdef Layer* L = &net.layers[0]
@@ -1806,6 +1841,9 @@ def train(const int64_t[:, ::1] spec, int loss,
                 if not isfinite(value):
                     counters[2] = STATUS_DIVERGED
                     break
+                if hyper[H_L2] != 0:    # the penalty joins the gradient and the loss
+                    value += 0.5 * hyper[H_L2] / m * _add_l2(&net, hyper[H_L2] / m,
+                                                             &params[0], &grads[0])
                 step_loss[step] = value
                 _update(opt_kind, &hyper[0], counters[1], &params[0],
                         &grads[0], &opt_state[0], n_params)
@@ -1984,6 +2022,8 @@ cdef double _bound_step(Net* net, int loss, bint line, int opt_kind, const float
         memcpy(rng, rng_before, 4 * sizeof(uint64_t))
         status[0] = STATUS_DIVERGED
         return value
+    if hyper[H_L2] != 0:
+        value += 0.5 * hyper[H_L2] / m * _add_l2(net, hyper[H_L2] / m, params, grads)
     memcpy(undo, params, n_params * sizeof(floating))
     if n_state:
         memcpy(undo + n_params, state, n_state * sizeof(floating))

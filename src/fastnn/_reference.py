@@ -145,10 +145,13 @@ def rprop_step(w, g, prev, step, lr=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.
     return w - np.sign(g) * step, g, step
 
 
-def train(layers, X, y, loss, batches, opt="sgd", **hyper):
+def train(layers, X, y, loss, batches, opt="sgd", l2=0.0, **hyper):
     """Train (W, b, act) layers in place over the given list of row-index
-    batches; returns the step losses."""
+    batches; returns the step losses. ``l2``: the gradient of each weight
+    matrix (not the biases) gains l2 * W / rows of the batch, and the loss
+    l2 / (2 rows) * sum(W**2)."""
     flat = [p for W, b, _ in layers for p in (W, b)]
+    is_weight = [True, False] * len(layers)
     state = [dict(buf=np.zeros_like(p), m=np.zeros_like(p), v=np.zeros_like(p),
                   s=np.full_like(p, hyper.get("initial_accumulator_value", 0.0)),
                   step=np.full_like(p, hyper.get("lr", 0.01))) for p in flat]
@@ -156,8 +159,11 @@ def train(layers, X, y, loss, batches, opt="sgd", **hyper):
     for t, rows in enumerate(batches):
         yb = y[rows]
         value, grads = loss_and_grads(layers, X[rows], yb, loss)
+        if l2:
+            value += 0.5 * l2 / len(rows) * sum(float(np.sum(W * W)) for W, _, _ in layers)
         losses.append(value)
-        gflat = [g for pair in grads for g in pair]
+        gflat = [g + l2 / len(rows) * p if (l2 and w) else g
+                 for g, p, w in zip((g for pair in grads for g in pair), flat, is_weight)]
         for p, g, s in zip(flat, gflat, state):
             if opt == "sgd":
                 new, s["buf"] = sgd_step(p, g, s["buf"], t, **hyper)

@@ -25,18 +25,19 @@ sums over them). The engine's optimizers reproduce that step exactly with
 
 - ``lr = learning_rate_init * c`` for SGD (momentum and Nesterov included),
   ``lr = learning_rate_init`` and ``eps = epsilon / c`` for Adam;
-- ``weight_decay = alpha / (c * m)``, the L2 term carried by the gradient.
+- ``l2 = alpha / c``: the optimizers' weights-only L2 term, which adds
+  ``l2 * W / m`` to the gradient of every weight matrix of a batch of m rows
+  (the last, smaller batch of an epoch included), the biases left alone.
 
-With alpha = 0 and SGD the weights are scikit-learn's to rounding. Three
-differences remain otherwise, far below the stopping rule's tolerance with
-the default settings: the engine's weight decay also reaches the biases (by
-the factor ``alpha / (c m)``, 5e-7 with the defaults); it uses one batch
-size per call, so the last, smaller batch of an epoch gets the full batch's
-coefficient; and Adam adds ``eps`` after the bias correction, as PyTorch
-does, where scikit-learn adds it before. The penalty term of ``loss_curve_``
-interpolates ``sum(W**2)`` between the start and the end of each call to the
-engine, at the mean position of the weights each step starts from (exact
-for a call of one step).
+With SGD the weights are scikit-learn's to rounding, with or without alpha.
+One difference remains for Adam, far below the stopping rule's tolerance:
+it adds ``eps`` after the bias correction, as PyTorch does, where
+scikit-learn adds it before. The engine's step losses include the penalty
+``l2 / (2 m) * sum(W**2)``, so ``loss_curve_`` is scikit-learn's exactly,
+except for multi-output regression, where the reported loss and the gradient
+scale differently: there the rest of the penalty interpolates ``sum(W**2)``
+between the start and the end of each call to the engine (exact for a call
+of one step).
 """
 
 from __future__ import annotations
@@ -823,12 +824,18 @@ class _BaseMLP:
         if not incremental or opt is None or opt.name != s.solver:
             opt = self._optimizer = self._new_optimizer(s)
         g = self._grad_scale
-        opt.weight_decay = s.alpha / (g * bs)
+        opt.l2 = s.alpha / g
         shuffle = s.shuffle and n > 1
         per_epoch = incremental or s.early_stopping or s.learning_rate == "invscaling"
         steps = -(-n // bs)  # steps per epoch
-        penalty = 0.5 * s.alpha * steps / n  # per unit of sum(W**2)
         c = self._loss_scale
+        # The engine's step losses carry the L2 penalty at its gradient's
+        # scale g; scikit-learn reports it at scale 1 next to c * L. Where
+        # c != g (multi-output regression) the rest, (g - c) / g of it, is
+        # added here, with sum(W**2) taken at the mean position of the
+        # weights each step starts from, on the line from the start to the
+        # end of the call (exact for a single step).
+        extra = 0.5 * s.alpha * steps / n * (g - c) / g  # per unit of sum(W**2)
 
         self.n_iter_ = 0
         stopped = False
@@ -843,18 +850,13 @@ class _BaseMLP:
                     max(1, s.n_iter_no_change + 1 - self._no_improvement_count),
                 )
             )
-            sumsq0 = _weights_sumsq(net) if s.alpha else 0.0
+            sumsq0 = _weights_sumsq(net) if extra else 0.0
             # X passed _validate_X: the engine need not read every value again
             hist = net._fit_trusted(X, T, k, bs, opt, shuffle)
-            # scikit-learn's penalty uses the weights before each step: take
-            # sum(W**2) at the mean of those positions, on the line from the
-            # start to the end of the call (exact for a single step).
-            sumsq1 = _weights_sumsq(net) if s.alpha and k * steps > 1 else sumsq0
+            sumsq1 = _weights_sumsq(net) if extra and k * steps > 1 else sumsq0
             for e, epoch_loss in enumerate(hist.loss):
                 at = (e + (steps - 1) / (2 * steps)) / k
-                self.loss_ = c * epoch_loss + penalty * (
-                    sumsq0 + (sumsq1 - sumsq0) * at
-                )
+                self.loss_ = c * epoch_loss + extra * (sumsq0 + (sumsq1 - sumsq0) * at)
                 self.loss_curve_.append(self.loss_)
                 self.n_iter_ += 1
                 self.t_ += n

@@ -185,6 +185,11 @@ class SGD(Optimizer):
         buf = momentum * buf + (1 - dampening) g  (later steps)
         g   = g + momentum * buf  if nesterov else buf    (when momentum > 0)
         w   = w - lr * g
+
+    ``l2`` (not in torch) penalises the weights only, not the biases, per
+    batch: the gradient of a weight matrix W gains ``l2 * W / m`` for a batch
+    of m rows, before weight decay and momentum, and the recorded step loss
+    gains ``l2 / (2 m) * sum(W**2)`` (scikit-learn's ``alpha``).
     """
 
     lr: float = 0.01
@@ -193,6 +198,7 @@ class SGD(Optimizer):
     nesterov: bool = False
     weight_decay: float = 0.0
     schedule: Schedule | None = None
+    l2: float = 0.0
 
     name = "sgd"
 
@@ -201,6 +207,7 @@ class SGD(Optimizer):
         check_float(self.momentum, "momentum", low=0.0)
         check_float(self.dampening, "dampening", low=0.0, high=1.0)
         check_float(self.weight_decay, "weight_decay", low=0.0)
+        check_float(self.l2, "l2", low=0.0)
         if not isinstance(self.nesterov, (bool, np.bool_)):
             raise TypeError(f"nesterov must be True or False, got {self.nesterov!r}")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
@@ -216,6 +223,10 @@ class Adam(Optimizer):
 
         m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
         w = w - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    ``l2`` (not in torch): as for ``SGD``, ``l2 * W / m`` added to the
+    gradient of the weights (not the biases) of a batch of m rows, and
+    ``l2 / (2 m) * sum(W**2)`` to its recorded loss.
     """
 
     lr: float = 0.001
@@ -223,6 +234,7 @@ class Adam(Optimizer):
     eps: float = 1e-8
     weight_decay: float = 0.0
     schedule: Schedule | None = None
+    l2: float = 0.0
 
     name = "adam"
 
@@ -235,6 +247,7 @@ class Adam(Optimizer):
         object.__setattr__(self, "betas", (float(self.betas[0]), float(self.betas[1])))
         check_float(self.eps, "eps", low=0.0)
         check_float(self.weight_decay, "weight_decay", low=0.0)
+        check_float(self.l2, "l2", low=0.0)
         _check_schedule(self.schedule)
 
 
