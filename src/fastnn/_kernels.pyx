@@ -1905,39 +1905,20 @@ cdef class Stepper:
     def __cinit__(self, const int64_t[:, ::1] spec, int loss, params, grads,
                   int opt_kind, opt_buffer, uint64_t[::1] rng_state, work,
                   Py_ssize_t rows):
-        cdef float[::1] f_params, f_grads, f_state, f_work, f_undo
-        cdef double[::1] d_params, d_grads, d_state, d_work, d_undo
-        cdef Py_ssize_t work_size, grads_size, state_size
+        cdef Py_ssize_t work_size, grads_size, state_size, undo_size
         if rows < 1 or rng_state.shape[0] != 4:
             raise ValueError("Stepper: rows < 1 or a bad random state")
         self.dbl = params.dtype == np.float64
-        self.n_params = params.shape[0]
+        self.p_params = _address(params, self.dbl, &self.n_params)
         self.n_state = optimizer_state_size(opt_kind, self.n_params)
         # undo: the parameters and the optimizer's buffers before the step
         undo = np.empty(self.n_params + self.n_state, dtype=params.dtype)
-        if self.dbl:
-            d_params = params
-            d_grads = grads
-            d_state = opt_buffer
-            d_work = work
-            d_undo = undo
-            self.p_params, self.p_grads = &d_params[0], &d_grads[0]
-            self.p_state = &d_state[0] if d_state.shape[0] else NULL
-            self.p_work, self.p_undo = &d_work[0], &d_undo[0]
-            work_size, grads_size, state_size = (d_work.shape[0], d_grads.shape[0],
-                                                 d_state.shape[0])
-        else:
-            f_params = params
-            f_grads = grads
-            f_state = opt_buffer
-            f_work = work
-            f_undo = undo
-            self.p_params, self.p_grads = &f_params[0], &f_grads[0]
-            self.p_state = &f_state[0] if f_state.shape[0] else NULL
-            self.p_work, self.p_undo = &f_work[0], &f_undo[0]
-            work_size, grads_size, state_size = (f_work.shape[0], f_grads.shape[0],
-                                                 f_state.shape[0])
-        if grads_size != self.n_params or state_size < self.n_state:
+        self.p_grads = _address(grads, self.dbl, &grads_size)
+        self.p_state = _address(opt_buffer, self.dbl, &state_size)
+        self.p_work = _address(work, self.dbl, &work_size)
+        self.p_undo = _address(undo, self.dbl, &undo_size)
+        if (self.n_params == 0 or grads_size != self.n_params
+                or state_size < self.n_state or work_size == 0):
             raise ValueError("Stepper: a buffer does not match the network")
         _load_net(&self.net, spec, self.n_params, rows, work_size)
         self.p_rng = &rng_state[0]
@@ -1955,56 +1936,67 @@ cdef class Stepper:
         returns the batch loss. ``status`` says whether it was applied: a
         non-finite loss, or weights that would overflow, leave the model and
         the optimizer state as they were (status DIVERGED)."""
-        cdef const float[:, ::1] fX
-        cdef const float[:, ::1] fY
-        cdef const double[:, ::1] dX
-        cdef const double[:, ::1] dY
-        cdef Py_ssize_t m
+        cdef Py_ssize_t m, d, n_targets, k
         cdef double value
+        cdef const int64_t* lab = NULL
+        cdef const char* xp
+        cdef const char* yp
         if hyper.shape[0] != N_HYPER:
             raise ValueError("Stepper.step: bad optimizer settings")
-        if self.dbl:
-            dX = X
-            dY = Y
-            m = dX.shape[0]
-            self._check(m, dX.shape[1], labels, dY.shape[0], dY.shape[1])
-            with nogil:
-                value = self._step_d(&dX[0, 0],
-                                     &labels[0] if self.loss == CROSS_ENTROPY else NULL,
-                                     &dY[0, 0] if self.loss != CROSS_ENTROPY else NULL,
-                                     m, &hyper[0], t)
-        else:
-            fX = X
-            fY = Y
-            m = fX.shape[0]
-            self._check(m, fX.shape[1], labels, fY.shape[0], fY.shape[1])
-            with nogil:
-                value = self._step_f(&fX[0, 0],
-                                     &labels[0] if self.loss == CROSS_ENTROPY else NULL,
-                                     &fY[0, 0] if self.loss != CROSS_ENTROPY else NULL,
-                                     m, &hyper[0], t)
-        return value
-
-    cdef int _check(self, Py_ssize_t m, Py_ssize_t d, const int64_t[::1] labels,
-                    Py_ssize_t n_targets, Py_ssize_t k) except -1:
+        xp = _matrix(X, self.dbl, &m, &d)
+        yp = _matrix(Y, self.dbl, &n_targets, &k)
         if m < 1 or m > self.rows or d != self.n_in:
             raise ValueError("Stepper.step: X does not match the bound network")
         _check_targets(&self.net, self.loss, m, labels, n_targets, k)
-        return 0
+        if self.loss == CROSS_ENTROPY:
+            lab = &labels[0]
+        else:
+            yp = yp if n_targets else NULL
+        with nogil:
+            if self.dbl:
+                value = _bound_step(&self.net, self.loss, self.line, self.opt_kind,
+                                    <const double*>xp, lab, <const double*>yp, m, &hyper[0],
+                                    t, <double*>self.p_params, <double*>self.p_grads,
+                                    <double*>self.p_state, <double*>self.p_work,
+                                    <double*>self.p_undo, self.n_params, self.n_state,
+                                    self.p_rng, &self.status)
+            else:
+                value = _bound_step(&self.net, self.loss, self.line, self.opt_kind,
+                                    <const float*>xp, lab, <const float*>yp, m, &hyper[0],
+                                    t, <float*>self.p_params, <float*>self.p_grads,
+                                    <float*>self.p_state, <float*>self.p_work,
+                                    <float*>self.p_undo, self.n_params, self.n_state,
+                                    self.p_rng, &self.status)
+        return value
 
-    cdef double _step_f(self, const float* X, const int64_t* labels, const float* Y,
-                        Py_ssize_t m, const double* hyper, int64_t t) noexcept nogil:
-        return _bound_step(&self.net, self.loss, self.line, self.opt_kind, X, labels, Y, m,
-                           hyper, t, <float*>self.p_params, <float*>self.p_grads,
-                           <float*>self.p_state, <float*>self.p_work, <float*>self.p_undo,
-                           self.n_params, self.n_state, self.p_rng, &self.status)
 
-    cdef double _step_d(self, const double* X, const int64_t* labels, const double* Y,
-                        Py_ssize_t m, const double* hyper, int64_t t) noexcept nogil:
-        return _bound_step(&self.net, self.loss, self.line, self.opt_kind, X, labels, Y, m,
-                           hyper, t, <double*>self.p_params, <double*>self.p_grads,
-                           <double*>self.p_state, <double*>self.p_work, <double*>self.p_undo,
-                           self.n_params, self.n_state, self.p_rng, &self.status)
+cdef char* _address(object a, bint dbl, Py_ssize_t* size) except? NULL:
+    """The data of a contiguous float64 (dbl) or float32 vector, checked by a
+    typed view, and its length (NULL when empty). The caller keeps ``a``."""
+    cdef float[::1] f
+    cdef double[::1] d
+    if dbl:
+        d = a
+        size[0] = d.shape[0]
+        return <char*>&d[0] if size[0] else NULL
+    f = a
+    size[0] = f.shape[0]
+    return <char*>&f[0] if size[0] else NULL
+
+
+cdef const char* _matrix(object a, bint dbl, Py_ssize_t* rows,
+                         Py_ssize_t* cols) except? NULL:
+    """The data of a C-contiguous float64 (dbl) or float32 matrix, checked by
+    a typed view, and its shape (NULL when empty). The caller keeps ``a``."""
+    cdef const float[:, ::1] f
+    cdef const double[:, ::1] d
+    if dbl:
+        d = a
+        rows[0], cols[0] = d.shape[0], d.shape[1]
+        return <const char*>&d[0, 0] if rows[0] and cols[0] else NULL
+    f = a
+    rows[0], cols[0] = f.shape[0], f.shape[1]
+    return <const char*>&f[0, 0] if rows[0] and cols[0] else NULL
 
 
 cdef double _bound_step(Net* net, int loss, bint line, int opt_kind, const floating* X,
