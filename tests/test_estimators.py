@@ -821,3 +821,37 @@ def test_poisson_loss_is_refused_clearly():
     X, y = blobs(n=20)
     with pytest.raises(ValueError, match="loss='poisson' is not available"):
         MLPRegressor(loss="poisson").fit(X, y)
+
+
+@pytest.mark.parametrize("solver, tol", [("adam", 1e-2), ("sgd", 1e-3), ("adam", 0.0)])
+def test_stopping_rule_runs_in_one_engine_call_and_stops_where_the_rule_says(
+        digits, monkeypatch, solver, tol):
+    # the rule (no improvement of the training loss by tol for more than
+    # n_iter_no_change epochs) runs in the compiled loop: one engine call
+    # up to the epoch it stops at, which is the first epoch where the rule,
+    # replayed here on loss_curve_, says stop
+    X_train, y_train, _, _ = digits
+    calls = []
+    train = fastnn.Sequential._train_checked
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[3])                    # epochs asked for
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(fastnn.Sequential, "_train_checked", counting)
+    clf = MLPClassifier(hidden_layer_sizes=(16,), solver=solver, tol=tol, n_iter_no_change=4,
+                        max_iter=60, random_state=0, learning_rate_init=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(X_train, y_train)
+    assert calls == [60]
+    best, count, stop_at = np.inf, 0, None
+    for i, v in enumerate(clf.loss_curve_):
+        count = count + 1 if v > best - tol else 0
+        best = min(best, v)
+        if count > 4:
+            stop_at = i + 1
+            break
+    assert clf.n_iter_ == (stop_at if stop_at is not None else 60)
+    if tol == 1e-2:
+        assert stop_at is not None         # a tolerance this large stops early

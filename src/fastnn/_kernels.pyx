@@ -1718,7 +1718,9 @@ def train(const int64_t[:, ::1] spec, int loss,
           Py_ssize_t check_every,
           Py_ssize_t max_steps,            # stop after this many steps (<= epochs * steps)
           bint split=False,                # each batch as two halves (see below)
-          int n_threads=1):                # threads for the halves (1 or 2)
+          int n_threads=1,                 # threads for the halves (1 or 2)
+          double[::1] stop=None,           # IN/OUT [scale, tol, patience, best, count]
+          double[::1] epoch_loss=None):    # OUT (n_epochs,) with ``stop``
     """Train n_epochs epochs: per batch gather, forward, loss, backward, update.
 
     The whole loop runs without the GIL, taking it only every
@@ -1734,6 +1736,13 @@ def train(const int64_t[:, ::1] spec, int loss,
     independent: with ``n_threads=2`` they run side by side (BLAS should
     then use one thread each), with 1 one after the other, and the result
     is the same bit for bit either way.
+
+    ``stop``: scikit-learn's stopping rule, checked after every epoch on
+    v = scale * (the epoch's mean loss): an epoch with v > best - tol
+    counts as no improvement (any other resets the count), best becomes
+    min(best, v), and the run ends after the epoch where the count exceeds
+    patience. ``best`` and ``count`` carry over between calls; the epoch
+    losses it saw go to ``epoch_loss``.
     """
     cdef Net net
     cdef Py_ssize_t n = X.shape[0], n_params = params.shape[0]
@@ -1743,7 +1752,7 @@ def train(const int64_t[:, ::1] spec, int loss,
     cdef const floating* tgt
     cdef double value
     cdef bint record = trace.shape[0] > 0
-    cdef bint line
+    cdef bint line, use_stop
     cdef Layer* last
     cdef uint64_t* rs = &rng_state[0]
     cdef Net half                       # the layout of a half batch (split)
@@ -1783,6 +1792,10 @@ def train(const int64_t[:, ::1] spec, int loss,
             or (record and (trace.shape[0] < total_steps
                             or trace.shape[1] != n_params))):
         raise ValueError("train: a buffer does not match the network or the run")
+    use_stop = stop is not None and stop.shape[0] > 0
+    if use_stop and (stop.shape[0] != 5 or epoch_loss is None
+                     or epoch_loss.shape[0] < n_epochs):
+        raise ValueError("train: the stopping rule needs stop (5,) and epoch_loss (n_epochs,)")
     counters[0] = 0
     counters[2] = STATUS_OK
     if total_steps == 0:
@@ -1857,7 +1870,26 @@ def train(const int64_t[:, ::1] spec, int loss,
                     since_check = 0
                     with gil:
                         PyErr_CheckSignals()
-            if counters[2] != STATUS_OK or step >= total_steps:
+            if counters[2] != STATUS_OK:
+                break
+            if use_stop and step == (epoch + 1) * steps_per_epoch:
+                # the epoch's mean loss, each step weighted by its rows
+                value = 0
+                for s in range(steps_per_epoch):
+                    value += step_loss[step - steps_per_epoch + s] * min(
+                        batch_size, n - s * batch_size)
+                value = value / n
+                epoch_loss[epoch] = value
+                value = stop[0] * value
+                if value > stop[3] - stop[1]:
+                    stop[4] += 1
+                else:
+                    stop[4] = 0
+                if value < stop[3]:
+                    stop[3] = value
+                if stop[4] > stop[2]:
+                    break
+            if step >= total_steps:
                 break
         # a finite loss but weights that overflowed in the last updates
         if counters[2] == STATUS_OK and not _all_finite(&params[0], n_params):

@@ -837,24 +837,30 @@ class _BaseMLP:
         # end of the call (exact for a single step).
         extra = 0.5 * s.alpha * steps / n * (g - c) / g  # per unit of sum(W**2)
 
+        # The stopping rule on the training loss runs inside the compiled
+        # loop, so that all epochs up to the one it stops at take one call;
+        # the records below replay it from the epoch losses it saw. (With a
+        # penalty to add here, the loop cannot see the loss it judges.)
+        in_loop = not per_epoch and not extra
         self.n_iter_ = 0
         stopped = False
         while self.n_iter_ < s.max_iter:
-            # The stopping rule cannot fire before the no-improvement count
-            # exceeds n_iter_no_change: run the epochs up to there in one call.
-            k = (
-                1
-                if per_epoch
-                else min(
-                    s.max_iter - self.n_iter_,
-                    max(1, s.n_iter_no_change + 1 - self._no_improvement_count),
-                )
-            )
+            if per_epoch:
+                k = 1
+            elif in_loop:
+                k = s.max_iter - self.n_iter_
+            else:
+                # the rule cannot fire before the no-improvement count
+                # exceeds n_iter_no_change: run the epochs up to there
+                k = min(s.max_iter - self.n_iter_,
+                        max(1, s.n_iter_no_change + 1 - self._no_improvement_count))
+            stop = ((c, s.tol, s.n_iter_no_change, self.best_loss_, self._no_improvement_count)
+                    if in_loop else None)
             sumsq0 = _weights_sumsq(net) if extra else 0.0
             # X passed _validate_X: the engine need not read every value again
-            hist = net._fit_trusted(X, T, k, bs, opt, shuffle)
+            hist = net._fit_trusted(X, T, k, bs, opt, shuffle, stop=stop)
             sumsq1 = _weights_sumsq(net) if extra and k * steps > 1 else sumsq0
-            for e, epoch_loss in enumerate(hist.loss):
+            for e, epoch_loss in enumerate(hist._epoch_losses if in_loop else hist.loss):
                 at = (e + (steps - 1) / (2 * steps)) / k
                 self.loss_ = c * epoch_loss + extra * (sumsq0 + (sumsq1 - sumsq0) * at)
                 self.loss_curve_.append(self.loss_)

@@ -604,7 +604,7 @@ class Sequential:
                                    lr=optimizer.current_lr(optimizer._state_for(self)))
 
     def _fit_trusted(self, Xc: np.ndarray, y: Any, epochs: int, batch_size: int | None,
-                     optimizer: Optimizer, shuffle: bool) -> History:
+                     optimizer: Optimizer, shuffle: bool, stop: tuple | None = None) -> History:
         """``fit`` for callers inside fastnn whose X already passed
         ``_validation.check_X`` (finite, C-contiguous, the model's dtype):
         only its structure is checked again, not every value."""
@@ -618,7 +618,8 @@ class Sequential:
         else:
             labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
         return self._train_checked(Xc, labels, Y, check_epochs(epochs),
-                                   check_batch_size(batch_size), optimizer, bool(shuffle))
+                                   check_batch_size(batch_size), optimizer, bool(shuffle),
+                                   stop=stop)
 
     def _check_optimizer(self, optimizer: Any) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -638,9 +639,15 @@ class Sequential:
 
     def _train_checked(self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
                        lr: float | None = None, before: tuple | None = None,
-                       record_params: bool = False, max_steps: int | None = None):
+                       record_params: bool = False, max_steps: int | None = None,
+                       stop: tuple | None = None):
         """Run the compiled loop on checked arrays. On divergence, restore
-        ``before`` (default: the state at this call) and raise."""
+        ``before`` (default: the state at this call) and raise.
+
+        ``stop``: (scale, tol, patience, best, count), scikit-learn's
+        stopping rule run in the compiled loop after every epoch; the
+        History then holds the epoch losses it saw (``_epoch_losses``) and
+        its final ``best`` and ``count`` (``_stop``)."""
         state = optimizer._state_for(self)
         n = Xc.shape[0]
         bs = n if batch_size is None else min(batch_size, n)
@@ -650,7 +657,7 @@ class Sequential:
             total = min(total, max_steps)
         split = self._splits(bs)
         if (total == 1 and steps_per_epoch == 1 and not record_params and not split
-                and (not shuffle or n == 1)):
+                and stop is None and (not shuffle or n == 1)):
             return self._one_step(Xc, labels, Y, optimizer, state, lr, before)
         hist = History(steps_per_epoch=steps_per_epoch)
         trace = self._trace_buffer(total if record_params else 0)
@@ -665,6 +672,10 @@ class Sequential:
             self._order = np.empty(n, dtype=np.int64)
         check_every = max(1, int(_CHECK_FLOPS / (6.0 * self.n_params * bs + 1)))
         hyper = optimizer._hyper(lr)
+        stop_state = epoch_losses = None
+        if stop is not None:
+            stop_state = np.array(stop, dtype=np.float64)
+            epoch_losses = np.empty(epochs, dtype=np.float64)
         interrupted = False
         # On two cores the halves of a split batch run side by side, each
         # with single-threaded BLAS; otherwise one after the other.
@@ -676,7 +687,8 @@ class Sequential:
                            optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
                            shuffle, self._rng_state, self._order[:n],
                            self._workspace(bs, split), step_loss, trace, counters,
-                           check_every, total, split, 2 if side_by_side else 1)
+                           check_every, total, split, 2 if side_by_side else 1,
+                           stop_state, epoch_losses)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -704,6 +716,9 @@ class Sequential:
             hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
         hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
         hist.interrupted = interrupted
+        if stop is not None:
+            hist._epoch_losses = epoch_losses[:full_epochs].tolist()
+            hist._stop = (float(stop_state[3]), int(stop_state[4]))
         if record_params:
             return hist, trace[:done]
         return hist
