@@ -1141,8 +1141,7 @@ cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
     pass: loss := mean (w x + b - y)^2, dW := mean 2 r x, db := mean 2 r.
 
     X, Y : (n,)  IN   row idx[i] for row i; idx NULL means rows 0 .. m-1
-    Eight interleaved partial sums per quantity (lanes the compiler keeps in
-    vector registers): no chain of dependent adds.
+    Eight interleaved partial sums per quantity: no chain of dependent adds.
     """
     cdef Py_ssize_t i, j, r, m8 = m - m % 8
     cdef floating w = W[0], c = b[0], res, x
@@ -1926,7 +1925,7 @@ cdef class Stepper:
     cdef object _grads, _undo
     cdef bint dbl, line
     cdef int loss, opt_kind
-    cdef Py_ssize_t n_params, n_state, n_in, k
+    cdef Py_ssize_t n_params, n_state, n_in
     cdef void* p_params
     cdef void* p_grads
     cdef void* p_state
@@ -1958,7 +1957,6 @@ cdef class Stepper:
         self.rng_state, self.work, self._grads, self._undo = rng_state.base, work, grads, undo
         self.rows, self.loss, self.opt_kind = rows, loss, opt_kind
         self.n_in = self.net.layers[0].n_in
-        self.k = self.net.layers[self.net.n_layers - 1].n_out
         self.line = _is_line(&self.net, loss)
         self.status = STATUS_OK
 

@@ -646,8 +646,7 @@ class Sequential:
 
         ``stop``: (scale, tol, patience, best, count), scikit-learn's
         stopping rule run in the compiled loop after every epoch; the
-        History then holds the epoch losses it saw (``_epoch_losses``) and
-        its final ``best`` and ``count`` (``_stop``)."""
+        History then holds the epoch losses it saw (``_epoch_losses``)."""
         state = optimizer._state_for(self)
         n = Xc.shape[0]
         bs = n if batch_size is None else min(batch_size, n)
@@ -697,17 +696,10 @@ class Sequential:
         done = int(counters[0])
         state.t = int(counters[1])
         if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(self.params).all()):
-            self.params[...] = before[0]
-            state.restore(before[1])
-            self._rng_state[...] = before[2]
-            raise TrainingDiverged(
-                f"training diverged: the loss became non-finite at step {done + 1}. "
-                "The weights were restored to what they were before this call. "
-                "Try a lower learning rate or scale the inputs (e.g. standardise X).",
-                step=done + 1)
+            self._diverged(state, before, done + 1)
         last = n - bs * (steps_per_epoch - 1)
         full_epochs = done // steps_per_epoch
-        if done == 1:                       # the common streaming case, kept cheap
+        if done == 1:                       # one step: its loss is the epoch's as it is
             value = float(step_loss[0])
             hist.step_loss = [value]
             hist.batch_sizes = [last if steps_per_epoch == 1 else bs]
@@ -718,7 +710,6 @@ class Sequential:
         hist.interrupted = interrupted
         if stop is not None:
             hist._epoch_losses = epoch_losses[:full_epochs].tolist()
-            hist._stop = (float(stop_state[3]), int(stop_state[4]))
         if record_params:
             return hist, trace[:done]
         return hist
@@ -738,17 +729,23 @@ class Sequential:
         hyper = optimizer._hyper(lr)
         value = stepper.step(Xc, labels, Y, hyper, state.t)
         if stepper.status == _kernels.DIVERGED:
-            if before is not None:              # an earlier step of this fit too
-                self.params[...] = before[0]
-                state.restore(before[1])
-                self._rng_state[...] = before[2]
-            raise TrainingDiverged(
-                "training diverged: the loss became non-finite at step 1. "
-                "The weights were restored to what they were before this call. "
-                "Try a lower learning rate or scale the inputs (e.g. standardise X).",
-                step=1)
+            # the stepper undid its own step; ``before`` may hold earlier steps of a fit
+            self._diverged(state, before, 1)
         state.t += 1
         return History._one_step(value, n, float(hyper[_LR_SLOT]))
+
+    def _diverged(self, state, before: tuple | None, step: int) -> None:
+        """Restore ``before`` (params, optimizer snapshot, shuffle state), if
+        given, and raise TrainingDiverged at ``step``."""
+        if before is not None:
+            self.params[...] = before[0]
+            state.restore(before[1])
+            self._rng_state[...] = before[2]
+        raise TrainingDiverged(
+            f"training diverged: the loss became non-finite at step {step}. "
+            "The weights were restored to what they were before this call. "
+            "Try a lower learning rate or scale the inputs (e.g. standardise X).",
+            step=step)
 
     def _trace_buffer(self, steps: int) -> np.ndarray:
         if steps == 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_float, check_int
+from ._validation import _EMPTY_LABELS, check_float, check_int
 from .layers import Dense
 from .network import History, Sequential
 from .optim import SGD, Optimizer
@@ -45,9 +45,6 @@ def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("x and y must be finite (no NaN or infinity)")
     return x, y
-
-
-_NO_LABELS = np.empty(0, dtype=np.int64)
 
 
 class RegressionMachine:
@@ -111,7 +108,7 @@ class RegressionMachine:
         self.net._check_optimizer(optimizer)
         # x and y are checked (finite float64): straight to the compiled loop
         X, Y = np.ascontiguousarray(x).reshape(-1, 1), np.ascontiguousarray(y).reshape(-1, 1)
-        hist, trace = self.net._train_checked(X, _NO_LABELS, Y, epochs, bs, optimizer,
+        hist, trace = self.net._train_checked(X, _EMPTY_LABELS, Y, epochs, bs, optimizer,
                                               batch_size is not None, record_params=True,
                                               max_steps=steps)
         self.history = hist
