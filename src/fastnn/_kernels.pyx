@@ -1755,7 +1755,7 @@ def train(const int64_t[:, ::1] spec, int loss,
     cdef Layer* last
     cdef uint64_t* rs = &rng_state[0]
     cdef Net half                       # the layout of a half batch (split)
-    cdef Py_ssize_t h, p, half_size = 0, first
+    cdef Py_ssize_t h, p, half_size = 0, first, parts
     cdef Py_ssize_t rows[2]
     cdef double vals[2]
     cdef double wa, wb
@@ -1814,24 +1814,30 @@ def train(const int64_t[:, ::1] spec, int loss,
                     break
                 start = s * batch_size
                 m = min(batch_size, n - start)
-                if split and m >= 2:
-                    rows[0] = (m + 1) // 2
-                    rows[1] = m - rows[0]
+                # the batch as one part, or (split) as two halves
+                parts = 2 if split and m >= 2 else 1
+                rows[0] = (m + 1) // 2 if parts == 2 else m
+                rows[1] = m - rows[0]
+                for h in range(parts):
+                    first = start + h * rows[0]
+                    if shuffle:     # rows order[first:first + rows], by their index
+                        xs[h] = &X[0, 0]
+                        idxs[h] = &order[first]
+                        labs[h] = lab
+                        tgts[h] = tgt
+                    else:           # rows in order, from row `first` on
+                        xs[h] = &X[first, 0]
+                        idxs[h] = NULL
+                        labs[h] = lab + first if lab != NULL else NULL
+                        tgts[h] = tgt + first * k if tgt != NULL else NULL
+                if parts == 1:
+                    value = _batch_grad(&net, loss, line, xs[0], labs[0], tgts[0], idxs[0],
+                                        m, &params[0], &grads[0], &work[0], rs)
+                else:
                     gb[0] = &grads[0]
                     gb[1] = &work[2 * half_size]
-                    for h in range(2):
-                        first = start + h * rows[0]
-                        wk[h] = &work[h * half_size]
-                        if shuffle:
-                            xs[h] = &X[0, 0]
-                            idxs[h] = &order[first]
-                            labs[h] = lab
-                            tgts[h] = tgt
-                        else:
-                            xs[h] = &X[first, 0]
-                            idxs[h] = NULL
-                            labs[h] = lab + first if lab != NULL else NULL
-                            tgts[h] = tgt + first * k if tgt != NULL else NULL
+                    wk[0] = &work[0]
+                    wk[1] = &work[half_size]
                     for h in prange(2, num_threads=n_threads, schedule="static", chunksize=1):
                         vals[h] = _batch_grad(&half, loss, line, xs[h], labs[h], tgts[h],
                                               idxs[h], rows[h], &params[0], gb[h], wk[h], rs)
@@ -1841,15 +1847,6 @@ def train(const int64_t[:, ::1] spec, int loss,
                     if isfinite(value):     # elementwise: any split of p gives the same
                         for p in prange(n_params, num_threads=n_threads, schedule="static"):
                             grads[p] = <floating>(wa * grads[p] + wb * gb[1][p])
-                elif shuffle:   # rows order[start:start + m], by their index
-                    value = _batch_grad(&net, loss, line, &X[0, 0], lab, tgt,
-                                        &order[start], m, &params[0], &grads[0],
-                                        &work[0], rs)
-                else:           # rows in order: from row `start` on
-                    value = _batch_grad(&net, loss, line, &X[start, 0],
-                                        lab + start if lab != NULL else NULL,
-                                        tgt + start * k if tgt != NULL else NULL,
-                                        NULL, m, &params[0], &grads[0], &work[0], rs)
                 if not isfinite(value):
                     counters[2] = STATUS_DIVERGED
                     break
