@@ -302,7 +302,8 @@ def blas_line(info: list[dict]) -> str:
     return "; ".join(parts) or "no BLAS loaded"
 
 
-def git_revision() -> str:
+def git_revision(part: str = "src") -> str:
+    """The repository's revision, marked when ``part`` has changes since."""
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -312,15 +313,27 @@ def git_revision() -> str:
             timeout=10,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "src"],
+            ["git", "status", "--porcelain", "--untracked-files=no", part],
             cwd=REPO_DIR,
             capture_output=True,
             text=True,
             timeout=10,
         ).stdout.strip()
-        return rev + (" (src modified)" if dirty else "") if rev else "?"
+        return rev + (f" ({part} modified)" if dirty else "") if rev else "?"
     except (OSError, subprocess.SubprocessError):
         return "?"
+
+
+def fastnn_revision() -> str:
+    """The repository's revision when the fastnn that runs is this
+    repository's ``src`` (an editable install). Of an installed copy it
+    cannot tell: the versions say which fastnn ran and where it lives."""
+    fastnn = sys.modules.get("fastnn")
+    if fastnn is not None and fastnn.__file__:
+        where = Path(fastnn.__file__).resolve().parent
+        if where.is_relative_to((REPO_DIR / "src").resolve()):
+            return git_revision("src")
+    return f"unknown (an installed package; bench/ at {git_revision('bench')})"
 
 
 def machine_info(threads: int) -> dict:
@@ -348,7 +361,7 @@ def machine_info(threads: int) -> dict:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "platform": platform.platform(),
         "versions": versions,
-        "fastnn_revision": git_revision(),
+        "fastnn_revision": fastnn_revision(),
         "openblas_env": {v: os.environ.get(v) for v in OPENBLAS_VARS},
     }
 
@@ -778,24 +791,23 @@ def child_env(**overrides: str | None) -> dict:
             env.pop(k, None)
         else:
             env[k] = v
-    src = str(REPO_DIR / "src")
-    if src not in env.get("PYTHONPATH", "").split(os.pathsep):
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (src, env.get("PYTHONPATH")) if p
-        )
     return env
 
 
-def ensure_fastnn_importable() -> None:
-    """Measure this checkout: put the repository's ``src`` first on the path
-    when it holds a built extension (``build_ext --inplace``); otherwise an
-    installed fastnn is used. Call after ``Bench(...)`` (fastnn loads numpy)."""
-    src = REPO_DIR / "src"
-    if any((src / "fastnn").glob("_kernels*.so")) or any(
-        (src / "fastnn").glob("_kernels*.pyd")
-    ):
-        if str(src) not in sys.path:
-            sys.path.insert(0, str(src))
+def require_fastnn() -> None:
+    """Import fastnn as installed in this interpreter (``pip install .``), or
+    exit saying how to install it: the benchmarks measure the package a user
+    gets, never the repository's ``src/``. Call after ``Bench(...)`` (fastnn
+    loads numpy)."""
+    try:
+        import fastnn  # noqa: F401
+    except ImportError as exc:
+        sys.exit(
+            f"error: cannot import fastnn in {sys.executable}: {exc}\n"
+            "The benchmarks run against the installed package: install it first, "
+            "from the repository root, with `pip install .` (the peers: "
+            "`pip install jax scikit-learn threadpoolctl`)."
+        )
 
 
 # ----------------------------------------------------------------- ceiling

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from _common import Bench, alternate, ensure_fastnn_importable, speedup_target
+from _common import Bench, alternate, require_fastnn, speedup_target
 
 
 def options(parser):
@@ -33,7 +33,7 @@ def options(parser):
 
 bench = Bench("hubble", __doc__, options)
 args = bench.args
-ensure_fastnn_importable()
+require_fastnn()
 
 import numpy as np  # noqa: E402
 

@@ -27,6 +27,10 @@ THREADS = 1          # fastnn's training loop is single-threaded
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, str(THREADS))
 
+from _common import require_fastnn  # noqa: E402
+
+require_fastnn()
+
 import numpy as np  # noqa: E402
 
 import fastnn  # noqa: E402
@@ -85,8 +89,9 @@ def main(argv=None):
     try:
         import torch
     except ImportError:
-        raise SystemExit("this benchmark compares with PyTorch: pip install torch") from None
-    torch.set_num_threads(THREADS)
+        torch = None  # fastnn alone, with a note
+    if torch is not None:
+        torch.set_num_threads(THREADS)
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(THREADS)
@@ -100,24 +105,32 @@ def main(argv=None):
     for bs in args.batch_sizes:
         # warm-up (first calls allocate workspaces and load code)
         run_fastnn(lenet(seed=0), X, y, bs, 1)
-        run_torch(lenet(seed=0), X, y, bs, 1)
+        if torch is not None:
+            run_torch(lenet(seed=0), X, y, bs, 1)
         fn, tt = [], []
         for _ in range(args.repeats):
             fn.append(run_fastnn(lenet(seed=0), X, y, bs, args.epochs))
-            tt.append(run_torch(lenet(seed=0), X, y, bs, args.epochs))
-        rows.append((bs, statistics.median(fn), statistics.median(tt)))
+            if torch is not None:
+                tt.append(run_torch(lenet(seed=0), X, y, bs, args.epochs))
+        rows.append((bs, statistics.median(fn), statistics.median(tt) if tt else None))
 
     print(f"LeNet on the 8x8 digits ({len(X)} training images, {lenet().n_params} "
           f"parameters), float32, SGD(lr={LR}, momentum={MOMENTUM}), {args.epochs} epochs "
           f"per run, median of {args.repeats} alternating runs, {THREADS} thread")
     print(f"{platform.processor() or platform.machine()}, Python "
-          f"{platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"{platform.python_version()}, numpy {np.__version__}, "
+          f"torch {torch.__version__ if torch is not None else '(not installed)'}, "
           f"fastnn {fastnn.__version__}")
+    if torch is None:
+        print("skipped PyTorch: not installed (pip install torch)")
     print()
     print("| batch size | fastnn (samples/s) | PyTorch eager (samples/s) | speed-up |")
     print("|---:|---:|---:|---:|")
     for bs, f, t in rows:
-        print(f"| {bs} | {f:,.0f} | {t:,.0f} | {f / t:.1f}x |")
+        if t is None:
+            print(f"| {bs} | {f:,.0f} | — | — |")
+        else:
+            print(f"| {bs} | {f:,.0f} | {t:,.0f} | {f / t:.1f}x |")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ from _common import (
     MATMUL_LIBS,
     Bench,
     alternate,
-    ensure_fastnn_importable,
     matmul_runner,
+    require_fastnn,
     speedup_target,
     target,
 )
@@ -44,7 +44,7 @@ def options(parser):
 
 bench = Bench("minibatch", __doc__, options)
 args = bench.args
-ensure_fastnn_importable()
+require_fastnn()
 
 import _peers  # noqa: E402
 

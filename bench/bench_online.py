@@ -16,7 +16,7 @@ Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in the command
 
 from __future__ import annotations
 
-from _common import Bench, alternate, ensure_fastnn_importable, speedup_target
+from _common import Bench, alternate, require_fastnn, speedup_target
 
 
 def options(parser):
@@ -36,7 +36,7 @@ def options(parser):
 
 bench = Bench("online", __doc__, options)
 args = bench.args
-ensure_fastnn_importable()
+require_fastnn()
 
 import numpy as np  # noqa: E402
 

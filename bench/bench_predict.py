@@ -23,8 +23,8 @@ import warnings
 from _common import (
     Bench,
     alternate,
-    ensure_fastnn_importable,
     per_call,
+    require_fastnn,
     speedup_target,
     target,
 )
@@ -41,7 +41,7 @@ def options(parser):
 
 bench = Bench("predict", __doc__, options)
 args = bench.args
-ensure_fastnn_importable()
+require_fastnn()
 
 import numpy as np  # noqa: E402
 

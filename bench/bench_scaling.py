@@ -49,9 +49,9 @@ from _common import (
     child_env,
     contended,
     describe,
-    ensure_fastnn_importable,
     fmt,
     median,
+    require_fastnn,
     run_child,
     target,
 )
@@ -70,7 +70,7 @@ def options(parser):
 
 bench = Bench("scaling", __doc__, options)
 args = bench.args
-ensure_fastnn_importable()
+require_fastnn()
 
 import numpy as np  # noqa: E402
 

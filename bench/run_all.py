@@ -41,6 +41,7 @@ from _common import (
     machine_info,
     render_benchmark,
     render_targets,
+    require_fastnn,
 )
 
 BENCH = Path(__file__).resolve().parent
@@ -66,6 +67,7 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated benchmarks to skip")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
     args = parser.parse_args()
+    require_fastnn()  # here, once, rather than as a failure of every benchmark
     only = [s for s in args.only.split(",") if s] or list(ORDER)
     skip = {s for s in args.skip.split(",") if s}
     names = [n for n in ORDER if n in only and n not in skip]

@@ -1,0 +1,141 @@
+"""Type stub of the compiled core ``fastnn._kernels`` (``_kernels.pyx``).
+
+``_kernels_avx2`` and ``_kernels_avx512`` are builds of the same source for
+other instruction sets; their stubs re-export this one. ``tests/test_stub.py``
+holds this stub against the compiled modules with mypy's ``stubtest``.
+
+Floating-point buffers are float32 or float64 (Cython's fused ``floating``);
+all of one call share one dtype.
+"""
+
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+from typing_extensions import Self, disjoint_base
+
+_F = TypeVar("_F", np.float32, np.float64)
+
+ACTIVATIONS: dict[str, int]
+LOSSES: dict[str, int]
+LAYER_KINDS: dict[str, int]
+DROPOUT_ONE: int
+OPTIMIZERS: dict[str, int]
+HYPER_SLOTS: dict[str, int]
+N_HYPER_SLOTS: int
+SPEC_COLUMNS: int
+CONV_DIRECT_BELOW: int
+CONV_UNFOLD_BUDGET: int
+DIVERGED: int
+
+def workspace_size(
+    spec: NDArray[np.int64], batch_size: int, split: bool = False
+) -> int: ...
+def optimizer_state_size(kind: int, n_params: int) -> int: ...
+def permutation(
+    rng_state: NDArray[np.uint64], order_out: NDArray[np.int64]
+) -> None: ...
+def forward(
+    spec: NDArray[np.int64],
+    params: NDArray[_F],
+    X: NDArray[_F],
+    out: NDArray[_F],
+    work: NDArray[_F],
+    chunk: int,
+    check_finite: bool = False,
+) -> bool: ...
+def all_finite(values: NDArray[np.float32] | NDArray[np.float64]) -> bool: ...
+def loss_value(
+    spec: NDArray[np.int64],
+    loss: int,
+    params: NDArray[_F],
+    X: NDArray[_F],
+    labels: NDArray[np.int64],
+    Y: NDArray[_F],
+    work: NDArray[_F],
+    chunk: int,
+) -> float: ...
+def loss_and_grad(
+    spec: NDArray[np.int64],
+    loss: int,
+    params: NDArray[_F],
+    X: NDArray[_F],
+    labels: NDArray[np.int64],
+    Y: NDArray[_F],
+    grads: NDArray[_F],
+    work: NDArray[_F],
+) -> float: ...
+def train(
+    spec: NDArray[np.int64],
+    loss: int,
+    params: NDArray[_F],
+    grads: NDArray[_F],
+    opt_kind: int,
+    hyper: NDArray[np.float64],
+    opt_state: NDArray[_F],
+    X: NDArray[_F],
+    labels: NDArray[np.int64],
+    Y: NDArray[_F],
+    batch_size: int,
+    n_epochs: int,
+    shuffle: bool,
+    rng_state: NDArray[np.uint64],
+    order: NDArray[np.int64],
+    work: NDArray[_F],
+    step_loss: NDArray[np.float64],
+    trace: NDArray[_F],
+    counters: NDArray[np.int64],
+    check_every: int,
+    max_steps: int,
+    split: bool = False,
+    n_threads: int = 1,
+    stop: NDArray[np.float64] | None = None,
+    epoch_loss: NDArray[np.float64] | None = None,
+) -> None: ...
+def update(
+    opt_kind: int,
+    hyper: NDArray[np.float64],
+    t: int,
+    params: NDArray[_F],
+    grads: NDArray[_F],
+    opt_state: NDArray[_F],
+) -> None: ...
+
+@disjoint_base
+class Stepper:
+    """One gradient step at a time for a stream of small batches."""
+
+    def __new__(
+        cls,
+        spec: NDArray[np.int64],
+        loss: int,
+        params: NDArray[Any],
+        grads: NDArray[Any],
+        opt_kind: int,
+        opt_buffer: NDArray[Any],
+        rng_state: NDArray[np.uint64],
+        work: NDArray[Any],
+        rows: int,
+    ) -> Self: ...
+    @property
+    def spec(self) -> NDArray[np.int64]: ...
+    @property
+    def params(self) -> NDArray[Any]: ...
+    @property
+    def opt_buffer(self) -> NDArray[Any]: ...
+    @property
+    def rng_state(self) -> NDArray[np.uint64]: ...
+    @property
+    def work(self) -> NDArray[Any]: ...
+    @property
+    def rows(self) -> int: ...
+    @property
+    def status(self) -> int: ...
+    def step(
+        self,
+        X: NDArray[Any],
+        labels: NDArray[np.int64],
+        Y: NDArray[Any],
+        hyper: NDArray[np.float64],
+        t: int,
+    ) -> float: ...
