@@ -530,3 +530,193 @@ def test_loss_per_step_colours_and_short_legend():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["slow", "fast"]
     assert {line.get_color() for line in ax.lines} == {"#123456", "#abcdef"}
     render(fig)
+
+
+# ------------------------------------------- every figure takes what fastnn returns
+def hubble_like():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 2, 24)
+    return x, 450 * x - 40 + rng.normal(0, 150, 24)
+
+
+def test_epoch_and_step_losses_from_one_history_a_machine_or_a_list():
+    X = np.random.default_rng(1).normal(size=(20, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    hist = fastnn.Sequential([fastnn.Dense(3, 1)], loss="mse", seed=0).fit(
+        X, y, epochs=4, batch_size=5, optimizer=fastnn.SGD(lr=0.05))
+    fig = plot.loss_per_epoch(hist)                     # one History, not in a dict
+    ax = fig.axes[0]
+    assert legend_of(ax) == [f"training: {hist.loss[-1]:.4g} at the end"]
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), hist.loss)
+    render(fig)
+    fig = plot.loss_per_epoch([hist, hist])             # several, numbered
+    assert [t.split(":")[0] for t in legend_of(fig.axes[0])] == ["run 1", "run 2"]
+    render(fig)
+    fig = plot.loss_per_step(hist)
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata()[[0, -1]],
+                               [hist.step_loss[0], hist.step_loss[-1]])
+    render(fig)
+    render(plot.loss_per_step([3.0, 2.0, 1.5]))
+
+    x, t = hubble_like()
+    m = fastnn.RegressionMachine().fit(x, t, lr=0.3, steps=12)
+    render(plot.loss_per_epoch(m))
+    fig = plot.loss_per_step({"machine": m}, logx=False)
+    drawn = fig.axes[0].lines[0]
+    # E at the start (step 0), then after every step: the last point is the machine's E now
+    assert drawn.get_xdata()[0] == 0 and drawn.get_xdata()[-1] == 12
+    assert drawn.get_ydata()[0] == pytest.approx(m.loss(0.0, 0.0))
+    assert drawn.get_ydata()[-1] == pytest.approx(m.loss(m.a, m.b))
+    render(fig)
+    assert plot.loss_per_step(m).axes[0].get_xscale() == "symlog"   # step 0 on a log axis
+
+    with pytest.raises(TypeError, match="History, a fitted model or a sequence of numbers"):
+        plot.loss_per_epoch({"r": object()})
+    with pytest.raises(TypeError, match="got str"):
+        plot.loss_per_step("loss")
+    with pytest.raises(ValueError, match="not fitted"):
+        plot.loss_per_step(fastnn.RegressionMachine())
+    with pytest.raises(ValueError, match="empty"):
+        plot.loss_per_epoch([])
+
+
+def legend_of(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_regression_figures_take_the_machine():
+    x, t = hubble_like()
+    m = fastnn.RegressionMachine().fit(x, t, lr=0.3, steps=40)
+    fig = plot.regression_fit(m, origin_slope=True)
+    assert legend_of(fig.axes[0]) == [
+        "data (24 points)", f"fit: ŷ = {m.a:.2f}·x {'-' if m.b < 0 else '+'} {abs(m.b):.2f}",
+        f"through the origin: ŷ = {m.through_origin():.2f}·x"]
+    render(fig)
+    render(plot.regression_fit(x, t, m))
+    with pytest.raises(TypeError, match="regression_fit needs"):
+        plot.regression_fit(x, t)
+    fig = plot.loss_surface(m)                           # its own path, by default
+    assert "gradient descent (40 steps)" in legend_of(fig.axes[0])
+    render(fig)
+    other = fastnn.RegressionMachine().fit(x, t, lr=0.1, steps=5)
+    assert "slow (5 steps)" in legend_of(plot.loss_surface(m, {"slow": other}).axes[0])
+    fig = plot.optimizer_paths(m, {"SGD": m, "slow": other})
+    assert any(text.startswith("slow: not within 1%") for text in legend_of(fig.axes[1]))
+    render(fig)
+    render(plot.loss_surfaces({"raw": m, "slow": {"machine": other}}))
+    net = fastnn.Sequential([fastnn.Dense(1, 1)], loss="mse")
+    with pytest.raises(TypeError, match="RegressionMachine"):
+        plot.loss_surface(net)
+    with pytest.raises(TypeError, match="RegressionMachine"):
+        plot.loss_surfaces({"raw": net})
+    with pytest.raises(ValueError, match=r"shape \(steps, 2\)"):
+        plot.loss_surface(m, {"bad": np.zeros((4, 3))})
+
+
+def test_neurons_and_perceptrons_as_fastnn_gives_them():
+    from fastnn import logic
+
+    fig = plot.gate_decision_lines(logic.NAND_NEURON)
+    assert visible_axes(fig)[0].get_title() == "neuron\n-2·x1 - 2·x2 ≥ -3"
+    render(fig)
+    with pytest.raises(TypeError, match="NAND_NEURON"):
+        plot.gate_decision_lines({"NAND": logic.NAND})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        p = Perceptron(max_epochs=10).fit(CORNERS, [0, 1, 1, 0])
+    fig = plot.perceptron_lines((CORNERS, [0, 1, 1, 0], p))
+    ax = visible_axes(fig)[0]
+    wrong = int(np.sum(p.predict(CORNERS) != [0, 1, 1, 0]))
+    ringed = [each for each in ax.lines if each.get_gid() == "wrong"]
+    assert len(ringed[0].get_xdata()) == wrong > 0
+    assert f"{wrong} of 4 points wrong" in ax.get_title()
+    render(fig)
+    with pytest.raises(TypeError, match=r"\(X, y, model\)"):
+        plot.perceptron_lines({"XOR": p})
+    with pytest.raises(ValueError, match="no coef_"):
+        plot.perceptron_lines({"XOR": (CORNERS, [0, 1, 1, 0], Perceptron())})
+    fig = plot.decision_regions(p, CORNERS, [0, 1, 1, 0])
+    assert fig.axes[1].get_ylabel() == "predicted class (0 or 1)"
+    render(fig)
+    fig = plot.network_drawing(p)                         # the one-neuron network
+    assert len([c for c in fig.axes[0].patches if isinstance(c, Circle)]) == 3
+    render(fig)
+    with pytest.raises(ValueError, match="not fitted"):
+        plot.network_drawing(Perceptron())
+    with pytest.raises(TypeError, match="fastnn network"):
+        plot.network_drawing(object())
+    with pytest.raises(TypeError, match="predict"):
+        plot.decision_regions(object(), CORNERS, [0, 1, 1, 0])
+
+
+def test_estimators_and_networks_in_the_digit_figures():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(30, 16))
+    y = np.arange(30) % 3
+    net = fastnn.Sequential([fastnn.Dense(16, 3, "softmax")], seed=0)
+    fig = plot.probability_bars(X[:2], net, y[:2])       # the network computes them
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    P = net.predict(X[:2])
+    assert titles[0].startswith(f"{P[0].argmax()}: ")
+    render(fig)
+    fig = plot.confusion_matrix(y, net.predict(X))        # probabilities: argmax per row
+    right = int(np.sum(net.predict(X).argmax(1) == y))
+    assert fig.axes[0].get_title().startswith(f"Confusion matrix: {right} of 30 right")
+    render(fig)
+    with pytest.raises(ValueError, match="class indices"):
+        plot.confusion_matrix([0, 1], [0.5, 1.0])
+    with pytest.raises(TypeError, match="probabilities"):
+        plot.probability_bars(X[:2], "net")
+    clf = fastnn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(CORNERS, [0, 1, 1, 0])
+    render(plot.decision_regions(clf, CORNERS, [0, 1, 1, 0]))
+    render(plot.network_drawing(clf))
+    assert len(plot.layer_outputs(clf, CORNERS)) == 2
+    fig = plot.activation_histograms(clf, CORNERS)        # one network, not in a dict
+    assert visible_axes(fig)[0].get_ylabel() == "network\nfraction"
+    render(fig)
+
+
+def test_image_figures_take_rows_as_networks_take_them():
+    net = small_lenet()
+    image = np.random.default_rng(0).uniform(size=(1, 1, 6, 6))
+    fig = plot.digit_image(image)                         # (1, 1, h, w): one sample
+    assert "6x6 image" in fig.axes[0].get_title()
+    render(fig)
+    render(plot.digit_image(np.arange(64).reshape(1, 64)))  # one flat row of X
+    render(plot.feature_maps(net, image))
+    render(plot.feature_maps(net, image.ravel()))
+    images = np.random.default_rng(1).uniform(size=(2, 1, 6, 6))
+    render(plot.probability_bars(images, net))
+    result = fastnn.models.lenet_digits(epochs=1)
+    render(plot.conv_filters(result))                     # what fastnn.models returns
+    render(plot.feature_maps(result, np.zeros((1, 8, 8))))
+
+
+def test_learning_curves_from_histories():
+    X = np.random.default_rng(1).normal(size=(40, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    net = fastnn.Sequential([fastnn.Dense(3, 1)], loss="mse", seed=0)
+    hist = net.fit(X[:30], y[:30], epochs=5, optimizer=fastnn.SGD(lr=0.05),
+                   validation_data=(X[30:], y[30:]))
+    fig = plot.learning_curves(hist)      # a regression History: its losses
+    ax = visible_axes(fig)[0]
+    assert ax.get_ylabel() == "loss"
+    assert legend_of(ax)[:2] == [f"train: {hist.loss[-1]:.3g} at the end",
+                                 f"validation: {hist.val_loss[-1]:.3g} at the end"]
+    render(fig)
+    acc = fastnn.History(loss=[1.0, 0.5], val_loss=[1.1, 0.7], val_accuracy=[0.5, 0.75])
+    acc.accuracy = [0.6, 0.9]
+    fig = plot.learning_curves({"run": acc})
+    assert legend_of(visible_axes(fig)[0])[:2] == ["train: 90.0% at the end",
+                                                  "validation: 75.0% at the end"]
+    render(fig)
+    fig = plot.learning_curves({"train": [0.5, 0.9], "held-out": [0.5, 0.8]})   # one run
+    assert len(visible_axes(fig)) == 1
+    render(fig)
+    with pytest.raises(ValueError, match="no training accuracy"):
+        plot.learning_curves(hist, ylabel="accuracy")
+    with pytest.raises(TypeError, match="History or a dict of curves"):
+        plot.learning_curves({"r": 3})

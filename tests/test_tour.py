@@ -1,5 +1,6 @@
 """The lecture tour end to end: the CLI, the figures, and narration with true numbers."""
 
+import contextlib
 import io
 import os
 import re
@@ -46,13 +47,63 @@ def check_png(path):
     assert image[..., :3].std() > 0.05, f"{path} looks blank"
 
 
+FIGURES_DRAWN: dict = {}   # language -> {file name: Figure} of the module's full tours
+
+
+@contextlib.contextmanager
+def recorded_figures():
+    """Keep every figure the tour saves, by file name, to read its data back."""
+    figures = {}
+    save = tour._Tour.save
+
+    def recording(self, fig, name, files):
+        save(self, fig, name, files)
+        figures[name] = fig
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tour._Tour, "save", recording)
+        yield figures
+
+
 @pytest.fixture(scope="module")
 def english(tmp_path_factory):
     """One full English tour through Python: its results, narration and files."""
     out = tmp_path_factory.mktemp("tour_en")
     stream = io.StringIO()
-    results = tour.run(out, lang="en", stream=stream)
+    with recorded_figures() as figures:
+        results = tour.run(out, lang="en", stream=stream)
+    FIGURES_DRAWN["en"] = figures
     return results, stream.getvalue(), out
+
+
+@pytest.fixture(scope="module")
+def japanese(tmp_path_factory):
+    """One full Japanese tour through the command line: results, narration, files."""
+    out = tmp_path_factory.mktemp("tour_ja")
+    stream = io.StringIO()
+    kept = {}
+    run = tour.run
+
+    def keeping(*args, **kwargs):
+        kept.update(run(*args, **kwargs))
+        return kept
+
+    with recorded_figures() as figures, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tour, "run", keeping)
+        with contextlib.redirect_stdout(stream):
+            code = main(["tour", "--out", str(out), "--lang", "ja"])
+    FIGURES_DRAWN["ja"] = figures
+    return code, kept, stream.getvalue(), out
+
+
+@pytest.fixture(params=["en", "ja"])
+def narrated(request, english, japanese):
+    """(language, results, narration, figures by file name) of one full tour."""
+    if request.param == "en":
+        results, text, _ = english
+    else:
+        _, results, text, _ = japanese
+    return request.param, results, text, FIGURES_DRAWN[request.param]
 
 
 # ----------------------------------------------------------------- the CLI
@@ -69,12 +120,12 @@ def test_cli_full_tour_in_english(tmp_path, capsys):
         assert str(out / name) in text
 
 
-def test_cli_full_tour_in_japanese(tmp_path, capsys, english):
+def test_cli_full_tour_in_japanese(english, japanese):
     results, _, _ = english
-    assert main(["tour", "--out", str(tmp_path), "--lang", "ja"]) == 0
-    text = capsys.readouterr().out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ALL_FIGURES
-    for path in tmp_path.iterdir():
+    code, _, text, out = japanese
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ALL_FIGURES
+    for path in out.iterdir():
         check_png(path)
     assert "坂道を転がす" in text and "誤差逆伝播法" in text and "まとめ" in text
     assert "ネオコグニトロン" in text and "最適化アルゴリズム" in text and "過学習" in text
@@ -122,11 +173,41 @@ def test_cli_usage_errors_and_help(capsys):
     assert "tour" in capsys.readouterr().out
     assert main(["tour", "--help"]) == 0
     assert "steps, in order" in capsys.readouterr().out
-    assert main(["tour"]) == 2  # --out is required
-    assert "--out" in capsys.readouterr().err
     assert main(["tour", "--out", "x", "--lang", "fr"]) == 2
     assert "invalid choice" in capsys.readouterr().err
     assert main([]) == 2
+
+
+def test_help_gives_the_default_directory_and_every_step(capsys):
+    assert main(["tour", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--out DIR directory for the figures, created if missing (default: ./tour)" \
+        in " ".join(text.split())
+    assert "[--out DIR]" in text     # optional, as API.md writes it
+    listed = re.findall(r"^  (\w+) {2,}\S", text.split("steps, in order:")[1], flags=re.M)
+    assert listed == list(tour.STEPS)
+    assert main(["--help"]) == 0
+    assert "./tour" in capsys.readouterr().out
+
+
+def test_readme_runs_the_tour_as_help_says():
+    readme = Path(fastnn.__file__).resolve().parents[2] / "README.md"
+    if not readme.exists():
+        pytest.skip("not run from a source checkout")
+    text = readme.read_text(encoding="utf-8")
+    commands = re.findall(r"python -m fastnn tour[^\n`]*", text)
+    assert commands and "--out" not in commands[0]    # the default directory
+    assert "`./tour`" in text and "--out DIR" in text
+    assert "--only regression" in text and "--lang ja" in text
+
+
+def test_cli_without_out_writes_into_tour(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["tour", "--lang", "ja", "--only", "regression"]) == 0
+    text = capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "tour").iterdir()) == sorted(FIGURES["regression"])
+    assert f"図: {Path('tour') / 'regression_fit.png'}" in text
+    assert "回帰" in text
 
 
 def test_python_m_fastnn_without_a_display(tmp_path):
@@ -347,7 +428,9 @@ def test_scaling_rounds_the_bowl_and_lets_a_large_rate_converge(english):
     assert sc["raw_diverged_at"] is not None
     assert sc["raw_steps"] > 3 * sc["steps"]
     assert f"stopped at step {sc['raw_diverged_at']} with TrainingDiverged" in text
-    assert f"gets within 1% of the minimum in {sc['steps']} step(s)" in text
+    target = 1.01 * results["optimizers"]["loss_min"]
+    assert f"gets within 1% of the minimum (below {target:,.0f}) in {sc['steps']} step(s)" \
+        in text
 
 
 def test_initialisation_he_keeps_relu_signals_alive(english):
@@ -378,13 +461,235 @@ def test_overfitting_gap_and_regularisers(english):
     for key in ("decay", "dropout", "early"):
         row = of[key]
         assert row["test_accuracy"] >= plain["test_accuracy"] - 0.03, key
-        assert row["delta_points"] == pytest.approx(
-            100 * (row["test_accuracy"] - plain["test_accuracy"]))
-        assert f"held-out {row['test_accuracy']:.1%} ({row['delta_points']:+.1f} points)" \
-            in text
+        n_test = results["digits"]["n_test"]
+        assert row["delta_images"] == round(
+            (row["test_accuracy"] - plain["test_accuracy"]) * n_test)
+        assert f"held-out {row['test_accuracy']:.1%} ({row['delta_points']:+.1f} points, " \
+            f"{row['delta_images']:+d} of {n_test} images)" in text
     assert of["decay"]["train_loss"] > plain["train_loss"]    # the decay holds weights back
     early = of["early"]
     assert early["epochs"] < 60 and early["best_epoch"] < early["epochs"]
     assert len(early["curves"]["train"]) == early["epochs"]
     assert of["full_data_accuracy"] > plain["test_accuracy"]
     assert f"No regulariser: training accuracy {plain['train_accuracy']:.1%}" in text
+
+
+# ----------------------------------- what the narration says is what its figure shows
+# Each test reads a number from the narration (English and Japanese) and the same number
+# from the data of the figure drawn in that run: a line's points, a legend, a title.
+SAYS = {
+    "en": {
+        "grows": r"E grows from (?P<e0>[\d,]+) to (?P<e1>\S+) in (?P<steps>\d+) steps",
+        "fast": r"within 1% of the minimum \(below (?P<target>[\d,]+)\) in (?P<steps>\d+) "
+                r"step\(s\): E goes (?P<losses>[\d, >-]+)\.",
+        "needs": r"the regression step's lr = (?P<lr>\S+) needs (?P<steps>\d+) steps",
+        "xor": r"XOR  converged_ = False: .*? gets (?P<wrong>\d+) of the (?P<n>\d+) points "
+               r"wrong",
+        "learned": r"(?P<name>AND|OR|NAND)\s+converged_ = True: learned in (?P<epochs>\d+) "
+                   r"epochs",
+        "plain": r"No regulariser: training accuracy (?P<tr>[\d.]+)% \(loss \S+\), held-out "
+                 r"accuracy (?P<te>[\d.]+)%",
+        "row": r"^ +(?P<name>\S.*?) +training (?P<tr>[\d.]+)%, held-out (?P<te>[\d.]+)% "
+               r"\((?P<delta>[+-][\d.]+) points, (?P<images>[+-]\d+) of (?P<n>\d+) images\)",
+        "misread": r"(?P<wrong>\d+) of (?P<n>\d+) test images are misread",
+        "pair": r"(?:a|an) (?P<t>\d) read as (?:a|an) (?P<p>\d)",
+        "count": r"\((?P<count>\d+) times\)|mistakes, (?P<each>\d+) times each",
+        "after": r"After training: test accuracy (?P<acc>[\d.]+)%, loss \S+ The same image: "
+                 r"(?P<top>.+?)\.\n",
+        "opt": r"^ +(?P<name>\S.*?) +lr = (?P<lr>\S+) +(?P<steps>\d+) steps$",
+        "std": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +std (?P<stds>[\d.e\- ]+);",
+        "trained": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +loss [\d.]+ \(epoch 1\) -> "
+                   r"(?P<l1>[\d.]+) \(epoch",
+        "mode": r"^ +(?P<name>full batch|mini-batch|online) +batch +\d+, lr (?P<lr>[\d.]+) *: +"
+                r"(?P<spe>\d+) update\(s\) per epoch \( *(?P<total>\d+) in all\)",
+    },
+    "ja": {
+        "grows": r"E は (?P<steps>\d+) ステップで (?P<e0>[\d,]+) から (?P<e1>\S+) へ",
+        "fast": r"(?P<steps>\d+) ステップで最小値の 1% 以内\((?P<target>[\d,]+) 未満\)に入ります: "
+                r"E は (?P<losses>[\d, >-]+)。",
+        "needs": r"ステップ 3 の学習率 (?P<lr>\S+) で (?P<steps>\d+) ステップかかります",
+        "xor": r"XOR  converged_ = False: .*?最後の直線は (?P<n>\d+) 点のうち (?P<wrong>\d+) 点を"
+               r"間違える",
+        "learned": r"(?P<name>AND|OR|NAND)\s+converged_ = True: (?P<epochs>\d+) エポックで学習完了",
+        "plain": r"正則化なし: 学習データの正解率 (?P<tr>[\d.]+)%\(損失 \S+\)、テスト正解率 "
+                 r"(?P<te>[\d.]+)%",
+        "row": r"^ +(?P<name>\S.*?): 学習 (?P<tr>[\d.]+)%、テスト (?P<te>[\d.]+)%"
+               r"\((?P<delta>[+-][\d.]+) ポイント、(?P<n>\d+) 枚中 (?P<images>[+-]\d+) 枚\)",
+        "misread": r"テスト画像 (?P<n>\d+) 枚のうち (?P<wrong>\d+) 枚を読み誤りました",
+        "pair": r"(?P<t>\d) を (?P<p>\d) と読んだもの",
+        "count": r"\((?P<count>\d+) 回\)|それぞれ (?P<each>\d+) 回",
+        "after": r"学習後: テスト正解率 (?P<acc>[\d.]+)%、損失 [\d.]+。同じ画像: (?P<top>.+?)。\n",
+        "opt": r"^ +(?P<name>\S.*?) +学習率 (?P<lr>\S+) +(?P<steps>\d+) ステップ$",
+        "std": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +標準偏差 (?P<stds>[\d.e\- ]+);",
+        "trained": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +損失 [\d.]+\(1 エポック目\)→ "
+                   r"(?P<l1>[\d.]+)\(",
+        "mode": r"^ +(?P<name>フルバッチ|ミニバッチ|オンライン): バッチ \d+、学習率 (?P<lr>[\d.]+): "
+                r"1 エポックに (?P<spe>\d+) 回更新\(合計 (?P<total>\d+) 回\)",
+    },
+}
+MODE_NAMES = {"フルバッチ": "full batch", "ミニバッチ": "mini-batch", "オンライン": "online"}
+
+
+def says(lang, key, text, step):
+    """Every match of the pattern ``key`` in the narration of step number ``step``."""
+    part = re.split(r"^== \d+\. ", text, flags=re.M)[step]
+    found = list(re.finditer(SAYS[lang][key], part, flags=re.M))
+    assert found, f"{lang}: {key!r} not found in step {step}"
+    return found
+
+
+def line(ax, starts):
+    [found] = [each for each in ax.lines if each.get_label().startswith(starts)]
+    return found
+
+
+def legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_regression_too_large_a_rate_figure_ends_where_the_narration_does(narrated):
+    lang, results, text, figures = narrated
+    big = results["regression"]["too_large"]
+    said = says(lang, "grows", text, 3)[0]
+    ax = figures["regression_learning_rate.png"].axes[0]
+    drawn = line(ax, f"lr = {big['lr']} ")
+    steps, E = drawn.get_xdata(), drawn.get_ydata()
+    assert int(said["steps"]) == steps[-1] == len(steps) - 1 == big["steps"]
+    assert said["e0"] == f"{E[0]:,.0f}" and steps[0] == 0          # the start
+    assert said["e1"] == f"{E[-1]:.3g}"                             # after the last step
+    assert E[-1] == pytest.approx(big["loss_end"], rel=1e-12)
+    assert f"E = {said['e1']} after {said['steps']} steps" in drawn.get_label()
+
+
+def test_scaling_lists_exactly_the_steps_it_counts_and_draws(narrated):
+    lang, results, text, figures = narrated
+    said = says(lang, "fast", text, 11)[0]
+    steps = int(said["steps"])
+    listed = said["losses"].split(" -> ")
+    assert len(listed) == steps + 1                    # the start, then each counted step
+    fig = figures["scaling_surfaces.png"]
+    [bowl] = [ax for ax in fig.axes if ax.get_title().startswith("Standardised")]
+    path = line(bowl, f"lr={results['scaling']['lr']}, until within 1%")
+    assert path.get_label().endswith(f"({steps} steps)")
+    ab = path.get_xydata()
+    assert len(ab) == steps + 1
+    x, y = datasets.load_hubble()
+    z = (x - x.mean()) / x.std()
+    E = [np.mean((a * z + b - y) ** 2) for a, b in ab]  # E at each point drawn
+    assert listed == [f"{e:,.0f}" for e in E]
+    target = float(said["target"].replace(",", ""))
+    assert E[-1] < target <= E[-2]                     # within 1% exactly from this step on
+    needs = says(lang, "needs", text, 11)[0]
+    [valley] = [ax for ax in fig.axes if ax.get_title().startswith("Distance in Mpc")]
+    raw = line(valley, f"lr={needs['lr']}, until within 1%")
+    assert raw.get_label().endswith(f"({needs['steps']} steps)")
+
+
+def test_perceptron_mistakes_said_are_the_mistakes_ringed(narrated):
+    lang, results, text, figures = narrated
+    axes = [ax for ax in figures["perceptron_lines.png"].axes if ax.get_visible()]
+    by_name = {ax.get_title().split("\n")[0]: ax for ax in axes}
+    said = says(lang, "xor", text, 6)[0]
+    ringed = [each for each in by_name["XOR"].lines if each.get_gid() == "wrong"]
+    assert len(ringed) == 1 and len(ringed[0].get_xdata()) == int(said["wrong"])
+    assert f"{said['wrong']} of {said['n']} points wrong" in by_name["XOR"].get_title()
+    assert int(said["wrong"]) == results["perceptron"]["XOR"]["wrong"] > 0
+    for match in says(lang, "learned", text, 6):
+        ax = by_name[match["name"]]
+        assert f"learned in {match['epochs']} epochs" in ax.get_title()
+        ringed = [each for each in ax.lines if each.get_gid() == "wrong"]
+        assert len(ringed[0].get_xdata()) == 0
+
+
+def test_overfitting_differences_are_those_of_the_accuracies_shown(narrated):
+    lang, results, text, figures = narrated
+    plain = says(lang, "plain", text, 13)[0]
+    rows = says(lang, "row", text, 13)
+    assert len(rows) == 3
+    axes = [ax for ax in figures["overfitting_curves.png"].axes if ax.get_visible()]
+    shown = {}   # held-out accuracy in each panel's legend, at the end or the kept epoch
+    for ax in axes:
+        [held] = [t for t in legend(ax) if t.startswith("held-out: ")]
+        shown[ax.get_title()] = re.match(r"held-out: ([\d.]+)%", held).group(1)
+    panels = list(shown)
+    assert shown[panels[0]] == plain["te"]
+    of, n_test = results["overfitting"], results["digits"]["n_test"]
+    for panel, key, row in zip(panels[1:], ("decay", "dropout", "early"), rows):
+        assert shown[panel] == row["te"] == f"{100 * of[key]['test_accuracy']:.1f}"
+        # the points are the difference of the accuracies as printed, to the digit
+        assert row["delta"] == f"{float(row['te']) - float(plain['te']):+.1f}"
+        assert int(row["n"]) == n_test
+        assert int(row["images"]) == round(
+            (of[key]["test_accuracy"] - of["plain"]["test_accuracy"]) * n_test)
+
+
+def test_digits_misread_and_most_frequent_mistakes_as_the_figures_show(narrated):
+    lang, results, text, figures = narrated
+    said = says(lang, "misread", text, 8)[0]
+    ax = figures["digits_confusion.png"].axes[0]
+    right, n = map(int, re.search(r"(\d+) of (\d+) right", ax.get_title()).groups())
+    assert int(said["n"]) == n and int(said["wrong"]) == n - right
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text())
+             for t in ax.texts}
+    off = {cell: v for cell, v in cells.items() if cell[0] != cell[1]}
+    count = says(lang, "count", text, 8)[0]
+    count = int(count["count"] or count["each"])
+    pairs = {(int(m["t"]), int(m["p"])) for m in says(lang, "pair", text, 8)}
+    assert count == max(off.values())
+    assert pairs == {cell for cell, v in off.items() if v == count}
+    after = says(lang, "after", text, 8)[0]
+    bars = [a for a in figures["digits_after.png"].axes if a.get_title(loc="left")]
+    assert bars[0].get_title(loc="left") == after["top"]        # test image #0
+    suptitle = figures["digits_after.png"].get_suptitle()
+    assert f"{after['acc']}% of the test images right" in suptitle
+    assert f"({after['acc']}%)" in ax.get_title()
+
+
+def test_optimizer_steps_are_the_steps_in_the_legend(narrated):
+    lang, results, text, figures = narrated
+    fig = figures["optimizers_hubble.png"]
+    [ax] = [a for a in fig.axes if a.get_title().startswith("How far above the minimum")]
+    texts = legend(ax)
+    rows = says(lang, "opt", text, 10)
+    assert [m["name"] for m in rows] == list(results["optimizers"]["hubble"])
+    for m in rows:
+        assert f"{m['name']}, lr={m['lr']}: {m['steps']} steps" in texts
+        drawn = line(ax, f"{m['name']}, lr={m['lr']}:")
+        E_said = drawn.get_ydata()[int(m["steps"]) - 1]           # the marker's height
+        [marker] = [each for each in ax.lines if each.get_marker() == "o"
+                    and each.get_color() == drawn.get_color()]
+        assert marker.get_xdata()[0] == int(m["steps"])
+        assert marker.get_ydata()[0] == pytest.approx(E_said)
+
+
+def test_initialisation_numbers_are_those_of_its_figures(narrated):
+    lang, results, text, figures = narrated
+    fig = figures["initialisation_activations.png"]
+    titles: dict = {}   # network -> the std in the title of each of its panels
+    for ax in fig.axes:  # row by row; the first panel of a row names the network
+        if ax.get_ylabel():
+            row = ax.get_ylabel().split("\n")[0]
+        if ax.get_visible() and ax.get_title():
+            titles.setdefault(row, []).append(ax.get_title().split("std ")[1])
+    for m in says(lang, "std", text, 12):
+        assert m["stds"].split() == titles[m["name"]], m["name"]
+    ax = figures["initialisation_training.png"].axes[0]
+    for m in says(lang, "trained", text, 12):
+        last = line(ax, f"{m['name']}:").get_ydata()[-1]
+        assert f"{last:.3f}" == m["l1"], m["name"]
+
+
+def test_modes_updates_are_those_drawn(narrated):
+    lang, results, text, figures = narrated
+    ax = figures["modes_loss_per_step.png"].axes[0]
+    rows = says(lang, "mode", text, 4)
+    assert len(rows) == 3
+    for m in rows:
+        name = MODE_NAMES.get(m["name"], m["name"])
+        label = f"{name}, lr={m['lr']}"
+        spe = int(m["spe"])
+        assert any(t.startswith(f"{label}: {spe} update{'s' if spe != 1 else ''}/epoch")
+                   for t in legend(ax))
+        bold = line(ax, label)
+        drawn = [each for each in ax.lines if each.get_color() == bold.get_color()]
+        assert max(each.get_xdata()[-1] for each in drawn) == int(m["total"])

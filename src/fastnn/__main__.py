@@ -1,8 +1,9 @@
-"""The command line: ``python -m fastnn tour --out DIR``.
+"""The command line: ``python -m fastnn tour [--out DIR]``.
 
 Runs the lecture end to end (see :mod:`fastnn.tour`), printing what each
-step shows and writing its figures into DIR as PNG files. Works without a
-display: matplotlib's Agg backend is selected before anything draws.
+step shows and writing its figures into DIR (default ``./tour``) as PNG
+files. Works without a display: matplotlib's Agg backend is selected before
+anything draws.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "DEFAULT_OUT"]
+
+DEFAULT_OUT = "tour"  # where the figures go without --out: ./tour
 
 # Kept here (not imported from fastnn.tour) so that --help is instant.
 _STEP_HELP = (
@@ -41,18 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     steps = "\n".join(f"  {name:<15} {text}" for name, text in _STEP_HELP)
     tour = commands.add_parser(
         "tour",
-        help="run the lecture step by step, writing its figures as PNG files",
-        description="Run the lecture end to end: each step prints what it shows, with the "
-                    "numbers of this run, and writes its figures into --out.",
+        help=f"run the lecture step by step, writing its figures as PNG files into "
+             f"./{DEFAULT_OUT} (or --out DIR)",
+        description="Run the lecture end to end: each step prints what it shows, with the\n"
+                    "numbers of this run, and writes its figures as PNG files into --out\n"
+                    f"(default: ./{DEFAULT_OUT}).",
         epilog=f"steps, in order:\n{steps}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tour.add_argument("--out", required=True, metavar="DIR",
-                      help="directory for the figures (created if missing)")
+    tour.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                      help=f"directory for the figures, created if missing "
+                           f"(default: ./{DEFAULT_OUT})")
     tour.add_argument("--lang", choices=("en", "ja"), default="en",
                       help="language of the narration (default: en)")
     tour.add_argument("--only", nargs="+", metavar="STEP",
-                      help="run only these steps (in the tour's order)")
+                      help="run only these steps, in the tour's order (names below)")
     tour.add_argument("--seed", type=int, default=0,
                       help="seed of every split, initialisation and shuffle (default: 0)")
     return parser

@@ -5,7 +5,11 @@ it: nothing is shown and pyplot's global state is never touched, so the
 functions work the same in a script, a notebook (a returned figure displays
 itself) and on a server without a display. Save with ``fig.savefig(path)``.
 
-Each works on its own with a user's own model or data:
+Each works on its own with a user's own model or data, and takes what fastnn
+returns as it comes: a ``History`` (or a list of them), a ``Sequential``, a
+fitted estimator or ``Perceptron``, a ``RegressionMachine``, a result of
+:mod:`fastnn.models`; anything else is refused with a ``TypeError`` or
+``ValueError`` that names it:
 
 - :func:`digit_image`: an 8x8 image as the numbers it is made of
 - :func:`regression_fit`: data, the fitted line and the line through the origin
@@ -44,7 +48,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch
 
-from .regression import steps_within
+from .network import History, Sequential
+from .regression import RegressionMachine, steps_within
 
 __all__ = [
     "digit_image",
@@ -116,6 +121,139 @@ def _signed(w: float) -> str:
     return f"- {abs(w):g}" if w < 0 else f"+ {w:g}"
 
 
+# ------------------------------------------- what fastnn returns, as figures take it
+def _kind(obj: Any) -> str:
+    return type(obj).__name__
+
+
+def _is_numbers(obj: Any) -> bool:
+    """True for a list, tuple or array of numbers (a curve), not for a model."""
+    if isinstance(obj, (str, bytes, Mapping)) or not isinstance(obj, (Sequence, np.ndarray)):
+        return False
+    try:
+        return np.asarray(obj).dtype.kind in "biuf"
+    except (TypeError, ValueError):
+        return False
+
+
+def _named(runs: Any, what: str, single: str, example: str) -> dict:
+    """``runs`` as a dict of name to run: a dict as given, one run (a History,
+    a model, a list of numbers) as ``{single: run}``, a list of runs numbered."""
+    if isinstance(runs, Mapping):
+        if not runs:
+            raise ValueError(f"{what} is empty: pass e.g. {example}")
+        return dict(runs)
+    if runs is None:
+        raise TypeError(f"{what} is None: pass e.g. {example}")
+    if isinstance(runs, (list, tuple)) and runs and not _is_numbers(runs):
+        return {f"run {i + 1}": run for i, run in enumerate(runs)}
+    if isinstance(runs, (list, tuple, np.ndarray)) and len(runs) == 0:
+        raise ValueError(f"{what} is empty: pass e.g. {example}")
+    return {single: runs}
+
+
+def _network(obj: Any, what: str = "net") -> Sequential:
+    """The Sequential behind what fastnn returns: a Sequential itself, a fitted
+    MLPClassifier, MLPRegressor or Perceptron (``net_``), a RegressionMachine or
+    a result of :mod:`fastnn.models` (``net``)."""
+    if isinstance(obj, Sequential):
+        return obj
+    state = getattr(obj, "__dict__", {})
+    for attr in ("net_", "net"):
+        inner = state.get(attr)
+        if isinstance(inner, Sequential):
+            return inner
+    if hasattr(obj, "get_params") or hasattr(type(obj), "fit"):
+        raise ValueError(f"{what}: this {_kind(obj)} is not fitted yet, so it has no network "
+                         "to show; call fit first")
+    raise TypeError(f"{what} must be a fastnn network (a Sequential, or a fitted estimator, "
+                    f"Perceptron or RegressionMachine), got {_kind(obj)}")
+
+
+def _history_of(run: Any) -> History | None:
+    """The History inside what fastnn returns (itself, a RegressionMachine's or a
+    fastnn.models result's ``history``), or None."""
+    if isinstance(run, History):
+        return run
+    inner = getattr(run, "__dict__", {}).get("history")
+    return inner if isinstance(inner, History) else None
+
+
+def _curve(values: Any, name: str) -> np.ndarray:
+    """A 1-D float array of numbers, or a TypeError naming what was given."""
+    if not _is_numbers(values):
+        raise TypeError(f"{name} must be a History, a fitted model or a sequence of numbers, "
+                        f"got {_kind(values)}")
+    return np.asarray(values, dtype=float).reshape(-1)
+
+
+def _epoch_losses(run: Any, name: str) -> np.ndarray:
+    """The mean training loss of each epoch of a run, however fastnn gave it."""
+    hist = _history_of(run)
+    if hist is not None:
+        return np.asarray(hist.loss, dtype=float).reshape(-1)
+    if isinstance(run, RegressionMachine):
+        raise ValueError(f"run {name!r}: the RegressionMachine is not fitted yet")
+    curve = getattr(run, "__dict__", {}).get("loss_curve_")   # a fitted MLP estimator
+    if curve is not None:
+        return np.asarray(curve, dtype=float).reshape(-1)
+    return _curve(run, f"run {name!r}")
+
+
+def _step_series(run: Any, name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """(x, loss, updates per epoch) of a run for :func:`loss_per_step`.
+
+    A History gives the loss of update k (before it) at x = k, k = 1..n. A
+    RegressionMachine gives E(a, b) on all its data after k steps at x = k,
+    k = 0..n: the start, then every step, the last one included.
+    """
+    if isinstance(run, RegressionMachine):
+        if run.history is None:
+            raise ValueError(f"run {name!r}: the RegressionMachine is not fitted yet")
+        path = np.asarray(run.path, dtype=float).reshape(-1, 2)
+        E = np.concatenate([[run.loss(*run.start)],
+                            np.asarray(run.loss(path[:, 0], path[:, 1])).reshape(-1)])
+        return np.arange(len(E)), E, int(run.history.steps_per_epoch or 0)
+    hist = _history_of(run)
+    if hist is not None:
+        losses = np.asarray(hist.step_loss, dtype=float).reshape(-1)
+        per_epoch = int(getattr(hist, "steps_per_epoch", 0) or 0)
+    else:
+        losses, per_epoch = _curve(run, f"run {name!r}"), 0
+    return np.arange(1, len(losses) + 1), losses, per_epoch
+
+
+def _path(value: Any, name: str) -> np.ndarray:
+    """A path of (a, b) as an array (steps, 2): given, or a RegressionMachine's."""
+    if isinstance(value, RegressionMachine):
+        value = value.path
+    try:
+        p = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"path {name!r} must be a RegressionMachine or an array of (a, b) "
+                        f"pairs, got {_kind(value)}") from None
+    if p.size % 2 or (p.ndim == 2 and p.shape[1] != 2) or p.ndim > 2:
+        raise ValueError(f"path {name!r} must have shape (steps, 2), got {p.shape}")
+    return p.reshape(-1, 2)
+
+
+def _paths(paths: Any) -> dict:
+    """Named paths: a dict of name to path or RegressionMachine, or one of them."""
+    if paths is None:
+        return {}
+    if not isinstance(paths, Mapping):
+        paths = {"gradient descent": paths}
+    return {name: _path(value, name) for name, value in paths.items()}
+
+
+def _check_machine(machine: Any, need_minimum: bool = True) -> Any:
+    if not (callable(getattr(machine, "loss", None))
+            and (callable(getattr(machine, "closed_form", None)) or not need_minimum)):
+        raise TypeError("machine must be a fitted RegressionMachine (with loss(a, b) and "
+                        f"closed_form()), got {_kind(machine)}")
+    return machine
+
+
 # --------------------------------------------------------------------- data
 def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figure:
     """An image as what the machine sees: a grid of numbers.
@@ -123,7 +261,9 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
     Parameters
     ----------
     image : array-like of shape (h, w) or (h * w,) for a square image
-        Pixel values (for the digits, 0..16 ink counts).
+        Pixel values (for the digits, 0..16 ink counts). One row of ``X``
+        as a network takes it, (1, h * w) or (1, h, w) or (1, 1, h, w),
+        is drawn as that image.
     label : int or str, optional
         The task's answer for this image, shown in the title.
     show_values : bool
@@ -134,6 +274,10 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
     matplotlib.figure.Figure
     """
     img = np.asarray(image, dtype=float)
+    while img.ndim > 2 and img.shape[0] == 1:   # (1, h, w), (1, 1, h, w): one sample
+        img = img[0]
+    if img.ndim == 2 and img.shape[0] == 1 and img.shape[1] > 1:   # one flat row of X
+        img = img[0]
     if img.ndim == 1:
         side = int(round(np.sqrt(img.size)))
         if side * side != img.size:
@@ -162,20 +306,25 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
 
 
 # --------------------------------------------------------------- regression
-def regression_fit(x: Any, y: Any, a: float, b: float, origin_slope: float | None = None,
+def regression_fit(x: Any, y: Any = None, a: Any = None, b: float | None = None,
+                   origin_slope: float | bool | None = None,
                    *, xlabel: str = "distance (Mpc)", ylabel: str = "velocity (km/s)",
                    title: str | None = "The regression machine ŷ = a·x + b") -> Figure:
     """The data, the fitted line ŷ = a·x + b and the best line through the origin.
 
+    ``regression_fit(machine)`` draws a fitted ``RegressionMachine`` on its
+    own data; ``regression_fit(x, y, machine)`` on the data given; and
+    ``regression_fit(x, y, a, b)`` any line.
+
     Parameters
     ----------
-    x, y : array-like of shape (n_samples,)
+    x, y : array-like of shape (n_samples,), or x a fitted RegressionMachine
         The data (by default labelled as Hubble's distances and velocities).
-    a, b : float
+    a, b : float, or a a fitted RegressionMachine (then b is not given)
         Slope and intercept of the fitted line.
-    origin_slope : float, optional
+    origin_slope : float or True, optional
         Slope of the line through the origin (``RegressionMachine.through_origin()``),
-        drawn dashed when given.
+        drawn dashed when given; True computes it from the data.
     xlabel, ylabel : str
         Axis labels, with units.
     title : str or None
@@ -184,9 +333,28 @@ def regression_fit(x: Any, y: Any, a: float, b: float, origin_slope: float | Non
     -------
     matplotlib.figure.Figure
     """
+    if isinstance(x, RegressionMachine):
+        if y is not None or a is not None or b is not None:
+            raise TypeError("regression_fit(machine) takes the data and the line from the "
+                            "machine: give no x, y, a or b with it")
+        machine = x
+        (x, y), a, b = machine._data(), machine.a, machine.b
+    if isinstance(a, RegressionMachine):
+        if b is not None:
+            raise TypeError("regression_fit(x, y, machine) takes a and b from the machine: "
+                            "give no b with it")
+        a, b = a.a, a.b
+    if y is None or a is None or b is None:
+        raise TypeError("regression_fit needs x, y and the line: regression_fit(machine), "
+                        "regression_fit(x, y, machine) or regression_fit(x, y, a, b)")
     x, y = _as_1d(x, "x"), _as_1d(y, "y")
     if len(x) != len(y):
         raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
+    a, b = float(a), float(b)
+    if origin_slope is True:
+        origin_slope = float(np.sum(x * y) / np.sum(x * x))
+    elif origin_slope is False:
+        origin_slope = None
     fig = _figure(6.4, 4.6)
     ax = fig.add_subplot()
     ax.scatter(x, y, s=36, color="0.2", zorder=3, label=f"data ({len(x)} points)")
@@ -208,7 +376,7 @@ def regression_fit(x: Any, y: Any, a: float, b: float, origin_slope: float | Non
     return fig
 
 
-def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
+def loss_surface(machine: Any, paths: Any = None, *,
                  start: tuple[float, float] = (0.0, 0.0),
                  minimum: tuple[float, float] | None = None,
                  a_range: tuple[float, float] | None = None,
@@ -224,9 +392,11 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
     machine : RegressionMachine
         A fitted machine (anything with ``loss(a, b)`` on arrays; and
         ``closed_form()`` unless ``minimum`` is given).
-    paths : dict of str to array-like of shape (steps, 2), optional
-        Named sequences of (a, b), e.g. ``{"full batch": m.path}``. A path
-        that does not begin at ``start`` is drawn from ``start``.
+    paths : dict of str to RegressionMachine or array-like of shape (steps, 2), optional
+        Named runs or sequences of (a, b), e.g. ``{"full batch": m}`` or
+        ``{"full batch": m.path}``; one run alone is drawn as "gradient
+        descent". Default: the machine's own path. A path that does not
+        begin at ``start`` is drawn from ``start``.
     start : (float, float)
         Where every run began, marked with a square.
     minimum : (float, float), optional
@@ -248,6 +418,9 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
     -------
     matplotlib.figure.Figure
     """
+    _check_machine(machine, minimum is None)
+    if paths is None and len(getattr(machine, "path", ())):
+        paths = {"gradient descent": machine.path}
     fig = _figure(7.4, 5.6)
     ax = fig.add_subplot()
     _draw_surface(fig, ax, machine, paths, start=start, minimum=minimum, a_range=a_range,
@@ -259,7 +432,7 @@ def loss_surface(machine: Any, paths: Mapping[str, Any] | None = None, *,
     return fig
 
 
-def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Mapping[str, Any] | None, *,
+def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Any, *,
                   start: tuple[float, float] = (0.0, 0.0),
                   minimum: tuple[float, float] | None = None,
                   a_range: tuple[float, float] | None = None,
@@ -270,7 +443,8 @@ def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Mapping[str, Any] |
                   colors: Sequence[str] = _PATH_COLORS) -> dict:
     """Draw the contour map of ``machine.loss`` and the paths on ``ax``; return
     the paths as drawn (each an array (steps + 1, 2) beginning at ``start``)."""
-    paths = {} if paths is None else dict(paths)
+    _check_machine(machine, minimum is None)
+    paths = _paths(paths)
     a_min, b_min = machine.closed_form() if minimum is None else minimum
     minimum = (float(a_min), float(b_min))
     drawn = {}
@@ -340,7 +514,7 @@ def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (c[i] - c[lo]) / (i - lo)
 
 
-def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
+def loss_per_step(histories: Any, *, smooth: int | None = None,
                   logx: bool = True, xlabel: str = "update number (gradient steps)",
                   ylabel: str = "loss on the step's batch",
                   title: str | None = "Loss at every gradient step",
@@ -349,9 +523,14 @@ def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
 
     Parameters
     ----------
-    histories : dict of str to History
-        Named results of ``fit`` (anything with ``step_loss`` and
-        ``steps_per_epoch``). The legend gives each run's updates per epoch.
+    histories : dict of str to History, RegressionMachine or sequence of float
+        Named runs; one run alone (not in a dict) is named "training".
+        A ``History`` (what ``fit`` returns) gives the loss of every step,
+        on its batch before the update, at update number 1, 2, ...; a
+        fitted ``RegressionMachine`` gives E(a, b) on all its data at the
+        start (0) and after every step, the last one included; a sequence
+        is taken as the losses of steps 1, 2, .... The legend gives each
+        run's updates per epoch.
     smooth : int, optional
         Window of the running mean drawn over noisy runs (the raw losses
         stay as a faint line). Default: a tenth of the run's updates per
@@ -370,18 +549,16 @@ def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
     -------
     matplotlib.figure.Figure
     """
-    if not histories:
-        raise ValueError("histories is empty: pass e.g. {'full batch': net.fit(...)}")
+    runs = _named(histories, "histories", "training", "{'full batch': net.fit(...)}")
+    series = {name: _step_series(run, name) for name, run in runs.items()}
+    for name, (_, losses, _) in series.items():
+        if len(losses) == 0:
+            raise ValueError(f"run {name!r} has no step losses to plot")
     fig = _figure(7.0, 4.8)
     ax = fig.add_subplot()
     shown_lo, shown_hi = np.inf, 0.0  # y range of the bold lines; faint raw ones may clip
-    for i, (name, hist) in enumerate(histories.items()):
-        losses = np.asarray(hist.step_loss, dtype=float)
-        if losses.ndim != 1 or len(losses) == 0:
-            raise ValueError(f"run {name!r} has no step losses to plot")
-        per_epoch = int(getattr(hist, "steps_per_epoch", 0) or 0)
+    for i, (name, (steps, losses, per_epoch)) in enumerate(series.items()):
         color = f"C{i}" if colors is None else colors[i % len(colors)]
-        steps = np.arange(1, len(losses) + 1)
         window = max(1, per_epoch // 10) if smooth is None else max(1, int(smooth))
         label = f"{name}: {per_epoch} update{'s' if per_epoch != 1 else ''}/epoch" \
             if per_epoch and details else name
@@ -400,8 +577,12 @@ def loss_per_step(histories: Mapping[str, Any], *, smooth: int | None = None,
     ax.set_yscale("log")
     if np.isfinite(shown_lo) and shown_hi > 0:
         ax.set_ylim(shown_lo / 2.5, shown_hi * 2.5)
-    if logx:
-        ax.set_xscale("log")
+    if logx:   # a run that starts at step 0 needs a linear stretch near 0
+        from_zero = any(steps[0] == 0 for steps, _, _ in series.values())
+        if from_zero:
+            ax.set_xscale("symlog", linthresh=1)
+        else:
+            ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -437,7 +618,7 @@ def _shade_and_line(ax: Any, w: Sequence[float] | np.ndarray, offset: float, col
         ax.contour(G1, G2, S, levels=[0], colors=color, linewidths=2.2, linestyles=ls, zorder=2)
 
 
-def gate_decision_lines(neurons: Mapping[str, Any], *, ncols: int | None = None) -> Figure:
+def gate_decision_lines(neurons: Any, *, ncols: int | None = None) -> Figure:
     """Two-input McCulloch-Pitts neurons: the four inputs and the decision line.
 
     Each panel shows the inputs (0, 0), (0, 1), (1, 0), (1, 1), hollow where
@@ -446,9 +627,11 @@ def gate_decision_lines(neurons: Mapping[str, Any], *, ncols: int | None = None)
 
     Parameters
     ----------
-    neurons : dict of str to McCullochPitts
+    neurons : dict of str to McCullochPitts, or one McCullochPitts
         Named neurons with two inputs (``weights`` of length 2,
-        ``threshold``, and callable on ``[x1, x2]``).
+        ``threshold``, and callable on ``[x1, x2]``), e.g.
+        ``fastnn.logic.NAND_NEURON``. The gate functions (``logic.NAND``)
+        are circuits of neurons, not one neuron: they have no single line.
     ncols : int, optional
         Panels per row (default: up to 4).
 
@@ -456,8 +639,22 @@ def gate_decision_lines(neurons: Mapping[str, Any], *, ncols: int | None = None)
     -------
     matplotlib.figure.Figure
     """
+    example = "{'NAND': McCullochPitts([-2, -2], -3)}"
+    if not isinstance(neurons, Mapping) and hasattr(neurons, "weights"):
+        neurons = {"neuron": neurons}
+    if not isinstance(neurons, Mapping):
+        raise TypeError(f"neurons must be a McCullochPitts neuron or a dict of them, e.g. "
+                        f"{example}; got {_kind(neurons)}")
     if not neurons:
-        raise ValueError("neurons is empty: pass e.g. {'NAND': McCullochPitts([-2, -2], -3)}")
+        raise ValueError(f"neurons is empty: pass e.g. {example}")
+    for name, neuron in neurons.items():
+        if not (hasattr(neuron, "weights") and hasattr(neuron, "threshold")
+                and callable(neuron)):
+            hint = (" (a gate function is a circuit of NAND neurons; its single neuron is "
+                    "fastnn.logic.NAND_NEURON)" if callable(neuron) else "")
+            raise TypeError(f"neuron {name!r} must be a McCullochPitts neuron, with weights "
+                            f"and a threshold, got {getattr(neuron, '__name__', _kind(neuron))}"
+                            f"{hint}")
     rows, cols = _grid(len(neurons), ncols)
     fig = _figure(3.3 * cols, 3.5 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -489,43 +686,67 @@ def _point_legend(extra: Sequence[Any] = ()) -> list:
     ]
 
 
-def perceptron_lines(results: Mapping[str, Any], *, ncols: int | None = None) -> Figure:
+def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
     """The lines learned by perceptrons on 2-D points, one panel per task.
+
+    Every point that the final line puts on the wrong side is ringed in red,
+    and the panel's title counts them.
 
     Parameters
     ----------
-    results : dict of str to (X, y, model)
+    results : dict of str to (X, y, model), or one (X, y, model)
         For each task its points ``X`` (n_samples, 2), labels ``y`` in {0, 1}
         and a fitted ``fastnn.Perceptron`` (anything with ``coef_``,
-        ``intercept_``, and optionally ``converged_`` and ``errors_``).
-        A task whose model did not converge (XOR) shows its last line dashed:
-        no line splits its points.
+        ``intercept_``, and optionally ``converged_``, ``errors_`` and
+        ``predict``). A task whose model did not converge (XOR) shows its
+        last line dashed: no line splits its points.
     ncols : int, optional
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    example = "{'AND': (X, y, Perceptron().fit(X, y))}"
+    if isinstance(results, tuple) and len(results) == 3:
+        results = {"perceptron": results}
+    if not isinstance(results, Mapping):
+        raise TypeError(f"results must be a dict of name to (X, y, model), e.g. {example}; "
+                        f"got {_kind(results)}")
     if not results:
-        raise ValueError("results is empty: pass e.g. {'AND': (X, y, Perceptron().fit(X, y))}")
+        raise ValueError(f"results is empty: pass e.g. {example}")
+    for name, task in results.items():
+        if not (isinstance(task, (tuple, list)) and len(task) == 3):
+            raise TypeError(f"results[{name!r}] must be (X, y, model): the points, their "
+                            f"labels and the fitted perceptron; got {_kind(task)}")
+        if not hasattr(task[2], "coef_"):
+            raise ValueError(f"results[{name!r}]: the model ({_kind(task[2])}) has no coef_; "
+                             "pass a fitted Perceptron")
     rows, cols = _grid(len(results), ncols)
     fig = _figure(3.3 * cols, 3.7 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, (name, (X, y, model)) in zip(axes, results.items()):
         X, y = _check_X2(X, y)
+        y = y.astype(int)
         w = np.asarray(model.coef_, dtype=float).ravel()
         b = float(model.intercept_)
         converged = bool(getattr(model, "converged_", True))
         errors = list(getattr(model, "errors_", []))
         _shade_and_line(ax, w, -b, color="black" if converged else "#d62728",
                         ls="-" if converged else "--")
-        _points(ax, X, y.astype(int))
+        _points(ax, X, y)
+        if callable(getattr(model, "predict", None)):
+            pred = np.asarray(model.predict(X)).astype(int).ravel()
+        else:
+            pred = (X @ w + b >= 0).astype(int)
+        wrong = pred != y
+        ax.plot(X[wrong, 0], X[wrong, 1], ls="none", marker="o", ms=22, mfc="none",
+                mec="#d62728", mew=2.5, zorder=5, gid="wrong")
         _unit_square(ax)
         if converged:
             status = f"learned in {len(errors)} epochs" if errors else "learned"
         else:
-            status = f"not learned: {errors[-1]} mistakes in epoch {len(errors)}" if errors \
-                else "not learned"
+            status = (f"not learned in {len(errors)} epochs:" if errors else "not learned:") \
+                + f"\n{int(wrong.sum())} of {len(y)} points wrong"
             ax.text(0.5, 0.5, "no straight line\nseparates the\nfilled points from\n"
                     "the hollow ones", ha="center", va="center", fontsize=8.5, color="#d62728",
                     zorder=4, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#d62728"})
@@ -537,7 +758,9 @@ def perceptron_lines(results: Mapping[str, Any], *, ncols: int | None = None) ->
     for ax in axes[len(results):]:
         ax.set_visible(False)
     extra = [Line2D([], [], color="black", lw=2, label="learned line"),
-             Line2D([], [], color="#d62728", lw=2, ls="--", label="last line tried, if in view")]
+             Line2D([], [], color="#d62728", lw=2, ls="--", label="last line tried, if in view"),
+             Line2D([], [], ls="none", marker="o", ms=12, mfc="none", mec="#d62728", mew=2,
+                    label="on the wrong side of the final line")]
     fig.legend(handles=_point_legend(extra), loc="outside lower center", ncols=3, fontsize=9)
     return fig
 
@@ -549,10 +772,13 @@ def decision_regions(net: Any, X: Any, y: Any, *, resolution: int = 250, margin:
 
     Parameters
     ----------
-    net : Sequential or estimator
-        Anything whose ``predict(X)`` gives, for ``X`` of shape (n, 2), the
-        probability of class 1 (shape (n,) or (n, 1), e.g. a sigmoid output)
-        or one probability per class (shape (n, k), e.g. softmax).
+    net : Sequential, MLPClassifier, Perceptron or another classifier
+        A fitted model of 2-D inputs: its ``predict_proba`` if it has one,
+        else its ``predict``, gives for ``X`` of shape (n, 2) the
+        probability of class 1 (shape (n,) or (n, 1), e.g. a sigmoid output),
+        one probability per class (shape (n, k), e.g. softmax; two classes
+        are drawn as the probability of class 1), or class labels 0/1
+        (integers, e.g. a Perceptron).
     X : array-like of shape (n_samples, 2)
         The training points, drawn on the map.
     y : array-like of shape (n_samples,)
@@ -572,17 +798,30 @@ def decision_regions(net: Any, X: Any, y: Any, *, resolution: int = 250, margin:
     G1, G2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
                          np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([G1.ravel(), G2.ravel()])  # (resolution², 2)
-    P = np.asarray(net.predict(grid), dtype=float)
+    predict = getattr(net, "predict_proba", None) or getattr(net, "predict", None)
+    if not callable(predict):
+        raise TypeError(f"net must be a fitted model with predict (a Sequential, an "
+                        f"MLPClassifier, a Perceptron), got {_kind(net)}")
+    P = np.asarray(predict(grid))
+    labels_only = P.dtype.kind in "biu"   # class labels, not probabilities
+    P = P.astype(float)
+    if P.ndim == 2 and P.shape[1] == 2:
+        P = P[:, 1]                          # two classes: the probability of class 1
+    if P.ndim not in (1, 2) or len(P) != len(grid):
+        raise ValueError(f"net's prediction for {len(grid)} points of shape (n, 2) has shape "
+                         f"{P.shape}; expected (n,), (n, 1) or (n, n_classes)")
     fig = _figure(6.0, 5.0)
     ax = fig.add_subplot()
     if P.ndim == 1 or P.shape[1] == 1:
         P1 = P.reshape(G1.shape)
         shown = ax.contourf(G1, G2, P1, levels=np.linspace(0, 1, 11), cmap=_REGION_CMAP)
         ax.contour(G1, G2, P1, levels=[0.5], colors="black", linewidths=2)
-        fig.colorbar(shown, ax=ax, label="predicted probability of class 1")
+        fig.colorbar(shown, ax=ax, label="predicted class (0 or 1)" if labels_only
+                     else "predicted probability of class 1")
         _points(ax, X, y.astype(int), size=220)
         ax.legend(handles=[*_point_legend()[:2],
-                           Line2D([], [], color="black", lw=2, label="boundary (p = 0.5)")],
+                           Line2D([], [], color="black", lw=2,
+                                  label="boundary" if labels_only else "boundary (p = 0.5)")],
                   loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3, fontsize=9)
     else:
         k = P.shape[1]
@@ -637,9 +876,10 @@ def network_drawing(net: Any, *, input_names: Sequence[str] | None = None,
 
     Parameters
     ----------
-    net : Sequential
+    net : Sequential, fitted MLPClassifier / MLPRegressor / Perceptron, or RegressionMachine
         A network of ``Dense`` layers (anything with ``layers`` whose ``W``
-        has shape (n_in, n_out) and ``b`` shape (n_out,)).
+        has shape (n_in, n_out) and ``b`` shape (n_out,)); a model is drawn
+        as the network that holds its weights.
     input_names, output_names : sequence of str, optional
         Labels of the input and output neurons (default x1.., ŷ1..).
     max_neurons : int
@@ -652,7 +892,9 @@ def network_drawing(net: Any, *, input_names: Sequence[str] | None = None,
     -------
     matplotlib.figure.Figure
     """
-    layers = list(getattr(net, "layers", []))
+    if not hasattr(net, "layers"):
+        net = _network(net)
+    layers = list(net.layers)
     if not layers:
         raise ValueError("net has no layers to draw")
     for i, layer in enumerate(layers):
@@ -756,6 +998,8 @@ def _percent(p: float) -> str:
 
 def _as_images(images: Any) -> np.ndarray:
     imgs = np.asarray(images, dtype=float)
+    if imgs.ndim == 4 and imgs.shape[1] == 1:   # (n, 1, h, w), as a Conv2D network takes them
+        imgs = imgs[:, 0]
     if imgs.ndim == 2:
         side = int(round(np.sqrt(imgs.shape[1])))
         if side * side != imgs.shape[1]:
@@ -777,9 +1021,11 @@ def probability_bars(images: Any, probs: Any, labels: Any = None, top: int = 3, 
 
     Parameters
     ----------
-    images : array-like of shape (n, h, w) or (n, h*w)
-    probs : array-like of shape (n, n_classes)
-        Predicted probabilities, e.g. ``net.predict(X)`` of a softmax network.
+    images : array-like of shape (n, h, w), (n, h*w) or (n, 1, h, w)
+    probs : array-like of shape (n, n_classes), or a fitted classifier
+        Predicted probabilities, e.g. ``net.predict(X)`` of a softmax
+        network; or the network (a Sequential, an MLPClassifier) itself,
+        which is asked for them on ``images`` as given.
     labels : array-like of shape (n,), optional
         True classes.
     top : int
@@ -795,6 +1041,12 @@ def probability_bars(images: Any, probs: Any, labels: Any = None, top: int = 3, 
     matplotlib.figure.Figure
     """
     imgs = _as_images(images)
+    if hasattr(probs, "predict") or hasattr(probs, "predict_proba"):
+        predict = getattr(probs, "predict_proba", None) or probs.predict
+        probs = predict(np.asarray(images, dtype=float))
+    elif not _is_numbers(probs):
+        raise TypeError(f"probs must be an array of probabilities (n, n_classes) or a fitted "
+                        f"classifier, got {_kind(probs)}")
     P = np.asarray(probs, dtype=float)
     if P.ndim != 2 or len(P) != len(imgs):
         raise ValueError(f"probs must have shape ({len(imgs)}, n_classes), got {P.shape}")
@@ -853,9 +1105,12 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None, *,
     Parameters
     ----------
     y_true, y_pred : array-like of int, shape (n_samples,)
-        Class indices 0 .. n_classes - 1.
+        Class indices 0 .. n_classes - 1. ``y_pred`` may also be the
+        probabilities (n_samples, n_classes) that ``net.predict`` gives;
+        each row's most probable class is taken.
     n_classes : int, optional
-        Default: one more than the largest class seen.
+        Default: the columns of probabilities, else one more than the
+        largest class seen.
     class_names : sequence of str, optional
     title : str, optional
         Default: the accuracy.
@@ -864,8 +1119,16 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None, *,
     -------
     matplotlib.figure.Figure
     """
-    t = np.asarray(y_true).ravel().astype(np.int64)
-    p = np.asarray(y_pred).ravel().astype(np.int64)
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    if p.ndim == 2 and p.shape[1] > 1 and t.ndim == 1:   # probabilities, one column a class
+        if n_classes is None:
+            n_classes = p.shape[1]
+        p = p.argmax(axis=1)
+    for name, v in (("y_true", t), ("y_pred", p)):
+        if v.dtype.kind not in "biuf" or (v.dtype.kind == "f" and not np.all(v == np.round(v))):
+            raise ValueError(f"{name} must hold class indices 0, 1, ... (integers), "
+                             f"got dtype {v.dtype}")
+    t, p = t.ravel().astype(np.int64), p.ravel().astype(np.int64)
     if len(t) != len(p):
         raise ValueError(f"y_true has {len(t)} labels but y_pred has {len(p)}")
     if len(t) == 0:
@@ -908,7 +1171,7 @@ def layer_outputs(net: Any, X: Any) -> list:
 
     Parameters
     ----------
-    net : Sequential
+    net : Sequential, or a fitted estimator or fastnn.models result holding one
     X : array-like
         Input as ``net.predict`` takes it: (n_samples, n_in), or
         (n_samples, c, h, w) for a network that begins with ``Conv2D``.
@@ -921,9 +1184,9 @@ def layer_outputs(net: Any, X: Any) -> list:
         and (n, 10) after a ``Dense(96, 10)``.
     """
     from .layers import layer_from_config
-    from .network import Sequential
 
-    layers = list(getattr(net, "layers", []))
+    net = _network(net)
+    layers = list(net.layers)
     if not layers:
         raise ValueError("net has no layers")
     X = np.asarray(X)
@@ -965,7 +1228,8 @@ def conv_filters(layer: Any, *, show_values: bool | None = None, cmap: str = "Rd
     ----------
     layer : Conv2D, Sequential or array-like of shape (out, in, kh, kw)
         A convolution layer (its ``W`` and ``b``), a network (its first
-        ``Conv2D``), or the kernels themselves.
+        ``Conv2D``; also the network of a ``fastnn.models`` result), or the
+        kernels themselves.
     show_values : bool, optional
         Write each weight in its cell; default when kernels are at most 5x5.
     cmap : str
@@ -977,6 +1241,8 @@ def conv_filters(layer: Any, *, show_values: bool | None = None, cmap: str = "Rd
     matplotlib.figure.Figure
     """
     b = None
+    if not (hasattr(layer, "W") or hasattr(layer, "layers") or _is_numbers(layer)):
+        layer = _network(layer, "layer")
     if hasattr(layer, "layers"):
         convs = [each for each in layer.layers if getattr(each, "kind", "") == "conv2d"]
         if not convs:
@@ -1049,10 +1315,11 @@ def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int =
 
     Parameters
     ----------
-    net : Sequential
+    net : Sequential, or a fastnn.models result holding one
         A network whose first layer is ``Conv2D``.
     image : array-like of shape (c, h, w), or (h, w) for one channel
-        One sample as the network takes it (for the digits in 0..1).
+        One sample as the network takes it (for the digits in 0..1); also
+        (1, c, h, w), or (h * w,) for one square channel.
     label : int or str, optional
         Its true class, shown in the title.
     max_channels : int
@@ -1063,7 +1330,15 @@ def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int =
     -------
     matplotlib.figure.Figure
     """
+    net = _network(net)
     img = np.asarray(image, dtype=float)
+    if img.ndim == 4 and img.shape[0] == 1:
+        img = img[0]
+    if img.ndim == 1:
+        side = int(round(np.sqrt(img.size)))
+        if side * side != img.size:
+            raise ValueError(f"a flat image must have a square number of pixels, got {img.size}")
+        img = img.reshape(side, side)
     if img.ndim == 2:
         img = img[None]
     if img.ndim != 3:
@@ -1128,7 +1403,7 @@ def _number(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def optimizer_paths(machine: Any, paths: Mapping[str, Any], *, tol: float = 0.01,
+def optimizer_paths(machine: Any, paths: Any, *, tol: float = 0.01,
                     max_drawn: int = 100, a_label: str = "slope a",
                     b_label: str = "intercept b", loss_label: str = "E(a, b)",
                     gap_label: str = "E - E_min", colors: Sequence[str] = _PATH_COLORS,
@@ -1147,9 +1422,10 @@ def optimizer_paths(machine: Any, paths: Mapping[str, Any], *, tol: float = 0.01
     machine : RegressionMachine
         A fitted machine: its ``loss(a, b)`` is the surface and
         ``closed_form()`` its minimum.
-    paths : dict of str to array-like of shape (steps, 2)
+    paths : dict of str to RegressionMachine or array-like of shape (steps, 2)
         Named runs from the same start, e.g.
-        ``{"Adam, lr=30": RegressionMachine().fit(x, y, optimizer=Adam(lr=30)).path}``.
+        ``{"Adam, lr=30": RegressionMachine().fit(x, y, optimizer=Adam(lr=30))}``
+        or their ``.path``.
     tol : float
         "Down" means E <= (1 + tol) · E_min.
     max_drawn : int
@@ -1168,13 +1444,16 @@ def optimizer_paths(machine: Any, paths: Mapping[str, Any], *, tol: float = 0.01
     -------
     matplotlib.figure.Figure
     """
+    _check_machine(machine)
+    if not isinstance(paths, Mapping):
+        raise TypeError("paths must be a dict of name to run, e.g. {'SGD, lr=0.3': machine}; "
+                        f"got {_kind(paths)}")
     if not paths:
         raise ValueError("paths is empty: pass e.g. {'SGD, lr=0.3': machine.path}")
     a_min, b_min = machine.closed_form()
     e_min = float(machine.loss(a_min, b_min))
     full, drawn, reached = {}, {}, {}
-    for name, path in paths.items():
-        p = np.asarray(path, dtype=float).reshape(-1, 2)
+    for name, p in _paths(paths).items():
         if len(p) == 0:
             raise ValueError(f"path {name!r} is empty")
         E = np.asarray(machine.loss(p[:, 0], p[:, 1]), dtype=float).reshape(-1)
@@ -1223,10 +1502,12 @@ def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool
 
     Parameters
     ----------
-    panels : dict of str to dict
-        Panel title to the keyword arguments of one map: ``machine``
+    panels : dict of str to dict or RegressionMachine
+        Panel title to a fitted machine (drawn with its path), or to the
+        keyword arguments of one map: ``machine``
         (required: a fitted ``RegressionMachine``), and optionally
-        ``paths``, ``start``, ``minimum``, ``a_range``, ``b_range``,
+        ``paths`` (named runs or paths, as in :func:`loss_surface`; default
+        the machine's own), ``start``, ``minimum``, ``a_range``, ``b_range``,
         ``a_label``, ``b_label``, ``loss_label``, ``n_levels`` as in
         :func:`loss_surface`.
     equal_aspect : bool
@@ -1238,6 +1519,9 @@ def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool
     -------
     matplotlib.figure.Figure
     """
+    if not isinstance(panels, Mapping):
+        raise TypeError("panels must be a dict of panel title to a RegressionMachine or a "
+                        f"dict with 'machine', got {_kind(panels)}")
     if not panels:
         raise ValueError("panels is empty: pass e.g. {'raw': {'machine': m, 'paths': ...}}")
     allowed = {"machine", "paths", "start", "minimum", "a_range", "b_range", "a_label",
@@ -1245,6 +1529,11 @@ def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool
     fig = _figure(6.6 * len(panels), 6.4)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, spec) in zip(axes, panels.items()):
+        if isinstance(spec, RegressionMachine):
+            spec = {"machine": spec}
+        if not isinstance(spec, Mapping):
+            raise TypeError(f"panel {name!r} must be a RegressionMachine or a dict with "
+                            f"'machine', got {_kind(spec)}")
         unknown = set(spec) - allowed
         if "machine" not in spec or unknown:
             raise ValueError(f"panel {name!r} needs 'machine' and may hold only "
@@ -1252,6 +1541,8 @@ def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool
         kwargs = dict(spec)
         machine = kwargs.pop("machine")
         paths = kwargs.pop("paths", None)
+        if paths is None and len(getattr(machine, "path", ())):
+            paths = {"gradient descent": machine.path}
         _draw_surface(fig, ax, machine, paths, equal_aspect=equal_aspect, **kwargs)
         ax.set_title(name, fontsize=10.5)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=1, fontsize=8.5)
@@ -1260,8 +1551,25 @@ def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool
     return fig
 
 
-def learning_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], *,
-                    ylabel: str = "accuracy", percent: bool | None = None,
+def _history_curves(hist: History, accuracy: bool, name: str) -> dict:
+    """A History's training and validation curves: accuracy or loss per epoch."""
+    if accuracy:
+        train = list(getattr(hist, "accuracy", None) or [])
+        if not train:
+            raise ValueError(f"run {name!r}: this History has no training accuracy per epoch "
+                             "(only a classification loss records it); pass ylabel='loss'")
+        curves = {"train": train}
+        if hist.val_accuracy:
+            curves["validation"] = list(hist.val_accuracy)
+        return curves
+    curves = {"train": list(hist.loss)}
+    if hist.val_loss:
+        curves["validation"] = list(hist.val_loss)
+    return curves
+
+
+def learning_curves(runs: Any, *,
+                    ylabel: str | None = None, percent: bool | None = None,
                     marks: Mapping[str, int] | None = None, xlabel: str = "epoch",
                     ylim: tuple[float, float] | None = None,
                     title: str | None = None) -> Figure:
@@ -1274,11 +1582,16 @@ def learning_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], *,
 
     Parameters
     ----------
-    runs : dict of str to dict of str to sequence of float
-        Run name to its curves. ``History.loss`` / ``History.val_loss`` /
-        ``History.val_accuracy`` fit here; a training accuracy per epoch
-        can be collected by a callback ``f(epoch, logs, net)``.
-    ylabel : str
+    runs : dict of str to (dict of str to sequence of float, or History)
+        Run name to its curves, e.g. ``{"plain": {"train": [...],
+        "held-out": [...]}}``, or to the ``History`` that ``fit`` returned
+        (drawn as "train" and, with validation data, "validation"). One
+        run alone may be given without its name: a dict of curves or a
+        History.
+    ylabel : str, optional
+        Default "accuracy"; for Histories, "loss" when one of them has no
+        training accuracy (a regression loss). A History gives accuracy
+        curves when ``ylabel`` says accuracy, loss curves otherwise.
     percent : bool, optional
         Show values as percentages; default when ``ylabel`` says accuracy.
     marks : dict of str to int, optional
@@ -1294,8 +1607,21 @@ def learning_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], *,
     -------
     matplotlib.figure.Figure
     """
-    if not runs:
-        raise ValueError("runs is empty: pass e.g. {'plain': {'train': [...], 'held-out': [...]}}")
+    example = "{'plain': {'train': [...], 'held-out': [...]}}"
+    if isinstance(runs, Mapping) and runs and all(_is_numbers(v) for v in runs.values()):
+        runs = {"": runs}                       # the curves of one run
+    runs = _named(runs, "runs", "", example)
+    runs = {name: _history_of(run) or run for name, run in runs.items()}
+    histories = [run for run in runs.values() if isinstance(run, History)]
+    if ylabel is None:
+        has_accuracy = all(getattr(h, "accuracy", None) for h in histories)
+        ylabel = "accuracy" if has_accuracy else "loss"
+    for name, run in list(runs.items()):
+        if isinstance(run, History):
+            runs[name] = _history_curves(run, "accuracy" in ylabel.lower(), name)
+        elif not isinstance(run, Mapping):
+            raise TypeError(f"run {name!r} must be a History or a dict of curves, e.g. "
+                            f"{example}; got {_kind(run)}")
     if percent is None:
         percent = "accuracy" in ylabel.lower()
     marks = {} if marks is None else dict(marks)
@@ -1312,7 +1638,7 @@ def learning_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], *,
         arrays = {}
         mark = marks.get(name)
         for i, (cname, values) in enumerate(curves.items()):
-            v = np.asarray(values, dtype=float).reshape(-1) * scale
+            v = _curve(values, f"curve {cname!r} of run {name!r}") * scale
             if len(v) == 0:
                 raise ValueError(f"curve {cname!r} of run {name!r} is empty")
             arrays[cname] = v
@@ -1344,15 +1670,18 @@ def learning_curves(runs: Mapping[str, Mapping[str, Sequence[float]]], *,
     return fig
 
 
-def loss_per_epoch(histories: Mapping[str, Any], *, logy: bool = True,
+def loss_per_epoch(histories: Any, *, logy: bool = True,
                    xlabel: str = "epoch", ylabel: str = "mean training loss of the epoch",
                    title: str | None = "Training loss, epoch by epoch") -> Figure:
     """The mean training loss of every epoch, for several runs on one axis.
 
     Parameters
     ----------
-    histories : dict of str to History or sequence of float
-        Named results of ``fit`` (their ``loss``) or the losses themselves.
+    histories : dict of str to History, or one History
+        Named results of ``fit`` (their ``loss``), of a RegressionMachine,
+        of a fitted MLP estimator (its ``loss_curve_``), or the losses
+        themselves (a sequence of float); one run alone (not in a dict) is
+        named "training".
     logy : bool
         Log scale for the loss.
     xlabel, ylabel, title : str
@@ -1361,12 +1690,11 @@ def loss_per_epoch(histories: Mapping[str, Any], *, logy: bool = True,
     -------
     matplotlib.figure.Figure
     """
-    if not histories:
-        raise ValueError("histories is empty: pass e.g. {'He init': net.fit(...)}")
+    runs = _named(histories, "histories", "training", "{'He init': net.fit(...)}")
+    curves = {name: _epoch_losses(run, name) for name, run in runs.items()}
     fig = _figure(7.0, 4.8)
     ax = fig.add_subplot()
-    for i, (name, hist) in enumerate(histories.items()):
-        losses = np.asarray(getattr(hist, "loss", hist), dtype=float).reshape(-1)
+    for i, (name, losses) in enumerate(curves.items()):
         if len(losses) == 0:
             raise ValueError(f"run {name!r} has no losses to plot")
         ax.plot(np.arange(1, len(losses) + 1), losses, color=f"C{i}", lw=2,
@@ -1383,7 +1711,7 @@ def loss_per_epoch(histories: Mapping[str, Any], *, logy: bool = True,
     return fig
 
 
-def activation_histograms(nets: Mapping[str, Any], X: Any, *, layers: Sequence[int] | None = None,
+def activation_histograms(nets: Any, X: Any, *, layers: Sequence[int] | None = None,
                           bins: int = 30,
                           title: str | None = "Activations, layer by layer") -> Figure:
     """Histograms of what each hidden layer outputs, one row per network.
@@ -1397,8 +1725,9 @@ def activation_histograms(nets: Mapping[str, Any], X: Any, *, layers: Sequence[i
 
     Parameters
     ----------
-    nets : dict of str to Sequential
-        Named networks (e.g. one per initialisation), evaluated on ``X``.
+    nets : dict of str to Sequential, or one Sequential
+        Named networks (e.g. one per initialisation), evaluated on ``X``;
+        fitted estimators are shown by their network.
     X : array-like
         Input rows, as ``net.predict`` takes them.
     layers : sequence of int, optional
@@ -1410,8 +1739,8 @@ def activation_histograms(nets: Mapping[str, Any], X: Any, *, layers: Sequence[i
     -------
     matplotlib.figure.Figure
     """
-    if not nets:
-        raise ValueError("nets is empty: pass e.g. {'He': net}")
+    nets = _named(nets, "nets", "network", "{'He': net}")
+    nets = {name: _network(net, f"nets[{name!r}]") for name, net in nets.items()}
     data = {}
     for name, net in nets.items():
         outs = layer_outputs(net, X)

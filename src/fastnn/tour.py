@@ -8,7 +8,8 @@ files::
     results = fastnn.tour.run("tour_out", lang="en", only=["regression"])
     results["regression"]["a"]        # the slope gradient descent found
 
-or from the command line: ``python -m fastnn tour --out tour_out``.
+or from the command line: ``python -m fastnn tour`` (figures into ``./tour``;
+``--out DIR`` for another directory).
 
 The steps, in order (:data:`STEPS`):
 
@@ -129,6 +130,11 @@ def _top(p: np.ndarray, k: int = 3) -> str:
     """The k most probable classes, e.g. "7: 93%, 1: 4%, 9: 1%"."""
     order = np.argsort(-p)[:k]
     return ", ".join(f"{j}: {_percent(float(p[j]))}" for j in order)
+
+
+def _article(digit: int) -> str:
+    """The English article before a digit's name: "an 8", "a 7"."""
+    return "an" if digit == 8 else "a"
 
 
 def _digits_split(tour: _Tour) -> dict:
@@ -321,9 +327,8 @@ def _step_regression(tour: _Tour) -> dict:
     tour.say(T, "limit", lmax=lmax, limit=limit)
     lr_big = _TOO_LARGE["lr"]
     big = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr_big, steps=_TOO_LARGE["steps"])
-    big_losses = np.asarray(big.loss_history)
-    big_end = big.loss(big.a, big.b)
-    tour.say(T, "big", lr=lr_big, e0=big_losses[0], e1=big_end, steps=_TOO_LARGE["steps"])
+    big_start, big_end = big.loss(*big.start), big.loss(big.a, big.b)  # before, after the steps
+    tour.say(T, "big", lr=lr_big, e0=big_start, e1=big_end, steps=_TOO_LARGE["steps"])
     diverged, message = False, ""
     try:
         longer = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr_big,
@@ -349,10 +354,14 @@ def _step_regression(tour: _Tour) -> dict:
                   "regression_loss_surface.png", files)
         small = RegressionMachine(seed=tour.seed).fit(x, y, lr=_FULL["lr"],
                                                       steps=_TOO_LARGE["steps"])
+        steps = _TOO_LARGE["steps"]
+        small_end = small.loss(small.a, small.b)
         tour.save(plot.loss_per_step(
-            {f"lr = {_FULL['lr']} (below 2/λmax = {limit:.2f})": small.history,
-             f"lr = {lr_big} (above 2/λmax)": big.history},
-            logx=False, ylabel="E(a, b)  ((km/s)²)",
+            {f"lr = {_FULL['lr']} (below 2/λmax = {limit:.3f}): E = {small_end:,.0f} after "
+             f"{steps} steps": small,
+             f"lr = {lr_big} (above 2/λmax): E = {big_end:.3g} after {steps} steps": big},
+            logx=False, xlabel="steps taken (0: the start, a = b = 0)",
+            ylabel="E(a, b) on all the data  ((km/s)²)", details=False,
             title="Too large a learning rate: the error grows"),
             "regression_learning_rate.png", files)
     return {"a": full.a, "b": full.b, "closed_form": (a_cf, b_cf), "origin_slope": slope,
@@ -360,7 +369,8 @@ def _step_regression(tour: _Tour) -> dict:
             "stability_limit": limit,
             "paths": {"full batch": (full.a, full.b), "mini-batch": (mini.a, mini.b),
                       "online": (online.a, online.b)},
-            "too_large": {"lr": lr_big, "loss_start": float(big_losses[0]),
+            "too_large": {"lr": lr_big, "steps": _TOO_LARGE["steps"],
+                          "loss_start": float(big_start),
                           "loss_end": float(big_end), "diverged": diverged,
                           "message": message},
             "figures": files}
@@ -517,8 +527,9 @@ _TEXT_PERCEPTRON = {
                 "at most {max_epochs} epochs:",
         "ok": "    {name:<4} converged_ = {conv}: learned in {epochs} epochs, w = {w}, b = {b:g}; "
               "predicts {pred} for targets {y}",
-        "bad": "    {name:<4} converged_ = {conv}: after {epochs} epochs still {mistakes} "
-               "mistakes per epoch; predicts {pred} for targets {y}",
+        "bad": "    {name:<4} converged_ = {conv}: after {epochs} epochs it still corrects itself "
+               "every epoch, and its last line gets {wrong} of the {n} points wrong: predicts "
+               "{pred} for targets {y}",
         "why": "XOR cannot be learned: its 1s, (0,1) and (1,0), lie on one diagonal and its 0s "
                "on the other, and no straight line puts both 1s on one side and both 0s on "
                "the other. One neuron draws one line; XOR needs two, that is, a hidden layer.",
@@ -529,8 +540,8 @@ _TEXT_PERCEPTRON = {
                 "最大 {max_epochs} エポック:",
         "ok": "    {name:<4} converged_ = {conv}: {epochs} エポックで学習完了、w = {w}、b = {b:g}; "
               "予測 {pred}(正解 {y})",
-        "bad": "    {name:<4} converged_ = {conv}: {epochs} エポック後も 1 エポックに {mistakes} 回"
-               "間違える; 予測 {pred}(正解 {y})",
+        "bad": "    {name:<4} converged_ = {conv}: {epochs} エポック後も毎エポック重みを直し続け、"
+               "最後の直線は {n} 点のうち {wrong} 点を間違える: 予測 {pred}(正解 {y})",
         "why": "XOR は学習できません。1 になる (0,1) と (1,0) は一方の対角線上に、0 になる点は"
                "もう一方の対角線上にあり、1 の点どうしと 0 の点どうしを分ける直線は存在しないから"
                "です(線形分離不可能)。ニューロン 1 個は直線を 1 本しか引けません。XOR には 2 本、"
@@ -555,16 +566,17 @@ def _step_perceptron(tour: _Tour) -> dict:
             warnings.simplefilter("ignore", ConvergenceWarning)  # XOR: said in words below
             p = Perceptron(lr=1.0, max_epochs=max_epochs, seed=tour.seed).fit(_CORNERS, y)
         pred = p.predict(_CORNERS).tolist()
+        wrong = int(np.sum(np.array(pred) != y))   # of the final line, as the figure rings them
         fitted[name] = (_CORNERS, y, p)
         if p.converged_:
             tour.say(T, "ok", name=name, conv=p.converged_, epochs=p.n_epochs_,
                      w=p.coef_.tolist(), b=p.intercept_, pred=pred, y=target)
         else:
             tour.say(T, "bad", name=name, conv=p.converged_, epochs=p.n_epochs_,
-                     mistakes=p.errors_[-1], pred=pred, y=target)
+                     wrong=wrong, n=len(target), pred=pred, y=target)
         results[name] = {"converged": bool(p.converged_), "epochs": p.n_epochs_,
                          "coef": p.coef_.tolist(), "intercept": p.intercept_,
-                         "predictions": pred}
+                         "predictions": pred, "wrong": wrong}
     if not results["XOR"]["converged"]:
         tour.say(T, "why")
     files: list = []
@@ -649,7 +661,12 @@ _TEXT_DIGITS = {
                  "epochs, in {seconds:.2f} s.",
         "after": "After training: test accuracy {acc:.1%}, loss {loss:.3f}. The same image: {top}.",
         "errors": "{wrong} of {n_test} test images are misread; the most frequent mistake is "
-                  "a {t} read as a {p} ({count} times).",
+                  "{pairs} ({count} times).",
+        "errors_tied": "{wrong} of {n_test} test images are misread; the most frequent "
+                       "mistakes, {count} times each: {pairs}.",
+        "errors_once": "{wrong} of {n_test} test images are misread, no two in the same way.",
+        "pair": "{a_t} {t} read as {a_p} {p}",
+        "pair_sep": ", ",
         "perfect": "Not one of the {n_test} test images is misread.",
     },
     "ja": {
@@ -664,7 +681,13 @@ _TEXT_DIGITS = {
                  "{seconds:.2f} 秒。",
         "after": "学習後: テスト正解率 {acc:.1%}、損失 {loss:.3f}。同じ画像: {top}。",
         "errors": "テスト画像 {n_test} 枚のうち {wrong} 枚を読み誤りました。最も多い間違いは、"
-                  "{t} を {p} と読んだもの({count} 回)です。",
+                  "{pairs}({count} 回)です。",
+        "errors_tied": "テスト画像 {n_test} 枚のうち {wrong} 枚を読み誤りました。最も多い間違いは"
+                       "それぞれ {count} 回の {pairs} です。",
+        "errors_once": "テスト画像 {n_test} 枚のうち {wrong} 枚を読み誤りました。同じ読み誤りは"
+                       "二度ありません。",
+        "pair": "{t} を {p} と読んだもの",
+        "pair_sep": "、",
         "perfect": "テスト画像 {n_test} 枚をすべて正しく読みました。",
     },
 }
@@ -700,10 +723,16 @@ def _step_digits(tour: _Tour) -> dict:
     wrong = np.nonzero(pred != yte)[0]
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (yte, pred), 1)
+    most: list = []   # (true, read as) of the most frequent mistakes, as in the figure
     if len(wrong):
         off = confusion - np.diag(np.diag(confusion))
-        t, p = np.unravel_index(off.argmax(), off.shape)
-        tour.say(T, "errors", wrong=len(wrong), n_test=len(yte), t=t, p=p, count=off[t, p])
+        count = int(off.max())
+        most = [(int(t), int(p)) for t, p in np.argwhere(off == count)]
+        table: dict = T[tour.lang]
+        pairs = table["pair_sep"].join(
+            table["pair"].format(t=t, p=p, a_t=_article(t), a_p=_article(p)) for t, p in most)
+        key = "errors_once" if count == 1 else ("errors" if len(most) == 1 else "errors_tied")
+        tour.say(T, key, wrong=len(wrong), n_test=len(yte), pairs=pairs, count=count)
     else:
         tour.say(T, "perfect", n_test=len(yte))
     files: list = []
@@ -731,7 +760,8 @@ def _step_digits(tour: _Tour) -> dict:
     return {"arch": _arch(net), "n_params": net.n_params, "n_train": len(Xtr),
             "n_test": len(Xte), "accuracy_before": acc0, "accuracy": acc1,
             "loss_before": loss0, "loss_after": loss1, "train_loss": hist.loss,
-            "confusion": confusion, "train_seconds": seconds, "figures": files}
+            "confusion": confusion, "wrong": int(len(wrong)), "most_frequent_mistakes": most,
+            "train_seconds": seconds, "figures": files}
 
 
 # ========================================================================= 9
@@ -1033,9 +1063,10 @@ _TEXT_SCALING = {
                   "deviation 1. Fit ŷ = a'·z + b'; now both curvatures are {l:.3f}: a round "
                   "bowl, where the steepest way down points straight at the minimum.",
         "fast": "Plain gradient descent with lr = {lr}, the rate that diverged in step 3, gets "
-                "within 1% of the minimum in {steps} step(s): E goes {losses}. It ends at "
-                "a' = {a2:.2f}, b' = {b2:.2f}; in the original units a = a'/σ = {a:.2f} km/s/Mpc "
-                "and b = b' - a'·μ/σ = {b:.2f} km/s, the least-squares line.",
+                "within 1% of the minimum (below {target:,.0f}) in {steps} step(s): E goes "
+                "{losses}. After {steps_all} steps it ends at a' = {a2:.2f}, b' = {b2:.2f}; in "
+                "the original units a = a'/σ = {a:.2f} km/s/Mpc and b = b' - a'·μ/σ = {b:.2f} "
+                "km/s, the least-squares line.",
         "diverged": "On the unscaled distances the same lr = {lr} diverges: the engine stopped "
                     "at step {at} with TrainingDiverged. There, the regression step's "
                     "lr = {lr_ok} needs {steps_ok} steps.",
@@ -1052,9 +1083,9 @@ _TEXT_SCALING = {
                   "当てはめると、曲がり具合はどちらも {l:.3f}: 丸いお椀になり、最も急な下り方向が"
                   "まっすぐ最小点を指します。",
         "fast": "ステップ 3 で発散した学習率 {lr} の素朴な勾配降下が、{steps} ステップで最小値の "
-                "1% 以内に入ります: E は {losses}。終点は a' = {a2:.2f}、b' = {b2:.2f}。元の単位に"
-                "戻すと a = a'/σ = {a:.2f} km/s/Mpc、b = b' - a'·μ/σ = {b:.2f} km/s で、"
-                "最小二乗法の直線です。",
+                "1% 以内({target:,.0f} 未満)に入ります: E は {losses}。{steps_all} ステップ後の"
+                "終点は a' = {a2:.2f}、b' = {b2:.2f}。元の単位に戻すと a = a'/σ = {a:.2f} km/s/Mpc、"
+                "b = b' - a'·μ/σ = {b:.2f} km/s で、最小二乗法の直線です。",
         "diverged": "スケールしない距離では、同じ学習率 {lr} は発散します: エンジンは {at} ステップ目"
                     "で TrainingDiverged を出して止まりました。そちらではステップ 3 の学習率 "
                     "{lr_ok} で {steps_ok} ステップかかります。",
@@ -1085,9 +1116,11 @@ def _step_scaling(tour: _Tour) -> dict:
     a2, b2 = scaled.a, scaled.b
     E = _path_losses(scaled)
     steps = steps_within(E, e_min, _TOL)
-    shown = np.concatenate([[scaled.loss(0.0, 0.0)], E[:max(steps or 3, 3)]])
-    tour.say(T, "fast", lr=lr, steps=steps, losses=" -> ".join(f"{e:,.0f}" for e in shown),
-             a2=a2, b2=b2, a=a2 / sigma, b=b2 - a2 * mu / sigma)
+    # the start, then E after each step up to the one narrated (the figure draws as many)
+    said = np.concatenate([[scaled.loss(*scaled.start)], E[:steps or len(E)]])
+    tour.say(T, "fast", lr=lr, steps=steps, losses=" -> ".join(f"{e:,.0f}" for e in said),
+             a2=a2, b2=b2, a=a2 / sigma, b=b2 - a2 * mu / sigma,
+             target=(1 + _TOL) * e_min, steps_all=_SCALED_STEPS)
     steps_ok = steps_within(_path_losses(raw), e_min, _TOL)
     diverged_at = None
     try:
@@ -1114,14 +1147,14 @@ def _step_scaling(tour: _Tour) -> dict:
             "Standardised distance z: a round bowl": {
                 "machine": scaled, "a_label": "slope a' (km/s per σ of distance)",
                 "b_label": "intercept b' (km/s)", "loss_label": "E(a', b')  ((km/s)²)",
-                "paths": {f"lr={lr}, until within 1%": scaled.path[:max(steps or 1, 1)]},
+                "paths": {f"lr={lr}, until within 1%": scaled.path[:steps or len(E)]},
                 "a_range": (a_s - half, a_s + half), "b_range": (b_s - half, b_s + half)},
         }
         tour.save(tour.plot.loss_surfaces(
             panels, title="The same data, the same descent: scaling the input rounds the "
                           "bowl (both maps: a and b to the same scale)"),
             "scaling_surfaces.png", files)
-    return {"mean": mu, "std": sigma, "lr": lr, "steps": steps,
+    return {"mean": mu, "std": sigma, "lr": lr, "steps": steps, "losses": said.tolist(),
             "curvatures_raw": (float(l1), float(l2)),
             "curvatures_scaled": (float(ls[0]), float(ls[1])),
             "a_scaled": a2, "b_scaled": b2, "a": a2 / sigma, "b": b2 - a2 * mu / sigma,
@@ -1268,19 +1301,21 @@ _TEXT_OVERFITTING = {
                  "mini-batches of {bs}). The {n_test} held-out images test it; {n_val} other "
                  "images are validation data for early stopping, so that nothing is chosen "
                  "by the held-out images.",
-        "plain": "No regulariser: training accuracy {tr:.1%} (loss {trl:.4f}), held-out "
+        "plain": "No regulariser: training accuracy {tr:.1%} (loss {trl:.3g}), held-out "
                  "accuracy {te:.1%} (loss {tel:.3f}); held-out accuracy was {peak:.1%} at "
                  "best (epoch {peak_epoch}). It knows its {n_small} images by heart: the "
                  "held-out loss is {ratio:,.0f} times the training loss.",
         "with": "The same network, the same start, with a regulariser:",
-        "row": "    {name:<38} training {tr:.1%}, held-out {te:.1%} ({delta:+.1f} points), "
+        "row": "    {name:<38} training {tr:.1%}, held-out {te:.1%} ({delta:+.1f} points, "
+               "{images:+d} of {n_test} images), "
                "loss {trl:.4f} / held-out {tel:.3f}",
         "early": "Early stopping ran {ran} epochs and kept the weights of epoch {best}, where "
                  "the validation loss was lowest ({val:.3f}).",
         "gap": "The gap between held-out and training loss: {gaps}.",
         "sep": "; ",
-        "moved": "On these {n_small} images the regularisers moved the held-out accuracy "
-                 "by {lo:+.1f} to {hi:+.1f} points.",
+        "moved": "On these {n_small} training images the regularisers changed the number of "
+                 "held-out images read right by {lo_images:+d} to {hi_images:+d} of {n_test} "
+                 "({lo:+.1f} to {hi:+.1f} points).",
         "more": "More data does more: the plain network trained on all {n_train} training "
                 "images for {epochs_full} epochs reaches {full:.1%} held-out accuracy.",
         "compare": "For comparison, the plain network trained on all {n_train} training "
@@ -1295,18 +1330,20 @@ _TEXT_OVERFITTING = {
                  "数字画像から学びます: SGD(学習率 {lr}、モーメンタム {mom}、ミニバッチ {bs} 枚)で "
                  "{epochs} エポック。テスト用の {n_test} 枚で評価し、別の {n_val} 枚を早期終了の"
                  "ための検証データにします(テスト画像では何も選びません)。",
-        "plain": "正則化なし: 学習データの正解率 {tr:.1%}(損失 {trl:.4f})、テスト正解率 {te:.1%}"
+        "plain": "正則化なし: 学習データの正解率 {tr:.1%}(損失 {trl:.3g})、テスト正解率 {te:.1%}"
                  "(損失 {tel:.3f})。テスト正解率の最高は {peak:.1%}({peak_epoch} エポック目)。"
                  "{n_small} 枚を丸暗記しています: テスト損失は学習損失の {ratio:,.0f} 倍です。",
         "with": "同じネットワーク、同じ初期重みに正則化を加えると:",
-        "row": "    {name}: 学習 {tr:.1%}、テスト {te:.1%}({delta:+.1f} ポイント)、"
+        "row": "    {name}: 学習 {tr:.1%}、テスト {te:.1%}({delta:+.1f} ポイント、"
+               "{n_test} 枚中 {images:+d} 枚)、"
                "損失 {trl:.4f} / テスト {tel:.3f}",
         "early": "早期終了は {ran} エポックで止まり、検証損失が最小({val:.3f})だった {best} "
                  "エポック目の重みを残しました。",
         "gap": "テスト損失と学習損失の差: {gaps}。",
         "sep": "、",
-        "moved": "この {n_small} 枚では、正則化によるテスト正解率の変化は {lo:+.1f}〜{hi:+.1f} "
-                 "ポイントでした。",
+        "moved": "この {n_small} 枚では、正則化によって正しく読めたテスト画像の数が "
+                 "{n_test} 枚のうち {lo_images:+d}〜{hi_images:+d} 枚({lo:+.1f}〜{hi:+.1f} "
+                 "ポイント)変わりました。",
         "more": "データを増やすほうが効きます: 正則化なしのネットワークを学習用画像 {n_train} 枚"
                 "すべてで {epochs_full} エポック学習すると、テスト正解率は {full:.1%} です。",
         "compare": "比べると、正則化なしのネットワークを学習用画像 {n_train} 枚すべてで "
@@ -1333,6 +1370,11 @@ def _overfit_net(seed: int, dropout: float = 0.0) -> Sequential:
         layers.append(Dropout(dropout))
     layers.append(Dense(h, 10, activation="softmax"))
     return Sequential(layers, loss="cross_entropy", seed=seed)
+
+
+def _shown_percent(p: float) -> float:
+    """A fraction as the narration prints it with ``:.1%``, in percent: 0.94209 -> 94.2."""
+    return round(float(f"{100 * p:.1f}"), 1)
 
 
 def _accuracy(net: Sequential, X: np.ndarray, y: np.ndarray) -> float:
@@ -1393,9 +1435,14 @@ def _step_overfitting(tour: _Tour) -> dict:
     for key, row in rows.items():
         if key == "plain":
             continue
-        row["delta_points"] = 100 * (row["test_accuracy"] - plain["test_accuracy"])
+        # the difference of the accuracies as printed, and in images: no rounding apart
+        row["delta_points"] = round(_shown_percent(row["test_accuracy"])
+                                    - _shown_percent(plain["test_accuracy"]), 1)
+        row["delta_images"] = int(round((row["test_accuracy"] - plain["test_accuracy"])
+                                        * len(yte)))
         tour.say(T, "row", name=labels[key], tr=row["train_accuracy"], te=row["test_accuracy"],
-                 delta=row["delta_points"], trl=row["train_loss"], tel=row["test_loss"])
+                 delta=row["delta_points"], images=row["delta_images"], n_test=len(yte),
+                 trl=row["train_loss"], tel=row["test_loss"])
     tour.say(T, "early", ran=rows["early"]["epochs"], best=stopper.best_epoch + 1,
              val=stopper.best)
     for row in rows.values():
@@ -1409,7 +1456,9 @@ def _step_overfitting(tour: _Tour) -> dict:
                                                               momentum=cfg["momentum"]))
     full = _accuracy(full_net, Xte, yte)
     deltas = [rows[key]["delta_points"] for key in ("decay", "dropout", "early")]
-    tour.say(T, "moved", n_small=n, lo=min(deltas), hi=max(deltas))
+    images = [rows[key]["delta_images"] for key in ("decay", "dropout", "early")]
+    tour.say(T, "moved", n_small=n, lo=min(deltas), hi=max(deltas), lo_images=min(images),
+             hi_images=max(images), n_test=len(yte))
     best_regularised = max(rows[key]["test_accuracy"] for key in ("decay", "dropout", "early"))
     tour.say(T, "more" if full > best_regularised else "compare", n_train=len(d["y_train"]),
              epochs_full=cfg["epochs_full"], full=full)
@@ -1523,14 +1572,15 @@ def select_steps(only: Iterable[str] | None = None) -> list:
     return [name for name in STEPS if name in wanted]
 
 
-def run(out_dir: str | Path, lang: str = "en", only: Iterable[str] | None = None,
+def run(out_dir: str | Path = "tour", lang: str = "en", only: Iterable[str] | None = None,
         stream: TextIO | None = None, seed: int = 0) -> dict:
     """Run the lecture's steps, narrating and writing figures.
 
     Parameters
     ----------
     out_dir : str or Path
-        Directory for the PNG figures; created if missing.
+        Directory for the PNG figures; created if missing. Default
+        ``./tour``, as on the command line.
     lang : {"en", "ja"}
         Language of the narration (figures are in English).
     only : iterable of str, optional
