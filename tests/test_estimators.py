@@ -855,3 +855,303 @@ def test_stopping_rule_runs_in_one_engine_call_and_stops_where_the_rule_says(
     assert clf.n_iter_ == (stop_at if stop_at is not None else 60)
     if tol == 1e-2:
         assert stop_at is not None         # a tolerance this large stops early
+
+
+# ------------------------------------------------------------ early stopping's split
+def _tiny(n=10, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, 3))
+
+
+@pytest.mark.parametrize(
+    "make, y, match",
+    [
+        # one validation row: R^2 undefined (scikit-learn's first sentence)
+        (lambda: MLPRegressor(early_stopping=True), np.arange(10.0),
+         r"The validation set is too small\. Increase 'validation_fraction' or the "
+         r"size of your dataset: validation_fraction=0\.1 of n_samples=10 "
+         r"holds out 1 row"),
+        (lambda: MLPClassifier(early_stopping=True), np.arange(10) % 2,
+         r"The validation set is too small\. .* holds out 1 row"),
+        (lambda: MLPClassifier(early_stopping=True),
+         np.tile([[0, 1, 1], [1, 0, 1]], (5, 1)),
+         r"The validation set is too small\. .* holds out 1 row"),
+        (lambda: MLPRegressor(early_stopping=True, validation_fraction=0.95),
+         np.arange(10.0),
+         "early stopping leaves an empty training set"),
+        # a constant target: R^2 undefined on any held-out rows
+        (lambda: MLPRegressor(early_stopping=True, validation_fraction=0.3),
+         np.ones(10),
+         r"cannot be scored: y is constant \(output 0\), and R\^2 is undefined"),
+        (lambda: MLPRegressor(early_stopping=True, validation_fraction=0.3),
+         np.c_[np.arange(10.0), np.full(10, 2.0)],
+         r"y is constant \(output 1\)"),
+        # classes the stratified split cannot put on both sides
+        (lambda: MLPClassifier(early_stopping=True, validation_fraction=0.3),
+         np.array(["a"] * 9 + ["b"]),
+         r"least populated class in y has only 1 member.*"
+         r"Classes with 1 member: \['b'\]"),
+        (lambda: MLPClassifier(early_stopping=True, validation_fraction=0.2),
+         np.arange(10) % 3,
+         "the validation set of early stopping has 2 rows, too few to hold each of "
+         "the 3 classes: increase 'validation_fraction'"),
+        (lambda: MLPClassifier(early_stopping=True, validation_fraction=0.8),
+         np.arange(10) % 3,
+         "the training set of early stopping has 2 rows, too few to hold each of "
+         "the 3 classes: lower 'validation_fraction'"),
+    ],
+)
+def test_early_stopping_refuses_a_split_it_cannot_score(make, y, match):
+    # before: every epoch scored 0.0 on one row and the first epoch was kept
+    est = make()
+    with pytest.raises(ValueError, match=match):
+        est.fit(_tiny(), y)
+    assert not hasattr(est, "n_features_in_")  # left unfitted
+    with pytest.raises(NotFittedError):
+        est.predict(_tiny())
+
+
+def test_a_regressor_split_whose_held_out_targets_are_equal_is_refused():
+    y = np.r_[np.zeros(16), 1.0, 2.0, 3.0, 4.0]  # most draws hold out only zeros
+    refused = 0
+    for seed in range(10):
+        reg = MLPRegressor(early_stopping=True, validation_fraction=0.1,
+                           random_state=seed, max_iter=2, hidden_layer_sizes=(3,))
+        try:
+            reg.fit(_tiny(20), y)
+        except ValueError as exc:
+            assert "its 2 targets of output 0 are all equal" in str(exc)
+            refused += 1
+        else:
+            assert np.isfinite(reg.validation_scores_).all()
+    assert 0 < refused < 10
+
+
+def test_the_stratified_split_puts_every_class_on_both_sides():
+    # 2 rows of class 0 among 100: its share of 10 validation rows rounds to 0
+    X = _tiny(100)
+    y = np.r_[[0, 0], np.ones(98, dtype=int)]
+    clf = MLPClassifier(early_stopping=True, validation_fraction=0.1, max_iter=1,
+                        random_state=0, hidden_layer_sizes=(3,))
+    seen = {}
+
+    def score(X_val, T_val):
+        seen["val"] = T_val.copy()
+        return 0.5
+
+    clf._score_encoded = score
+    clf.fit(X, y)
+    held = seen["val"][:, 0] if seen["val"].ndim == 2 else seen["val"]
+    assert len(held) == 10 and set(held.tolist()) == {0.0, 1.0}
+    assert (held == 0).sum() == 1  # one of class 0 held out, one left to train on
+
+
+def test_partial_fit_refuses_early_stopping_and_changes_nothing():
+    X, y = blobs(n=30)
+    clf = MLPClassifier(early_stopping=True)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert not hasattr(clf, "n_features_in_")  # before: fitted, then raised
+    fitted = MLPClassifier(max_iter=3, random_state=0).fit(X, y)
+    before = _everything(fitted)
+    fitted.set_params(early_stopping=True)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        fitted.partial_fit(X, y)
+    _assert_same(_everything(fitted), before)
+
+
+# ------------------------------------------------------------------ a call that raises
+def _everything(est):
+    """A deep copy of everything a call to fit or partial_fit may change."""
+    attrs = vars(est)
+    skip = {"net_", "_optimizer", "_rng", "_settings_cache", *est.get_params()}
+    out = {k: copy.deepcopy(v) for k, v in attrs.items() if k not in skip}
+    if attrs.get("_rng") is not None:
+        out["_rng"] = attrs["_rng"].get_state(legacy=False)
+    net = attrs.get("net_")
+    if net is not None:
+        out["net_"] = (id(net), net.params.copy(), net._rng_state.copy())
+        out["coefs_"] = [W.copy() for W in est.coefs_]
+        out["intercepts_"] = [b.copy() for b in est.intercepts_]
+        opt = attrs.get("_optimizer")
+        if opt is not None:
+            state = opt.state_for(net)
+            out["_optimizer"] = (id(opt), opt.settings(), state.buffer.copy(), state.t,
+                                 state.epoch, dict(state.schedule_state))
+    return out
+
+
+def _assert_same(a, b, where="estimator"):
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys(), (where, set(a) ^ set(b))
+        for k in a:
+            _assert_same(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert type(a) is type(b) and len(a) == len(b), where
+        for i, (u, v) in enumerate(zip(a, b)):
+            _assert_same(u, v, f"{where}[{i}]")
+    elif isinstance(a, np.ndarray):
+        assert_array_equal(a, b, err_msg=where)
+        assert a.dtype == b.dtype, where
+    elif isinstance(a, float) and np.isnan(a):
+        assert isinstance(b, float) and np.isnan(b), where
+    else:
+        assert a == b, (where, a, b)
+
+
+def _problem_for(kind, n=80):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, 4))
+    if kind == "classifier":
+        return X, np.arange(n) % 3
+    return X, X @ [1.0, -2.0, 3.0, 0.5]
+
+
+HUGE = 1e200  # every solver and dtype overflows in its first step
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize(
+    "solver, schedule",
+    [("sgd", "constant"), ("sgd", "invscaling"), ("sgd", "adaptive"),
+     ("adam", "constant")])
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("call", ["first fit", "warm fit", "fit", "partial_fit"])
+def test_a_call_that_diverges_changes_nothing(dtype, kind, solver, schedule,
+                                              early_stopping, call):
+    X, y = _problem_for(kind)
+    Est = MLPClassifier if kind == "classifier" else MLPRegressor
+    est = Est(hidden_layer_sizes=(8,), solver=solver, learning_rate=schedule,
+              dtype=dtype, early_stopping=early_stopping and call != "partial_fit",
+              max_iter=4, batch_size=20, random_state=0, warm_start=call == "warm fit")
+    extra = {}
+    if kind == "classifier" and call == "partial_fit":
+        extra = {"classes": [0, 1, 2]}
+    if call != "first fit":
+        if call == "partial_fit":
+            est.partial_fit(X, y, **extra)
+            est.partial_fit(X, y)
+        else:
+            est.fit(X, y)
+        if call == "partial_fit":
+            # a new optimizer (another solver) with a rate that overflows
+            est.set_params(solver="adam" if solver == "sgd" else "sgd")
+    before = _everything(est)
+    predictions = est.predict(X) if call != "first fit" else None
+    est.set_params(learning_rate_init=HUGE)
+    with pytest.raises(fastnn.TrainingDiverged, match="restored to what it was before"):
+        if call == "partial_fit":
+            est.partial_fit(X, y)
+        else:
+            est.fit(X, y)
+    _assert_same(_everything(est), before)
+    if call == "first fit":
+        with pytest.raises(NotFittedError):
+            est.predict(X)
+    else:
+        assert_array_equal(est.predict(X), predictions)
+        est.set_params(learning_rate_init=1e-3, solver=solver)  # and it trains on
+        est.partial_fit(X, y) if call == "partial_fit" else est.fit(X, y)
+        assert np.isfinite(est.predict(X)).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_divergence_after_epochs_and_rate_cuts_is_undone_whole(
+        monkeypatch, dtype, schedule, early_stopping, kind):
+    # The engine restores what its own call changed; a fit makes one call per
+    # epoch (early stopping, invscaling) or per run of the stopping rule
+    # (adaptive: a call, a cut of the rate, the next call). Here the engine
+    # diverges in a later call, after epochs, records and rate cuts of this fit.
+    X, y = _problem_for(kind)
+    Est = MLPClassifier if kind == "classifier" else MLPRegressor
+    est = Est(hidden_layer_sizes=(8,), solver="sgd", learning_rate=schedule,
+              learning_rate_init=0.01, early_stopping=early_stopping, dtype=dtype,
+              batch_size=20, max_iter=3, random_state=0, warm_start=True,
+              tol=1e9 if schedule == "adaptive" else 0.0, n_iter_no_change=2)
+    est.fit(X, y)
+    est.set_params(max_iter=8)
+    real, calls = fastnn.Sequential._fit_trusted, []
+
+    def counting(net, *args, **kwargs):
+        calls.append((dry.n_iter_, dry._lr))
+        return real(net, *args, **kwargs)
+
+    dry = copy.deepcopy(est)
+    monkeypatch.setattr(fastnn.Sequential, "_fit_trusted", counting)
+    dry.fit(X, y)
+    failing = len(calls)  # the last engine call of this fit diverges
+    epochs_before, lr_before = calls[-1]
+    if early_stopping or schedule != "constant":
+        assert failing >= 2 and epochs_before >= 1  # epochs ran in this call before
+    if schedule == "adaptive":
+        assert lr_before < 0.01  # and the rate was cut before the divergence
+    before = _everything(est)
+    predictions = est.predict(X)
+    calls.clear()
+
+    def diverging(net, *args, **kwargs):
+        calls.append(None)
+        if len(calls) == failing:
+            args[4].lr = HUGE  # the optimizer: a real divergence in the engine
+        return real(net, *args, **kwargs)
+
+    monkeypatch.setattr(fastnn.Sequential, "_fit_trusted", diverging)
+    with pytest.raises(fastnn.TrainingDiverged) as info:
+        est.fit(X, y)
+    steps = 4  # per epoch: 80 rows (72 with 8 held out) in batches of 20
+    assert epochs_before * steps < info.value.step <= (epochs_before + 1) * steps
+    _assert_same(_everything(est), before)
+    assert_array_equal(est.predict(X), predictions)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_regressor_with_early_stopping_that_diverges_keeps_its_weights(dtype):
+    # the issue's case: it used to keep the last finished epoch's weights
+    # and predict inf, under a message saying the weights were restored
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 4))
+    y = X @ [1.0, -2.0, 3.0, 0.5]
+    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", early_stopping=True,
+                       learning_rate_init=0.01, batch_size=20, max_iter=3,
+                       random_state=0, warm_start=True, dtype=dtype).fit(X, y)
+    before = _everything(reg)
+    predictions = reg.predict(X)
+    reg.set_params(learning_rate_init=0.4, max_iter=200)
+    with pytest.raises(fastnn.TrainingDiverged, match="restored to what it was before"):
+        reg.fit(X, y)
+    _assert_same(_everything(reg), before)
+    assert_array_equal(reg.predict(X), predictions)
+    assert np.isfinite(predictions).all()
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_other_calls_that_raise_change_nothing(solver):
+    X, y = blobs(n=60)
+    params = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0,
+                  warm_start=True)
+    clf = MLPClassifier(**params).fit(X, y)
+    reg = MLPRegressor(**params).fit(X, X[:, :2])
+    bad = [
+        (clf, lambda: clf.fit(X[y < 2], y[y < 2]), "warm_start can only be used"),
+        (clf, lambda: clf.fit(X[:, :3], y), "X has 3 features"),
+        (reg, lambda: reg.fit(X, X[:, 0]), "y has 1 outputs"),
+        (reg, lambda: reg.fit(X, np.where(X[:, :2] > 1, np.nan, 1.0)), "NaN"),
+        (reg, lambda: reg.set_params(alpha=-1.0).fit(X, X[:, :2]), "'alpha' parameter"),
+    ]
+    if solver != "lbfgs":  # lbfgs has no early stopping and no partial_fit
+        bad += [
+            (clf, lambda: clf.set_params(early_stopping=True).fit(X[:10], y[:10]),
+             "validation set is too small"),
+            (clf, lambda: clf.partial_fit(X, y + 4), "classes not in"),
+            (clf, lambda: clf.partial_fit(X, y, classes=[0, 1]), "is not the same as"),
+        ]
+    for est, call, match in bad:
+        params = est.get_params()
+        before = _everything(est)
+        with pytest.raises(ValueError, match=match):
+            call()
+        _assert_same(_everything(est), before)
+        est.set_params(**params)

@@ -29,7 +29,12 @@ sums over them). The engine's optimizers reproduce that step exactly with
   ``l2 * W / m`` to the gradient of every weight matrix of a batch of m rows
   (the last, smaller batch of an epoch included), the biases left alone.
 
-With SGD the weights are scikit-learn's to rounding, with or without alpha.
+The starting weights are scikit-learn's draws for the same random_state
+(``_glorot_weights``). From them, with SGD and the batches in the same order
+(shuffle=False), the weights are scikit-learn's to rounding, with or without
+alpha, except with momentum under a changing rate (scikit-learn's velocity
+keeps each past step's rate; the engine's buffer is rescaled by the current
+one).
 One difference remains for Adam, far below the stopping rule's tolerance:
 it adds ``eps`` after the bias correction, as PyTorch does, where
 scikit-learn adds it before. The engine's step losses include the penalty
@@ -56,7 +61,7 @@ import numpy as np
 
 from ._validation import check_X
 from .layers import Dense, layer_from_config
-from .network import Sequential
+from .network import Sequential, TrainingDiverged
 from .optim import SGD, Adam, Optimizer, optimizer_from_settings
 from .perceptron import ConvergenceWarning
 
@@ -228,6 +233,97 @@ def _r2_score(y: np.ndarray, pred: np.ndarray) -> float:
     scores[ok] = 1.0 - ss_res[ok] / ss_tot[ok]
     scores[~ok & (ss_res != 0)] = 0.0  # constant y, imperfect fit
     return float(scores.mean())
+
+
+def _glorot_weights(sizes: list[int], rng: Any, activation: str) -> list[tuple]:
+    """Starting weights and biases of a dense network, drawn as scikit-learn's
+    MLPs draw them.
+
+    The rule is Glorot and Bengio's uniform initialisation ("Understanding the
+    difficulty of training deep feedforward neural networks", AISTATS 2010,
+    eq. 16), applied as ``sklearn.neural_network.MLPClassifier`` applies it:
+    for each layer in turn, W of shape (fan_in, fan_out) and then b of shape
+    (fan_out,), both uniform on [-bound, bound] and drawn in float64 from the
+    estimator's random state, with ``bound = sqrt(6 / (fan_in + fan_out))``,
+    or ``sqrt(2 / (fan_in + fan_out))`` when the hidden activation is the
+    logistic function (the output layer takes the hidden layers' factor).
+    The same integer random_state thus starts from scikit-learn's very
+    weights (checked against its ``coefs_`` and ``intercepts_`` in
+    tests/test_estimator_fidelity.py).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Units of every layer, input first: ``[n_in, *hidden, n_out]``.
+    rng : numpy.random.RandomState or numpy.random.Generator
+    activation : str
+        The engine's name of the hidden activation ("sigmoid" is logistic).
+
+    Returns
+    -------
+    list of (W, b)
+        Per layer, W of shape (fan_in, fan_out) and b of shape (fan_out,).
+    """
+    factor = 2.0 if activation == "sigmoid" else 6.0
+    out = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = math.sqrt(factor / (fan_in + fan_out))
+        W = rng.uniform(-bound, bound, (fan_in, fan_out))  # (fan_in, fan_out)
+        b = rng.uniform(-bound, bound, fan_out)  # (fan_out,)
+        out.append((W, b))
+    return out
+
+
+_RECORD_LISTS = ("loss_curve_", "validation_scores_")  # appended to, never rebuilt
+
+
+class _Undo:
+    """What a call to fit or partial_fit may change, taken before the call so
+    that a call that raises can put all of it back.
+
+    That is the estimator's attributes (fitted ones and private records; a
+    first fit that fails leaves the estimator unfitted), the network's
+    parameters and shuffling state, and the optimizer's rate, L2 term and
+    state for the network. A RandomState given by the user as random_state
+    is the user's: what a failed call drew from it is not given back.
+
+    ``one_engine_call``: the call trains through a single call into the
+    engine (partial_fit), which puts the network and the optimizer's state
+    back itself when it raises (``TrainingDiverged``), so their arrays need
+    no copy here (a copy would cost as much as the step of a one-row chunk
+    on a large network). Nothing after that call raises, except a
+    "Training interrupted by user" warning that the user has made an error:
+    that partial_fit keeps its finished steps, as an interrupted fit does.
+    """
+
+    def __init__(self, est: Any, one_engine_call: bool):
+        self.attrs = dict(est.__dict__)
+        self.lengths = [
+            (k, len(v)) for k in _RECORD_LISTS if type(v := self.attrs.get(k)) is list
+        ]
+        net = self.attrs.get("net_")
+        opt = self.attrs.get("_optimizer")
+        self.net = self.opt_state = self.opt_settings = None
+        if net is not None and not one_engine_call:
+            self.net = (net.params.copy(), net._rng_state.copy())
+            if opt is not None:
+                self.opt_state = opt.state_for(net).snapshot()
+        if opt is not None:  # the settings the estimator changes on a kept optimizer
+            self.opt_settings = (opt.lr, opt.l2)
+
+    def restore(self, est: Any) -> None:
+        est.__dict__.clear()
+        est.__dict__.update(self.attrs)
+        for k, n in self.lengths:
+            del self.attrs[k][n:]
+        net, opt = self.attrs.get("net_"), self.attrs.get("_optimizer")
+        if self.net is not None:
+            net.params[...] = self.net[0]
+            net._rng_state[...] = self.net[1]
+        if self.opt_state is not None:
+            opt.state_for(net).restore(self.opt_state)
+        if self.opt_settings is not None:
+            opt.lr, opt.l2 = self.opt_settings
 
 
 # ---------------------------------------------------------------- settings
@@ -402,6 +498,22 @@ def _is_float_dtype(dtype: Any) -> bool:
         except TypeError:
             return False
     return isinstance(dtype, np.dtype) and dtype.name in ("float32", "float64")
+
+
+def _stratified_counts(counts: np.ndarray, n_val: int) -> np.ndarray:
+    """Validation rows per class: between 1 and count - 1 for each class, and
+    otherwise as near its share ``count * n_val / n`` as those bounds allow
+    (largest remainders first). Needs ``2 <= counts`` and
+    ``len(counts) <= n_val <= counts.sum() - len(counts)``."""
+    exact = counts * (n_val / counts.sum())
+    take = np.clip(np.floor(exact).astype(np.int64), 1, counts - 1)
+    while take.sum() < n_val:
+        room = np.flatnonzero(take < counts - 1)
+        take[room[np.argmax((exact - take)[room])]] += 1
+    while take.sum() > n_val:
+        room = np.flatnonzero(take > 1)
+        take[room[np.argmin((exact - take)[room])]] -= 1
+    return take
 
 
 def _no_change_msg(s: _Settings) -> str:
@@ -749,16 +861,24 @@ class _BaseMLP:
         )
 
     def _initialize(self, s: _Settings, n_in: int, n_out: int) -> None:
-        """A new network and fresh training records (the first pass)."""
+        """A new network and fresh training records (the first pass).
+
+        The starting weights are drawn first from the call's random state
+        (``_glorot_weights``), as scikit-learn draws them, then the validation
+        split. The engine's shuffling stream is seeded by an int random_state
+        itself, otherwise by a seed drawn after the weights.
+        """
+        sizes = [n_in, *s.hidden_layer_sizes, n_out]
+        start = _glorot_weights(sizes, self._call_rng(s), s.activation)
         if _is_int_seed(s.random_state):
-            # an int seeds the network (weights, shuffling) directly; the
-            # validation split draws from RandomState(random_state)
-            self._rng = None
             seed = int(s.random_state)
         else:
-            self._rng = _check_random_state(s.random_state)
-            seed = _draw_seed(self._rng)
-        self.net_ = self._build_net(s, n_in, n_out, seed)
+            seed = _draw_seed(self._call_rng(s))
+        net = self._build_net(s, n_in, n_out, seed)
+        for layer, (W, b) in zip(net.layers, start):
+            layer.W[...] = W
+            layer.b[...] = b
+        self.net_ = net
         self.n_layers_ = len(s.hidden_layer_sizes) + 2
         self.n_outputs_ = n_out
         self.out_activation_ = {"sigmoid": "logistic"}.get(
@@ -787,15 +907,41 @@ class _BaseMLP:
             ):
                 self.__dict__.pop(attr, None)
 
+    def _call_rng(self, s: _Settings) -> Any:
+        """The random state of this call to fit/partial_fit. scikit-learn
+        reads random_state anew at every call: an int gives a fresh
+        RandomState(random_state) each time, a RandomState is drawn from as
+        it is, None is NumPy's global one."""
+        if self._rng is None:
+            self._rng = _check_random_state(s.random_state)
+        return self._rng
+
     # ------------------------------------------------ training
     def _fit(self, X: Any, y: Any, incremental: bool, classes: Any = None) -> _BaseMLP:
+        """fit or partial_fit: all of it, or, if anything raises (a bad input,
+        a degenerate validation split, ``TrainingDiverged``, an interrupt),
+        none of it: the estimator is left as it was before the call."""
+        undo = _Undo(self, one_engine_call=incremental)
+        try:
+            self._fit_call(X, y, incremental, classes)
+        except BaseException:
+            undo.restore(self)
+            raise
+        return self
+
+    def _fit_call(self, X: Any, y: Any, incremental: bool, classes: Any) -> None:
         s = self._settings()
+        if s.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = "net_" not in self.__dict__ or not (s.warm_start or incremental)
         dtype = s.dtype if first_pass else self.net_.dtype
         Xc = self._validate_X(X, reset=first_pass, dtype=dtype)
         T, n_out = self._encode_y(
             y, Xc.shape[0], first_pass, incremental, classes, dtype
         )
+        if s.early_stopping and s.solver != "lbfgs":
+            self._check_split(s, T)
+        self._rng = None  # this call's random state, made when first needed
         if first_pass:
             self._initialize(s, Xc.shape[1], n_out)
         elif self.net_.n_out != n_out:
@@ -807,14 +953,11 @@ class _BaseMLP:
             self._fit_lbfgs(s, Xc, T)
         else:
             self._fit_stochastic(s, Xc, T, incremental)
-        return self
 
     def _fit_stochastic(
         self, s: _Settings, X: np.ndarray, T: np.ndarray, incremental: bool
     ) -> None:
         net = self.net_
-        if s.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
         X_val = y_val = None
         if s.early_stopping:
             X, T, X_val, y_val = self._validation_split(s, X, T)
@@ -858,7 +1001,11 @@ class _BaseMLP:
                     if in_loop else None)
             sumsq0 = _weights_sumsq(net) if extra else 0.0
             # X passed _validate_X: the engine need not read every value again
-            hist = net._fit_trusted(X, T, k, bs, opt, shuffle, stop=stop)
+            try:
+                hist = net._fit_trusted(X, T, k, bs, opt, shuffle, stop=stop)
+            except TrainingDiverged as exc:
+                step = self.n_iter_ * steps + exc.step
+                raise self._diverged(step, incremental) from None
             sumsq1 = _weights_sumsq(net) if extra and k * steps > 1 else sumsq0
             for e, epoch_loss in enumerate(hist._epoch_losses if in_loop else hist.loss):
                 at = (e + (steps - 1) / (2 * steps)) / k
@@ -905,6 +1052,20 @@ class _BaseMLP:
         if s.early_stopping:
             net.params[...] = self._best_params
 
+    def _diverged(self, step: int, incremental: bool) -> TrainingDiverged:
+        """The error to raise when the engine stopped at a non-finite loss:
+        ``step`` counts the gradient steps of this call to fit/partial_fit,
+        which ``_fit`` undoes as a whole."""
+        call = "partial_fit" if incremental else "fit"
+        return TrainingDiverged(
+            f"training diverged: the loss became non-finite at step {step} of this "
+            f"call to {type(self).__name__}.{call}. The estimator was restored to "
+            "what it was before this call (weights, optimizer state and fitted "
+            "attributes). Try a lower learning_rate_init or scale the inputs "
+            "(e.g. StandardScaler).",
+            step=step,
+        )
+
     def _update_no_improvement(self, s: _Settings, X_val: Any, y_val: Any) -> None:
         if s.early_stopping:
             score = self._score_encoded(X_val, y_val)
@@ -926,38 +1087,110 @@ class _BaseMLP:
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
+    def _check_split(self, s: _Settings, T: np.ndarray) -> None:
+        """Refuse an early-stopping split that cannot be scored.
+
+        scikit-learn's rules (``BaseMultilayerPerceptron._fit_stochastic``
+        and ``StratifiedShuffleSplit``): the split holds out
+        ``ceil(validation_fraction * n_samples)`` rows, which must leave a
+        training row and be at least 2 ("The validation set is too small"),
+        since R^2 is undefined on one row. A single-output classifier's split
+        is stratified by class, so that both parts hold every class (fastnn
+        stratifies multiclass targets too, where scikit-learn stratifies
+        binary ones only): each class needs 2 rows, and each part at least
+        as many rows as there are classes.
+
+        Parameters
+        ----------
+        s : _Settings
+        T : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            The encoded targets.
+        """
+        n = T.shape[0]
+        f = s.validation_fraction
+        n_val = math.ceil(f * n)
+        n_train = n - n_val
+        where = f"validation_fraction={f} of n_samples={n}"
+        if n_train < 1:
+            raise ValueError(
+                f"With {where}, early stopping leaves an empty training set: "
+                "lower 'validation_fraction' or train on more rows."
+            )
+        if n_val < 2:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' "
+                f"or the size of your dataset: {where} holds out {n_val} row, and "
+                "a validation score needs at least 2."
+            )
+        strata = self._strata(T)
+        if strata is None:
+            return
+        index, counts = np.unique(strata, return_counts=True)
+        labels = self.classes_[index.astype(np.int64)]
+        if (counts < 2).any():
+            raise ValueError(
+                "The least populated class in y has only 1 member, which is too few "
+                "for early stopping, whose validation split holds out rows of every "
+                "class: each class needs at least 2 members. Classes with 1 member: "
+                f"{labels[counts < 2].tolist()}"
+            )
+        k = len(counts)
+        for part, rows in (("validation", n_val), ("training", n_train)):
+            if rows < k:
+                raise ValueError(
+                    f"With {where}, the {part} set of early stopping has {rows} rows, "
+                    f"too few to hold each of the {k} classes: "
+                    + (
+                        "increase 'validation_fraction'"
+                        if part == "validation"
+                        else "lower 'validation_fraction'"
+                    )
+                    + " or train on more rows."
+                )
+
     def _validation_split(
         self, s: _Settings, X: np.ndarray, T: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Hold out validation_fraction of the rows (stratified by class for a
-        single-output classifier), drawn from random_state."""
+        single-output classifier), drawn from the call's random state.
+
+        ``_check_split`` has passed: stratified, each class gets one row at
+        least in each part and otherwise its share of the validation rows,
+        the largest remainders rounded up. A regressor's held-out targets
+        must vary in every output, or R^2 is undefined there.
+        """
         n = X.shape[0]
         n_val = math.ceil(s.validation_fraction * n)
-        if n_val < 1 or n - n_val < 1:
-            raise ValueError(
-                f"early_stopping with validation_fraction={s.validation_fraction} "
-                f"and n_samples={n} leaves an empty "
-                f"{'validation' if n_val < 1 else 'training'} set"
-            )
         strata = self._strata(T)
-        if self._rng is None:
-            self._rng = np.random.RandomState(int(s.random_state))
-        perm = self._rng.permutation(n)
+        perm = self._call_rng(s).permutation(n)
         if strata is None:
             val = perm[:n_val]
         else:
-            # per class, its share of the validation rows (largest remainders)
             labels = strata[perm]
             classes, counts = np.unique(labels, return_counts=True)
-            exact = counts * (n_val / n)
-            take = np.floor(exact).astype(int)
-            rest = n_val - take.sum()
-            take[np.argsort(-(exact - take), kind="stable")[:rest]] += 1
+            take = _stratified_counts(counts, n_val)
             val = np.concatenate([perm[labels == c][:t] for c, t in zip(classes, take)])
         mask = np.ones(n, dtype=bool)
         mask[val] = False
         train = perm[mask[perm]]
         val = np.sort(val)
+        if self._estimator_type == "regressor":
+            Tv = T[val].reshape(len(val), -1)  # (n_val, n_outputs)
+            flat = np.flatnonzero((Tv == Tv[0]).all(axis=0))
+            if len(flat):
+                j = int(flat[0])
+                column = T.reshape(n, -1)[:, j]
+                why = (
+                    f"y is constant (output {j})"
+                    if (column == column[0]).all()
+                    else f"its {len(val)} targets of output {j} are all equal"
+                )
+                raise ValueError(
+                    f"The validation set cannot be scored: {why}, and R^2 is "
+                    "undefined on constant targets. Early stopping needs held-out "
+                    "targets that vary: increase 'validation_fraction' or the size "
+                    "of your dataset, or set early_stopping=False."
+                )
         self._best_params = self.net_.params.copy()
         return (
             np.ascontiguousarray(X[train]),
@@ -1071,7 +1304,9 @@ _PARAMS_DOC = """
     shuffle : bool, default True
         Shuffle the rows anew in every epoch.
     random_state : int, RandomState or None, default None
-        Seeds the initial weights, the shuffling and the validation split.
+        Seeds the initial weights (drawn as scikit-learn draws them: the same
+        int gives the same starting weights), the shuffling and the
+        validation split.
     tol : float, default 1e-4
         Training stops when the loss (or the validation score) has not
         improved by at least tol for n_iter_no_change consecutive epochs.
@@ -1084,8 +1319,13 @@ _PARAMS_DOC = """
     nesterovs_momentum : bool, default True
         For solver="sgd" with momentum > 0.
     early_stopping : bool, default False
-        Hold out validation_fraction of the training rows, stop when their
-        score stops improving and keep the weights of the best epoch.
+        Hold out validation_fraction of the training rows (stratified by
+        class for a single-output classifier), stop when their score stops
+        improving and keep the weights of the best epoch. A split that cannot
+        be scored is refused with a ValueError: fewer than 2 held-out rows,
+        no training row, constant held-out targets (R^2 undefined), or, for a
+        classifier, a class with a single row or a part with fewer rows than
+        there are classes.
     validation_fraction : float, default 0.1
     beta_1, beta_2 : float, default 0.9, 0.999
         Adam's moment decay rates.
