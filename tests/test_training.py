@@ -1,8 +1,7 @@
-"""Training as practitioners run it: schedules, validation, early stopping,
-callbacks, progress, Ctrl-C, checkpoints, memory-mapped data."""
+"""Training as practitioners run it: validation, progress, Ctrl-C, checkpoints,
+memory-mapped data (schedules: test_schedules.py; callbacks: test_callbacks.py)."""
 
 import _thread
-import math
 import threading
 import time
 import tracemalloc
@@ -23,75 +22,6 @@ def data(rng):
 
 def net3(seed=0, dtype="float64"):
     return make_net((5, 8, 3), ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=seed)
-
-
-# ------------------------------------------------------------ schedules
-SCHEDULES = [
-    (fastnn.Constant(), lambda lr, e: lr),
-    (fastnn.StepDecay(step_size=3, gamma=0.5), lambda lr, e: lr * 0.5 ** (e // 3)),
-    (fastnn.ExponentialDecay(gamma=0.9), lambda lr, e: lr * 0.9**e),
-    (fastnn.CosineAnnealing(T_max=5, eta_min=0.01),
-     lambda lr, e: 0.01 + (lr - 0.01) * (1 + math.cos(math.pi * e / 5)) / 2),
-]
-
-
-@pytest.mark.parametrize("schedule, formula", SCHEDULES)
-def test_schedules_follow_their_formula(data, schedule, formula):
-    X, y = data
-    hist = net3().fit(X, y, epochs=8, batch_size=10,
-                      optimizer=fastnn.SGD(lr=0.2, schedule=schedule))
-    np.testing.assert_allclose(hist.lr, [formula(0.2, e) for e in range(8)], rtol=1e-15)
-
-
-def test_schedule_changes_the_steps_taken(data):
-    X, y = data
-    a, b = net3(), net3()
-    a.fit(X, y, epochs=4, optimizer=fastnn.SGD(lr=0.2, schedule=fastnn.StepDecay(2, 0.1)),
-          shuffle=False)
-    # the same by hand: two epochs at 0.2, two at 0.02, momentum-free
-    b.fit(X, y, epochs=2, optimizer=fastnn.SGD(lr=0.2), shuffle=False)
-    b.fit(X, y, epochs=2, optimizer=fastnn.SGD(lr=0.02), shuffle=False)
-    np.testing.assert_allclose(a.params, b.params, rtol=1e-14)
-
-
-def test_reduce_on_plateau_cuts_the_rate_when_the_loss_stalls(data):
-    X, y = data
-    sched = fastnn.ReduceOnPlateau(factor=0.5, patience=1)
-    opt = fastnn.SGD(lr=1e-12, schedule=sched)      # too small to improve: a plateau
-    hist = net3().fit(X, y, epochs=7, optimizer=opt)
-    assert hist.lr[0] == 1e-12
-    assert hist.lr[-1] < hist.lr[0]
-    assert all(b <= a for a, b in zip(hist.lr, hist.lr[1:]))
-
-
-def test_schedules_match_torch(data):
-    torch = pytest.importorskip("torch")
-    param = torch.nn.Parameter(torch.zeros(1))
-    cases = [
-        (fastnn.StepDecay(3, 0.5), lambda o: torch.optim.lr_scheduler.StepLR(o, 3, 0.5)),
-        (fastnn.ExponentialDecay(0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, 0.9)),
-        (fastnn.CosineAnnealing(5, 0.01),
-         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 5, 0.01)),
-    ]
-    for schedule, make in cases:
-        opt = torch.optim.SGD([param], lr=0.2)
-        sched = make(opt)
-        lrs = []
-        for _ in range(8):
-            lrs.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-        ours = [schedule.lr(0.2, e, {}) for e in range(8)]
-        np.testing.assert_allclose(ours, lrs, rtol=1e-12)
-
-
-def test_bad_schedule_arguments():
-    with pytest.raises(ValueError, match="step_size must be >= 1"):
-        fastnn.StepDecay(step_size=0)
-    with pytest.raises(ValueError, match="factor must be < 1"):
-        fastnn.ReduceOnPlateau(factor=1.0)
-    with pytest.raises(TypeError, match="schedule must be a fastnn schedule"):
-        fastnn.SGD(lr=0.1, schedule="cosine")
 
 
 # ------------------------------------------------------------ validation
@@ -127,44 +57,6 @@ def test_bad_validation_arguments(data, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         net.fit(X, y, epochs=2, **kwargs)
     np.testing.assert_array_equal(net.params, before)
-
-
-# ------------------------------------------------------------ callbacks
-def test_a_callback_sees_each_epoch_and_can_stop(data):
-    X, y = data
-    seen = []
-
-    def cb(epoch, logs, net):
-        seen.append((epoch, logs["loss"], net.params.copy()))
-        return epoch == 2
-
-    net = net3()
-    hist = net.fit(X, y, epochs=10, batch_size=8, callbacks=cb, optimizer=fastnn.SGD(lr=0.1))
-    assert [s[0] for s in seen] == [0, 1, 2]
-    assert hist.epochs == 3 and hist.stopped_early
-    assert [s[1] for s in seen] == hist.loss
-    np.testing.assert_array_equal(seen[-1][2], net.params)
-
-
-def test_early_stopping_restores_the_best_epoch(data):
-    X, y = data
-    Xv, yv = X[40:], y[40:]
-    stopper = fastnn.EarlyStopping(patience=2)
-    net = net3()
-    snapshots = []
-
-    def keep(epoch, logs, net):
-        snapshots.append(net.params.copy())
-
-    # a learning rate high enough that the validation loss goes up again
-    hist = net.fit(X[:40], y[:40], epochs=200, batch_size=4, validation_data=(Xv, yv),
-                   callbacks=[keep, stopper], optimizer=fastnn.SGD(lr=0.5, momentum=0.9))
-    assert hist.stopped_early
-    best = int(np.argmin(hist.val_loss))
-    assert stopper.best_epoch == best
-    assert hist.epochs == best + 1 + 3          # patience 2: the third bad epoch stops
-    np.testing.assert_array_equal(net.params, snapshots[best])
-    assert net.evaluate(Xv, yv) == pytest.approx(min(hist.val_loss))
 
 
 # ------------------------------------------------------------ progress

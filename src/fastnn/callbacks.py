@@ -2,9 +2,20 @@
 
 A callback is a ``Callback`` object, or any function
 ``f(epoch, logs, net)``: it is called after every epoch with the epoch
-number (from 0), the ``logs`` of that epoch (``loss``, ``lr``, and
-``val_loss`` / ``val_accuracy`` with validation data) and the network.
-Returning ``True`` stops training after that epoch.
+number (from 0), the ``logs`` of that epoch and the network. Returning
+``True`` stops training after that epoch. The logs hold
+
+- ``loss``: the epoch's training loss (``History.loss``: the mean of its step
+  losses, each measured before its update);
+- ``lr``: the epoch's learning rate;
+- ``val_loss`` (and ``val_accuracy`` for classification losses) with
+  validation data, measured on the weights at the end of the epoch;
+- ``end_loss``: the training loss of the weights at the end of the epoch,
+  when a callback asks for it (``wants_end_loss``), as ``EarlyStopping``
+  without validation data does.
+
+If ``fit`` raises, fastnn's own callbacks are put back as they were before
+the call (other callbacks have been called for the epochs that ran).
 """
 
 from __future__ import annotations
@@ -32,6 +43,20 @@ class Callback:
         return None
 
     def on_train_end(self, net: Sequential, logs: dict) -> None:
+        pass
+
+    def wants_end_loss(self, validation: bool) -> bool:
+        """Whether ``on_epoch_end`` needs ``logs["end_loss"]`` (``validation``:
+        whether the fit has validation data). It costs a pass over the
+        training data per epoch."""
+        return False
+
+    def _save(self) -> Any:
+        """What ``_load`` needs to put this callback back as it is (None: the
+        callback is not put back)."""
+        return None
+
+    def _load(self, saved: Any) -> None:
         pass
 
 
@@ -63,23 +88,41 @@ def as_callbacks(callbacks: Any) -> list[Callback]:
 class EarlyStopping(Callback):
     """Stop when the monitored loss has not improved for ``patience`` epochs.
 
+    ``patience`` means what it means in Keras (``keras.callbacks.EarlyStopping``):
+    training stops at the end of the ``patience``-th epoch in a row without an
+    improvement of more than ``min_delta`` (so ``patience=0`` stops at the
+    first epoch without one, after the first epoch of the call).
+
+    The monitored value is always a loss of the weights as they are at the end
+    of the epoch, the weights this callback keeps: the validation loss
+    (``val_loss``) with validation data, else the training loss evaluated on
+    those weights (``end_loss``; not ``History.loss``, whose step losses are
+    each measured before an update). So the weights put back score exactly
+    ``best`` (``net.evaluate`` on the same data).
+
     Parameters
     ----------
-    monitor : str
-        A key of the epoch logs: ``"val_loss"`` (default; falls back to
-        ``"loss"`` when there is no validation data) or ``"loss"``.
+    monitor : {"val_loss", "loss"}
+        ``"val_loss"`` (default; the training loss when there is no
+        validation data) or ``"loss"`` (the training loss, at the end of each
+        epoch).
     patience : int
-        Epochs without an improvement of more than ``min_delta`` to wait.
+        Epochs in a row without improvement after which training stops (>= 0).
     min_delta : float
+        An improvement is a value below ``best - min_delta``.
     restore_best_weights : bool
-        At the end, put back the weights of the best epoch.
+        At the end of training (stopped early or not), put back the weights of
+        the best epoch.
 
     Attributes
     ----------
     best_epoch : int
-        Epoch (from 0, counted within the ``fit`` call) of the best value.
+        Epoch (from 0, counted within the ``fit`` call) of the best value;
+        -1 if no epoch improved.
     best : float
+        The best monitored value.
     stopped_epoch : int or None
+        The epoch after which it stopped training.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
@@ -91,6 +134,9 @@ class EarlyStopping(Callback):
         self.min_delta = check_float(min_delta, "min_delta", low=0.0)
         self.restore_best_weights = bool(restore_best_weights)
 
+    def wants_end_loss(self, validation):
+        return self.monitor == "loss" or not validation
+
     def on_train_begin(self, net):
         self.best = math.inf
         self.best_epoch = -1
@@ -99,7 +145,10 @@ class EarlyStopping(Callback):
         self._wait = 0
 
     def on_epoch_end(self, epoch, logs, net):
-        value = logs.get(self.monitor, logs.get("loss"))
+        if self.monitor == "val_loss" and "val_loss" in logs:
+            value = logs["val_loss"]
+        else:
+            value = logs.get("end_loss", logs.get("loss"))
         if value < self.best - self.min_delta:
             self.best = value
             self.best_epoch = epoch
@@ -108,7 +157,7 @@ class EarlyStopping(Callback):
                 self.best_params = net.params.copy()
             return False
         self._wait += 1
-        if self._wait > self.patience:
+        if self._wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             return True
         return False
@@ -116,3 +165,10 @@ class EarlyStopping(Callback):
     def on_train_end(self, net, logs):
         if self.restore_best_weights and self.best_params is not None:
             net.params[...] = self.best_params
+
+    def _save(self):
+        return dict(self.__dict__)
+
+    def _load(self, saved):
+        self.__dict__.clear()
+        self.__dict__.update(saved)

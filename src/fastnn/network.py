@@ -8,12 +8,14 @@ of every step.
 
 from __future__ import annotations
 
+import errno
 import functools
+import io
 import json
 import math
 import os
 import zipfile
-from typing import Any, Sequence
+from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 
@@ -464,7 +466,10 @@ class Sequential:
         optimizer : Optimizer or None
             None means a fresh ``SGD(lr=0.01)`` for this call. Passing the
             same object again continues its state (momentum, moments,
-            schedule).
+            schedule). Its schedule is stepped after every epoch, with the
+            validation loss (else the epoch's training loss) as the
+            monitored value; a schedule attached or replaced since the
+            last call starts as ``fastnn.schedules`` describes.
         shuffle : bool
             Draw a new order of the rows each epoch (from the network's
             seed); False keeps the row order of X.
@@ -476,7 +481,8 @@ class Sequential:
             shuffling) as validation data instead.
         callbacks : Callback, function or list of them
             Called after every epoch as ``f(epoch, logs, net)``; returning
-            True stops training. ``fastnn.EarlyStopping`` is one.
+            True stops training. ``fastnn.EarlyStopping`` is one. The logs
+            are described in ``fastnn.callbacks``.
         verbose : bool
             Show a progress bar (epochs, loss, validation loss, time left).
 
@@ -487,9 +493,14 @@ class Sequential:
         Raises
         ------
         ValueError
-            On bad input (nothing is changed), or when the loss becomes
-            non-finite (the weights and optimizer state are put back as they
-            were before the call).
+            On bad input.
+        TrainingDiverged
+            When the loss or the weights become non-finite; ``step`` counts
+            the steps of this call from 1.
+
+        Whatever raises (bad input, divergence, a callback), the weights, the
+        optimizer (buffers, step count, schedule), the shuffling stream and
+        fastnn's own callbacks are left as they were before the call.
         """
         epochs = check_epochs(epochs)
         batch_size = check_batch_size(batch_size)
@@ -498,86 +509,143 @@ class Sequential:
         optimizer = SGD(lr=0.01) if optimizer is None else optimizer
         self._check_optimizer(optimizer)
         cbs = as_callbacks(callbacks)
-        Xc, labels, Y = self._check_Xy(X, y)
-        val = None
-        if validation_data is not None and validation_split:
-            raise ValueError("give validation_data or validation_split, not both")
-        if validation_split:
-            split = check_float(validation_split, "validation_split", low=0.0, high=1.0,
-                                high_open=True)
-            n_val = int(round(split * Xc.shape[0]))
-            if n_val < 1 or n_val >= Xc.shape[0]:
-                raise ValueError(f"validation_split={split} leaves no rows for training or "
-                                 f"for validation out of {Xc.shape[0]}")
-            cut = Xc.shape[0] - n_val
-            val = (Xc[cut:], labels[cut:], Y[cut:])
-            Xc, labels, Y = Xc[:cut], labels[:cut], Y[:cut]
-        elif validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise TypeError("validation_data must be a pair (X_val, y_val)")
-            val = self._check_Xy(*validation_data)
-        per_epoch = bool(val or cbs or verbose or getattr(optimizer, "schedule", None))
-        if not per_epoch:
-            return self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer,
-                                       bool(shuffle))
-        return self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
-                                   bool(shuffle), val, cbs, bool(verbose))
+        undo = self._undo_point(optimizer)
+        try:
+            Xc, labels, Y = self._check_Xy(X, y)
+            val = None
+            if validation_data is not None and validation_split:
+                raise ValueError("give validation_data or validation_split, not both")
+            if validation_split:
+                split = check_float(validation_split, "validation_split", low=0.0, high=1.0,
+                                    high_open=True)
+                n_val = int(round(split * Xc.shape[0]))
+                if n_val < 1 or n_val >= Xc.shape[0]:
+                    raise ValueError(f"validation_split={split} leaves no rows for training "
+                                     f"or for validation out of {Xc.shape[0]}")
+                cut = Xc.shape[0] - n_val
+                val = (Xc[cut:], labels[cut:], Y[cut:])
+                Xc, labels, Y = Xc[:cut], labels[:cut], Y[:cut]
+            elif validation_data is not None:
+                if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                    raise TypeError("validation_data must be a pair (X_val, y_val)")
+                val = self._check_Xy(*validation_data)
+            per_epoch = bool(val or cbs or verbose or getattr(optimizer, "schedule", None))
+            if not per_epoch:
+                # takes in a schedule removed or an lr changed since the last call
+                optimizer.current_lr(optimizer._state_for(self))
+                return self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer,
+                                           bool(shuffle))
+            return self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
+                                       bool(shuffle), val, cbs, bool(verbose))
+        except BaseException:
+            self._undo(undo)
+            raise
+
+    def _undo_point(self, optimizer: Optimizer) -> tuple:
+        """What a training call may change besides the weights, the optimizer's
+        buffers and step count and the shuffling stream (which the training
+        loops put back themselves): whether the optimizer has a state for this
+        network, where its schedule stands, and the geometry a first X fixes."""
+        state = optimizer._states.get(self)
+        kept = None if state is None else (state.schedule, state.epoch,
+                                           dict(state.schedule_state))
+        layers = None if self._spec is not None else [dict(vars(layer)) for layer in self.layers]
+        return optimizer, state, kept, layers
+
+    def _undo(self, point: tuple) -> None:
+        """Put back what ``_undo_point`` recorded."""
+        optimizer, state, kept, layers = point
+        if state is None:
+            optimizer._states.pop(self, None)
+        else:
+            state.schedule, state.epoch, state.schedule_state = kept[0], kept[1], dict(kept[2])
+        if layers is not None and self._spec is not None:
+            for layer, saved in zip(self.layers, layers):
+                layer.__dict__.clear()
+                layer.__dict__.update(saved)
+            self._spec = self._input_shape = None
+            self._work.clear()
 
     def _fit_per_epoch(self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val,
                        cbs, verbose) -> History:
-        state = optimizer.state_for(self)
+        """Train one epoch at a time: each at the schedule's rate, then the
+        validation loss, the schedule's step and the callbacks. If anything
+        raises, the weights, the optimizer (buffers, step count, schedule),
+        the shuffling stream and fastnn's callbacks are put back as they were
+        before the call, and the error goes on."""
+        state = optimizer._state_for(self)
         before = (self.params.copy(), state.snapshot(), self._rng_state.copy())
+        saved = [cb._save() for cb in cbs]
+        n = Xc.shape[0]
+        steps_per_epoch = -(-n // (n if batch_size is None else min(batch_size, n)))
+        # the training loss of the weights at the end of each epoch, for the
+        # callbacks that keep weights by it (EarlyStopping without validation data)
+        end_loss = any(cb.wants_end_loss(val is not None) for cb in cbs)
         hist = History()
         bar = _progress(epochs) if verbose else None
-        for cb in cbs:
-            cb.on_train_begin(self)
         logs: dict = {}
         try:
-            for epoch in range(epochs):
-                lr = optimizer.current_lr(state)
-                part = self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, shuffle,
-                                           lr=lr, before=before)
-                hist.steps_per_epoch = part.steps_per_epoch
-                hist.step_loss += part.step_loss
-                hist.batch_sizes += part.batch_sizes
-                if part.interrupted or not part.loss:
-                    hist.interrupted = True
-                    break
-                logs = {"loss": part.loss[0], "lr": lr}
-                hist.loss.append(part.loss[0])
-                hist.lr.append(lr)
-                if val is not None:
-                    logs.update(self._validation_logs(*val))
-                    hist.val_loss.append(logs["val_loss"])
-                    if "val_accuracy" in logs:
-                        hist.val_accuracy.append(logs["val_accuracy"])
-                schedule = getattr(optimizer, "schedule", None)
-                state.epoch += 1
-                if schedule is not None:
-                    schedule.observe(float(optimizer.lr), epoch,
-                                     logs.get("val_loss", logs["loss"]), state.schedule_state)
-                if bar is not None:
-                    bar.update(logs)
-                stop = False
+            try:
                 for cb in cbs:
-                    stop = bool(cb.on_epoch_end(epoch, logs, self)) or stop
-                if stop:
-                    hist.stopped_early = True
-                    break
-        except KeyboardInterrupt:
-            hist.interrupted = True
+                    cb.on_train_begin(self)
+                for epoch in range(epochs):
+                    lr = optimizer.current_lr(state)
+                    done = len(hist.step_loss)
+                    try:
+                        part = self._train_checked(Xc, labels, Y, 1, batch_size, optimizer,
+                                                   shuffle, lr=lr, before=before)
+                    except TrainingDiverged as exc:     # its step counts within the epoch
+                        raise self._divergence(done + min(exc.step, steps_per_epoch),
+                                               exact=exc.step <= steps_per_epoch) from None
+                    hist.steps_per_epoch = part.steps_per_epoch
+                    hist.step_loss += part.step_loss
+                    hist.batch_sizes += part.batch_sizes
+                    if part.interrupted or not part.loss:
+                        hist.interrupted = True
+                        break
+                    logs = {"loss": part.loss[0], "lr": lr}
+                    hist.loss.append(part.loss[0])
+                    hist.lr.append(lr)
+                    if end_loss:
+                        logs["end_loss"] = self._loss_on(Xc, labels, Y)
+                    if val is not None:
+                        logs.update(self._validation_logs(*val))
+                        hist.val_loss.append(logs["val_loss"])
+                        if "val_accuracy" in logs:
+                            hist.val_accuracy.append(logs["val_accuracy"])
+                    optimizer.step_schedule(state, logs.get("val_loss", logs["loss"]))
+                    if bar is not None:
+                        bar.update(logs)
+                    stop = False
+                    for cb in cbs:
+                        stop = bool(cb.on_epoch_end(epoch, logs, self)) or stop
+                    if stop:
+                        hist.stopped_early = True
+                        break
+            except KeyboardInterrupt:
+                hist.interrupted = True
+            for cb in cbs:
+                cb.on_train_end(self, logs)
+        except BaseException:
+            self.params[...] = before[0]
+            state.restore(before[1])
+            self._rng_state[...] = before[2]
+            for cb, kept in zip(cbs, saved):
+                cb._load(kept)
+            raise
         finally:
             if bar is not None:
                 bar.close()
-        for cb in cbs:
-            cb.on_train_end(self, logs)
         return hist
 
+    def _loss_on(self, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
+        """Mean loss of the current weights on checked arrays (as ``evaluate``)."""
+        chunk = min(X.shape[0], _PREDICT_CHUNK)
+        return float(_kernels.loss_value(self._spec, _kernels.LOSSES[self.loss], self.params,
+                                         X, labels, Y, self._workspace(chunk), chunk))
+
     def _validation_logs(self, Xv, lv, Yv) -> dict:
-        chunk = min(Xv.shape[0], _PREDICT_CHUNK)
-        logs = {"val_loss": float(_kernels.loss_value(
-            self._spec, _kernels.LOSSES[self.loss], self.params, Xv, lv, Yv,
-            self._workspace(chunk), chunk))}
+        logs = {"val_loss": self._loss_on(Xv, lv, Yv)}
         if self.loss == "cross_entropy":
             logs["val_accuracy"] = float(np.mean(self.predict(Xv).argmax(axis=1) == lv))
         elif self.loss == "binary_cross_entropy":
@@ -591,17 +659,29 @@ class Sequential:
         The rows are used in their order (no shuffling), so feeding the
         chunks of an epoch one by one gives the weights of one
         ``fit(..., shuffle=False)`` over them. ``optimizer=None`` uses the
-        network's own ``SGD(lr=0.01)``, kept from call to call.
+        network's own ``SGD(lr=0.01)``, kept from call to call. A chunk is not
+        an epoch: it trains at the schedule's current rate and does not step
+        the schedule. If it raises, the model and the optimizer are left as
+        they were before the call.
         """
         batch_size = check_batch_size(batch_size)
-        if optimizer is None:
-            if self._default_optimizer is None:
-                self._default_optimizer = SGD(lr=0.01)
+        own = optimizer is None
+        if own:
             optimizer = self._default_optimizer
+            if optimizer is None:
+                optimizer = SGD(lr=0.01)
         self._check_optimizer(optimizer)
-        Xc, labels, Y = self._check_Xy(X, y)
-        return self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, False,
-                                   lr=optimizer.current_lr(optimizer._state_for(self)))
+        undo = self._undo_point(optimizer)
+        try:
+            Xc, labels, Y = self._check_Xy(X, y)
+            hist = self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, False,
+                                       lr=optimizer.current_lr(optimizer._state_for(self)))
+        except BaseException:
+            self._undo(undo)
+            raise
+        if own:
+            self._default_optimizer = optimizer
+        return hist
 
     def _fit_trusted(self, Xc: np.ndarray, y: Any, epochs: int, batch_size: int | None,
                      optimizer: Optimizer, shuffle: bool, stop: tuple | None = None) -> History:
@@ -734,17 +814,23 @@ class Sequential:
         state.t += 1
         return History._one_step(value, n, float(hyper[_LR_SLOT]))
 
-    def _diverged(self, state, before: tuple | None, step: int) -> None:
+    def _diverged(self, state, before: tuple | None, step: int, exact: bool = True) -> None:
         """Restore ``before`` (params, optimizer snapshot, shuffle state), if
-        given, and raise TrainingDiverged at ``step``."""
+        given, and raise TrainingDiverged at ``step`` (``exact=False``: found
+        only at the end of that step, after which the weights were checked)."""
         if before is not None:
             self.params[...] = before[0]
             state.restore(before[1])
             self._rng_state[...] = before[2]
-        raise TrainingDiverged(
-            f"training diverged: the loss became non-finite at step {step}. "
-            "The weights were restored to what they were before this call. "
-            "Try a lower learning rate or scale the inputs (e.g. standardise X).",
+        raise self._divergence(step, exact)
+
+    @staticmethod
+    def _divergence(step: int, exact: bool = True) -> TrainingDiverged:
+        where = f"at step {step}" if exact else f"by the end of step {step}"
+        return TrainingDiverged(
+            f"training diverged: the loss or the weights became non-finite {where} of this "
+            "call. The model and the optimizer were restored to what they were before the "
+            "call. Try a lower learning rate or scale the inputs (e.g. standardise X).",
             step=step)
 
     def _trace_buffer(self, steps: int) -> np.ndarray:
@@ -762,13 +848,47 @@ class Sequential:
             cfg["input_shape"] = list(self._input_shape)
         return cfg
 
-    def save(self, path: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
+    def save(self, path: str | os.PathLike | BinaryIO,
+             optimizer: Optimizer | None = None) -> None:
         """Write the network to a NumPy ``.npz`` archive (see ``fastnn.load``).
 
         With ``optimizer``, the file is a checkpoint: it also holds the
         optimizer's settings and its state for this network (buffers, step
         count, schedule position), and ``fastnn.load_checkpoint`` resumes
         training exactly where it stopped.
+
+        Parameters
+        ----------
+        path : str, os.PathLike or binary file object
+            As for ``numpy.savez``: a name ending in ``.npz`` is written as
+            given, any other name gets ``.npz`` appended (``"model"`` and
+            ``"model.bin"`` write ``model.npz`` and ``model.bin.npz``);
+            ``fastnn.load`` and ``fastnn.load_checkpoint`` accept the same
+            name. A file object open for binary writing (``open(..., "wb")``,
+            ``io.BytesIO``) receives the archive at its current position.
+        optimizer : Optimizer, optional
+            An optimizer that has trained this network, saved with its state.
+
+        Raises
+        ------
+        TypeError
+            ``path`` is neither a path nor a file object, the file object is
+            in text mode, or ``optimizer`` is not a fastnn optimizer.
+        ValueError
+            ``path`` names a directory, or the file object is closed or not
+            open for writing; with ``optimizer``, a network that cannot be
+            trained by gradient (a ``"step"`` activation).
+        OSError
+            The file cannot be created (e.g. ``FileNotFoundError`` when its
+            folder does not exist).
+
+        Notes
+        -----
+        A failed call leaves an existing file as it was and no partial file
+        behind: the archive is written to a temporary file in the same
+        folder, which then replaces the target (its permissions kept). A file
+        object receives the archive in one write, once it has been built.
+        The file layout is described in ``fastnn.load``.
         """
         arrays = dict(format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
                       config=np.array(json.dumps(self.config())), params=self.params,
@@ -781,7 +901,7 @@ class Sequential:
                 "t": state.t, "epoch": state.epoch,
                 "schedule_state": state.schedule_state}))
             arrays["optimizer_state"] = state.buffer
-        np.savez(path, **arrays)
+        _write_archive(path, arrays)
 
     def __getstate__(self) -> dict:
         # Pickle what a file holds; the layers' views are rebuilt on load.
@@ -813,9 +933,45 @@ class Sequential:
         return "\n".join(lines)
 
 
-def load(path: str | os.PathLike) -> Sequential:
+def load(path: str | os.PathLike | BinaryIO) -> Sequential:
     """Read a network written by ``Sequential.save``.
 
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+        The name given to ``save``, with or without ``.npz``: a name ending
+        in ``.npz`` is read as given, any other name with ``.npz`` appended,
+        the file ``save`` wrote under it (``"model.bin"`` reads
+        ``model.bin.npz``). Only if that file does not exist is a file named
+        exactly ``path`` read. A file object open for binary reading
+        (``open(..., "rb")``, ``io.BytesIO``) is read from its current
+        position to its end; on success it is left at its end, on failure
+        where it was.
+
+    Returns
+    -------
+    Sequential
+        The network, predicting bit for bit as the saved one. A checkpoint
+        is also a model file: its optimizer is ignored here (see
+        ``load_checkpoint``).
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither the name ``save`` writes nor ``path`` itself is a file.
+    TypeError
+        ``path`` is neither a path nor a file object, or the file object is
+        in text mode.
+    ValueError
+        ``path`` names a directory; the file object is closed or not open for
+        reading; the file is empty, not an ``.npz`` archive (e.g. a pickle or
+        a single ``.npy`` array), not written by fastnn, truncated, of another
+        format version or holding object arrays.
+    OSError
+        The file exists but cannot be opened (e.g. ``PermissionError``).
+
+    Notes
+    -----
     The file is a NumPy ``.npz`` archive read with ``allow_pickle=False``:
 
     - ``format``: the string ``"fastnn-model"``
@@ -830,27 +986,45 @@ def load(path: str | os.PathLike) -> Sequential:
       "epoch": epochs, "schedule_state": {...}}``, and ``optimizer_state``,
       the optimizer's buffers in the network's dtype
 
-    Nothing in the file is executed. A file that is truncated, not an
-    archive, of another version or holding object arrays is refused with a
-    ``ValueError``.
+    Nothing in the file is executed.
     """
-    name = os.fspath(path)
-    return _from_arrays(_read_arrays(name), name)
+    return _read_arrays(path, _from_arrays)
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[Sequential, Optimizer]:
+def load_checkpoint(path: str | os.PathLike | BinaryIO) -> tuple[Sequential, Optimizer]:
     """Read a checkpoint written by ``net.save(path, optimizer=opt)``.
 
-    Returns the network and an optimizer carrying its state for that
-    network, so that ``net.fit(..., optimizer=opt)`` continues exactly as
-    if training had not stopped.
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+        As for ``fastnn.load``: the name given to ``save``, with or without
+        ``.npz``, or a file object open for binary reading.
+
+    Returns
+    -------
+    net : Sequential
+        The network, predicting bit for bit as the saved one.
+    optimizer : Optimizer
+        An optimizer carrying its state for ``net``, so that
+        ``net.fit(..., optimizer=optimizer)`` continues exactly as if
+        training had not stopped.
+
+    Raises
+    ------
+    FileNotFoundError, TypeError, ValueError, OSError
+        As for ``fastnn.load``; also ``ValueError`` for a model file saved
+        without an optimizer (read it with ``fastnn.load``) and for a bad
+        optimizer description or state.
     """
-    name = os.fspath(path)
-    arrays = _read_arrays(name)
-    net = _from_arrays(arrays, name)
+    return _read_arrays(path, _checkpoint_from_arrays)
+
+
+def _checkpoint_from_arrays(arrays: dict, where: str) -> tuple[Sequential, Optimizer]:
+    net = _from_arrays(arrays, where)
     if "optimizer" not in arrays or "optimizer_state" not in arrays:
-        raise ValueError(f"{name!r} holds a network but no optimizer: save it with "
-                         "net.save(path, optimizer=opt)")
+        raise ValueError(f"{where} holds a network but no optimizer, so it is a model file, "
+                         "not a checkpoint: read it with fastnn.load(path), or save a "
+                         "checkpoint with net.save(path, optimizer=opt)")
     try:
         info = json.loads(str(arrays["optimizer"]))
         optimizer = optimizer_from_settings(info["type"], info["settings"])
@@ -861,40 +1035,201 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Sequential, Optimizer]:
                 or not isinstance(schedule_state, dict)):
             raise ValueError("bad step or epoch count")
     except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"{name!r} is not a valid fastnn checkpoint: bad optimizer "
+        raise ValueError(f"{where} is not a valid fastnn checkpoint: bad optimizer "
                          f"description ({exc})") from None
     state = optimizer.state_for(net)
     buffer = arrays["optimizer_state"]
     if buffer.dtype != net.dtype or buffer.shape != state.buffer.shape:
-        raise ValueError(f"{name!r} is not a valid fastnn checkpoint: the optimizer state "
+        raise ValueError(f"{where} is not a valid fastnn checkpoint: the optimizer state "
                          f"has dtype {buffer.dtype} and shape {buffer.shape}, expected "
                          f"{net.dtype} and {state.buffer.shape}")
     if not np.isfinite(buffer).all():
-        raise ValueError(f"{name!r} is not a valid fastnn checkpoint: the optimizer state "
+        raise ValueError(f"{where} is not a valid fastnn checkpoint: the optimizer state "
                          "contains NaN or infinity")
     state.buffer[...] = buffer
     state.t, state.epoch, state.schedule_state = t, epoch, dict(schedule_state)
     return net, optimizer
 
 
-def _read_arrays(name: str) -> dict:
+_SUFFIX = ".npz"                # what numpy.savez appends to a name without it
+_NPY_MAGIC = b"\x93NUMPY"       # the start of a single array written by numpy.save
+
+
+def _is_file_object(path: Any) -> bool:
+    return (not isinstance(path, (str, bytes, os.PathLike))
+            and (hasattr(path, "read") or hasattr(path, "write")))
+
+
+def _describe(f: Any) -> str:
+    """How messages name a file object."""
+    name = getattr(f, "name", None)
+    if isinstance(name, (str, bytes)):
+        return f"the file object {os.fsdecode(name)!r}"
+    return f"the {type(f).__name__} object"
+
+
+def _file_name(path: Any, caller: str) -> str:
+    """The file that ``save(path)`` writes and ``load(path)`` reads: ``path`` when it
+    ends in ``.npz``, else ``path + ".npz"``, the name ``numpy.savez`` gives it."""
     try:
-        data = np.load(name, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive")
-        with data:
-            return {key: data[key] for key in data.files}
-    except FileNotFoundError:
+        name = os.fsdecode(os.fspath(path))
+    except TypeError:
+        raise TypeError(f"{caller} takes a file name (str or os.PathLike) or a binary file "
+                        f"object, got {type(path).__name__}") from None
+    if not name:
+        raise ValueError(f"{caller} needs a file name, got an empty path")
+    if name.endswith((os.sep, os.altsep or os.sep)) or os.path.basename(name) in (".", ".."):
+        raise ValueError(f"{name!r} names a directory, not a file: give {caller} a file "
+                         f"name such as {os.path.join(name, 'model.npz')!r}")
+    return name if name.endswith(_SUFFIX) else name + _SUFFIX
+
+
+def _check_stream(f: Any, mode: str, where: str) -> None:
+    """Refuse a file object that cannot be read (mode "read") or written ("write") in
+    binary mode, before anything is read from or written to it."""
+    opener = "rb" if mode == "read" else "wb"
+    action = "reading" if mode == "read" else "writing"
+    unable = f"{where} is not open for {action}: open it with {opener!r}"
+    if getattr(f, "closed", False):
+        raise ValueError(f"{where} is closed")
+    able = getattr(f, "readable" if mode == "read" else "writable", None)
+    if callable(able) and not able():
+        raise ValueError(unable)
+    text = isinstance(f, io.TextIOBase)
+    if not text:
+        try:
+            if mode == "read":
+                text = isinstance(f.read(0), str)
+            else:
+                f.write(b"")
+        except TypeError:             # a text stream refusing bytes
+            text = True
+        except io.UnsupportedOperation:
+            raise ValueError(unable) from None
+    if text:
+        raise TypeError(f"{where} is open in text mode; fastnn model files are binary: "
+                        f"open it with {opener!r} (or use io.BytesIO)")
+
+
+def _write_archive(path: Any, arrays: dict) -> None:
+    """Write ``arrays`` as an ``.npz`` archive to ``path`` (a name, see ``_file_name``,
+    or a binary file object) leaving no partial file behind on failure."""
+    if _is_file_object(path):
+        where = _describe(path)
+        _check_stream(path, "write", where)
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        data = buffer.getbuffer()
+        while data:                   # raw streams may take part of it per call
+            written = path.write(data)
+            if not isinstance(written, int) or written >= len(data):
+                break
+            if written <= 0:
+                raise OSError(f"{where} accepted only part of the archive")
+            data = data[written:]
+        return
+    name = _file_name(path, "save")
+    target = os.path.realpath(name)    # through a symbolic link, as open() writes
+    if os.path.isdir(target):
+        raise ValueError(f"{name!r} is a directory, not a file: give save a file name such "
+                         f"as {os.path.join(name, 'model.npz')!r}")
+    folder, base = os.path.split(target)
+    temporary = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                     | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, name) from None
+    try:
+        with open(fd, "wb") as f:
+            np.savez(f, **arrays)
+        if os.path.exists(target):     # keep the permissions of the file replaced
+            os.chmod(temporary, os.stat(target).st_mode & 0o7777)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
         raise
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise ValueError(f"{name!r} is not a readable fastnn model file: {exc}") from None
 
 
-def _from_arrays(arrays: dict, name: str) -> Sequential:
+def _read_arrays(path: Any, build: Callable[[dict, str], Any]) -> Any:
+    """``build(arrays, where)`` of the archive ``path`` names (see ``_file_name``) or a
+    binary file object holds, ``where`` naming it in messages. A seekable file object is
+    left at its end, or, on failure, where it was."""
+    if _is_file_object(path):
+        where = _describe(path)
+        _check_stream(path, "read", where)
+        seekable = getattr(path, "seekable", None)
+        start = path.tell() if callable(seekable) and seekable() else None
+        try:
+            source = path if start is not None else io.BytesIO(path.read())
+            result = build(_parse_archive(source, where, stream=True), where)
+        except BaseException:
+            if start is not None:
+                path.seek(start)
+            raise
+        if start is not None:
+            path.seek(0, os.SEEK_END)
+        return result
+    name = _file_name(path, "load")
+    if not os.path.isfile(name):
+        given = os.fsdecode(os.fspath(path))
+        if given != name and os.path.isfile(given):
+            name = given                  # a file named as given, written otherwise
+        elif os.path.isdir(name):
+            raise ValueError(f"{name!r} is a directory, not a fastnn model file")
+        else:
+            why = "No such file or directory"
+            if given != name:
+                why += f" (the name that save({given!r}) writes"
+                why += f"; {given!r} is a directory)" if os.path.isdir(given) else ")"
+            raise FileNotFoundError(errno.ENOENT, why, name)
+    where = repr(name)
+    with open(name, "rb") as f:
+        return build(_parse_archive(f, where, stream=False), where)
+
+
+def _parse_archive(source: Any, where: str, stream: bool) -> dict:
+    """The arrays of the ``.npz`` archive in the seekable binary file ``source`` from its
+    position on, or a ``ValueError`` naming what the file holds instead."""
+    start = source.tell()
+    head = source.read(len(_NPY_MAGIC))
+    try:
+        source.seek(start)
+        if not head:
+            raise ValueError("nothing to read from its position (seek(0) after writing to "
+                             "it?)" if stream else "the file is empty")
+        if head.startswith(_NPY_MAGIC):
+            raise ValueError("it holds a single array (.npy, as numpy.save writes), not an "
+                             ".npz archive")
+        if head[:1] == b"\x80":
+            raise ValueError("it holds pickled Python objects, as pickle and joblib write "
+                             "(an estimator?): read those with pickle.load or joblib.load, "
+                             "and only from a source you trust")
+        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):    # a zip file's start
+            raise ValueError("it is not an .npz archive (a zip file of .npy arrays)")
+        with np.load(source, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        for key, value in arrays.items():
+            if not isinstance(value, np.ndarray):
+                raise ValueError(f"it is a zip file but not an .npz archive: its member "
+                                 f"{key!r} is not a .npy array")
+    except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError,
+            zipfile.BadZipFile) as exc:
+        raise ValueError(f"{where} is not a readable fastnn model file: {exc}") from None
+    return arrays
+
+
+def _from_arrays(arrays: dict, where: str) -> Sequential:
     def fail(why: str) -> ValueError:
-        return ValueError(f"{name!r} is not a valid fastnn model file: {why}")
+        return ValueError(f"{where} is not a valid fastnn model file: {why}")
 
-    for key in ("format", "version", "config", "params"):
+    if "format" not in arrays:
+        raise fail("the entry 'format' is missing: an .npz archive, but not one that "
+                   "fastnn wrote")
+    for key in ("version", "config", "params"):
         if key not in arrays:
             raise fail(f"the entry {key!r} is missing")
     if arrays["format"].shape != () or str(arrays["format"]) != FORMAT_NAME:

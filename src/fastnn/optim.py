@@ -12,6 +12,7 @@ a new object starts fresh.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from ._core import kernels as _kernels
 from ._validation import check_float
-from .schedules import SCHEDULES, Schedule
+from .schedules import SCHEDULES, ReduceOnPlateau, Schedule
 
 if TYPE_CHECKING:
     from .network import Sequential
@@ -33,16 +34,23 @@ _PAIRS = {"betas": ("beta1", "beta2"), "etas": ("eta_minus", "eta_plus"),
           "step_sizes": ("step_min", "step_max")}
 
 
+# Marks a state unpickled from a fastnn that did not record which schedule
+# its schedule state belongs to: it is taken to be the optimizer's.
+_UNKNOWN_SCHEDULE = object()
+
+
 class OptimizerState:
     """What an optimizer keeps for one network: its buffers, the number of
-    steps taken, the epochs seen and where its schedule stands."""
+    steps taken and where its schedule stands (see ``fastnn.schedules``)."""
 
-    def __init__(self, kind: int, n_params: int, dtype: np.dtype,
-                 schedule: Schedule | None):
+    def __init__(self, kind: int, n_params: int, dtype: np.dtype):
         self.buffer = np.zeros(_kernels.optimizer_state_size(kind, n_params), dtype=dtype)
         self.t = 0          # steps taken
-        self.epoch = 0      # epochs completed (the schedule's position)
-        self.schedule_state = schedule.initial_state() if schedule is not None else {}
+        self.epoch = 0      # epochs the schedule has stepped (torch's last_epoch)
+        self.schedule = None        # the schedule that epoch and schedule_state are of
+        # the next epoch's rate ("lr"), the opt.lr it goes with ("lr_setting"),
+        # torch's "initial_lr" once set, and the schedule's own state
+        self.schedule_state: dict = {}
         self.stepper = None  # a kernel Stepper bound to the buffers, for one-step calls
 
     def __getstate__(self) -> dict:
@@ -51,14 +59,18 @@ class OptimizerState:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("schedule", _UNKNOWN_SCHEDULE)
         self.stepper = None
 
     def snapshot(self) -> tuple:
-        return (self.buffer.copy(), self.t, self.epoch, dict(self.schedule_state))
+        return (self.buffer.copy(), self.t, self.epoch, dict(self.schedule_state),
+                self.schedule)
 
     def restore(self, snap: tuple) -> None:
         self.buffer[...] = snap[0]
         self.t, self.epoch, self.schedule_state = snap[1], snap[2], dict(snap[3])
+        if len(snap) > 4:
+            self.schedule = snap[4]
 
 
 @dataclass
@@ -126,11 +138,61 @@ class Optimizer:
         return h
 
     def current_lr(self, state: OptimizerState) -> float:
-        """The rate of the next epoch for the network whose state this is."""
+        """The rate of the next epoch for the network whose state this is.
+
+        Takes in a schedule attached, replaced or removed and a change of
+        ``lr`` since the last call, as ``fastnn.schedules`` describes; raises
+        ValueError if the schedule's state (e.g. read from a checkpoint) is
+        not valid, changing nothing then.
+        """
+        self._bind_schedule(state)
+        schedule = getattr(self, "schedule", None)
+        lr = float(self.lr)
+        if schedule is None:
+            return lr
+        sched_state = state.schedule_state
+        if "lr" not in sched_state:
+            sched_state = _upgraded_schedule_state(schedule, sched_state, state.epoch, lr)
+        _check_schedule_state(schedule, sched_state)
+        if sched_state["lr_setting"] != lr:      # torch's param_group["lr"] = lr
+            sched_state["lr"] = sched_state["lr_setting"] = lr
+        state.schedule_state = sched_state
+        return float(sched_state["lr"])
+
+    def step_schedule(self, state: OptimizerState, metric: float) -> float:
+        """Step the schedule after an epoch whose monitored loss was ``metric``
+        (torch's ``scheduler.step()``) and return the next epoch's rate."""
+        lr = self.current_lr(state)
         schedule = getattr(self, "schedule", None)
         if schedule is None:
-            return float(self.lr)
-        return float(schedule.lr(float(self.lr), state.epoch, state.schedule_state))
+            return lr
+        sched_state = state.schedule_state
+        state.epoch += 1
+        sched_state["lr"] = float(schedule.step(lr, state.epoch, float(metric), sched_state))
+        return sched_state["lr"]
+
+    def _bind_schedule(self, state: OptimizerState) -> None:
+        """Make ``state`` describe the optimizer's schedule: a schedule that is
+        not the one the state was kept for starts as a torch scheduler created
+        now, from the current rate (see ``fastnn.schedules``)."""
+        schedule = getattr(self, "schedule", None)
+        if state.schedule is schedule:
+            return
+        if state.schedule is _UNKNOWN_SCHEDULE:
+            state.schedule = schedule
+            return
+        lr = float(self.lr)
+        old = state.schedule_state
+        current = lr
+        if (state.schedule is not None and old.get("lr_setting") == lr
+                and _is_rate(old.get("lr"))):
+            current = float(old["lr"])
+        kept = {"initial_lr": old["initial_lr"]} if _is_rate(old.get("initial_lr")) else {}
+        if schedule is not None:
+            if schedule.sets_initial_lr:
+                kept.setdefault("initial_lr", current)
+            kept = {**schedule.initial_state(), **kept, "lr": current, "lr_setting": lr}
+        state.schedule, state.epoch, state.schedule_state = schedule, 0, kept
 
     def settings(self) -> dict:
         """The constructor arguments, as plain data (for checkpoints)."""
@@ -154,9 +216,9 @@ class Optimizer:
     def _state_for(self, net: Sequential) -> OptimizerState:
         state = self._states.get(net)
         if state is None:
-            state = OptimizerState(self._kind, net.n_params, net.dtype,
-                                   getattr(self, "schedule", None))
+            state = OptimizerState(self._kind, net.n_params, net.dtype)
             self._init_state(state)
+            self._bind_schedule(state)
             self._states[net] = state
         return state
 
@@ -165,8 +227,11 @@ class Optimizer:
         self._states.clear()
 
     def state_for(self, net: Sequential) -> OptimizerState:
-        """This optimizer's state for ``net`` (created empty if new)."""
-        return self._state_for(net)
+        """This optimizer's state for ``net`` (created empty if new), kept for
+        the optimizer's current schedule."""
+        state = self._state_for(net)
+        self._bind_schedule(state)
+        return state
 
     def _validate(self) -> None:
         raise NotImplementedError
@@ -351,6 +416,39 @@ class Rprop(Optimizer):
         object.__setattr__(self, "etas", etas)
         object.__setattr__(self, "step_sizes", sizes)
         _check_schedule(self.schedule)
+
+
+def _is_rate(value: Any) -> bool:
+    """A finite number >= 0 (a cosine schedule reaches 0 when eta_min is 0)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float))
+            and math.isfinite(value) and value >= 0)
+
+
+def _check_schedule_state(schedule: Schedule, state: dict) -> None:
+    for key in ("lr", "lr_setting") + (("initial_lr",) if schedule.sets_initial_lr else ()):
+        if not _is_rate(state.get(key)):
+            raise ValueError(f"the schedule state {state!r} is not valid: {key} must be a "
+                             f"finite number >= 0, got {state.get(key)!r}")
+    try:
+        schedule.check_state(state)
+    except ValueError as exc:
+        raise ValueError(f"the schedule state {state!r} is not valid: {exc}") from None
+
+
+def _upgraded_schedule_state(schedule: Schedule, old: dict, epoch: int, lr: float) -> dict:
+    """The state of a schedule as kept before the rate itself was (a rate
+    computed from lr in closed form, and for the plateau rule a scale)."""
+    if isinstance(schedule, ReduceOnPlateau):
+        scale = old.get("scale", 1.0)
+        rate = lr * scale if _is_rate(scale) else lr
+        rate = min(lr, max(rate, schedule.min_lr))
+    elif hasattr(schedule, "lr") and not isinstance(epoch, bool) and isinstance(epoch, int):
+        rate = schedule.lr(lr, epoch, old)
+    else:
+        rate = lr
+    own = schedule.initial_state()
+    return {**own, **{k: old[k] for k in own if k in old}, "lr": rate, "lr_setting": lr,
+            "initial_lr": lr}
 
 
 def _check_schedule(schedule) -> None:
