@@ -73,36 +73,3 @@ def test_all_builds_agree():
             for field in ("params", "pred", "loss"):
                 np.testing.assert_allclose(res[key][field], ref[field], rtol=tol, atol=tol,
                                            err_msg=f"{isa} {key} {field}")
-
-
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("batch_size", [256, 512])    # 512: halves side by side
-def test_results_do_not_depend_on_the_thread_count(dtype, batch_size):
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(1100, 100))
-    y = rng.integers(0, 10, size=1100)
-    runs = []
-    for n in (1, 2):
-        with fastnn.threads(n):
-            assert fastnn.get_num_threads() == n
-            net = fastnn.Sequential([fastnn.Dense(100, 256, activation="relu"),
-                                     fastnn.Dense(256, 10, activation="softmax")],
-                                    dtype=dtype, seed=0)
-            assert net._splits(batch_size) == (batch_size == 512)
-            hist = net.fit(X, y, epochs=2, batch_size=batch_size,
-                           optimizer=fastnn.SGD(lr=0.1))
-            runs.append((net.params.copy(), hist.step_loss, net.predict(X)))
-    for other in runs[1:]:
-        np.testing.assert_array_equal(runs[0][0], other[0])
-        assert runs[0][1] == other[1]
-        np.testing.assert_array_equal(runs[0][2], other[2])
-
-
-def test_thread_count_is_checked():
-    with pytest.raises(ValueError, match="n_threads must be a positive integer"):
-        fastnn.set_num_threads(0)
-    before = fastnn.get_num_threads()
-    with pytest.raises(RuntimeError):
-        with fastnn.threads(1):
-            raise RuntimeError("inside")
-    assert fastnn.get_num_threads() == before

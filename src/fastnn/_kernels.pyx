@@ -125,7 +125,8 @@ cdef enum:
     H_STEP_MIN = 13
     H_STEP_MAX = 14
     H_L2 = 15              # weights-only L2, scaled by 1 / batch rows
-    N_HYPER = 16
+    H_VELOCITY = 16        # SGD: scikit-learn's velocity rule instead of torch's buffer
+    N_HYPER = 17
 
 # Columns of the layer table
 cdef enum:
@@ -178,7 +179,8 @@ HYPER_SLOTS = {"lr": H_LR, "momentum": H_MOMENTUM, "dampening": H_DAMPENING,
                "beta1": H_BETA1, "beta2": H_BETA2, "eps": H_EPS,
                "lr_decay": H_LR_DECAY, "alpha": H_ALPHA, "centered": H_CENTERED,
                "eta_minus": H_ETA_MINUS, "eta_plus": H_ETA_PLUS,
-               "step_min": H_STEP_MIN, "step_max": H_STEP_MAX, "l2": H_L2}
+               "step_min": H_STEP_MIN, "step_max": H_STEP_MAX, "l2": H_L2,
+               "velocity": H_VELOCITY}
 N_HYPER_SLOTS = N_HYPER
 SPEC_COLUMNS = SPEC_WIDTH
 CONV_DIRECT_BELOW = CONV_BLAS_MIN_MACS   # m * c_out * c_in * kh * kw * oh * ow
@@ -383,12 +385,95 @@ cdef int _load_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
     return 0
 
 
-# ------------------------------------------------------------ BLAS
-cdef inline void _gemm(bint ta, bint tb, int M, int N, int K,
-                       floating alpha, const floating* A, int lda,
-                       const floating* B, int ldb, floating beta,
-                       floating* C, int ldc) noexcept nogil:
-    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order)."""
+# ------------------------------------------------------------ BLAS and threads
+# The engine owns how its work is divided, so that no result depends on the
+# thread count. BLAS always runs single-threaded inside the engine (every
+# entry point that may call it holds BLAS's own count at 1 while it runs:
+# _blas_serial_begin / _blas_serial_end), because a multi-threaded BLAS
+# divides a product by its thread count, and some kernels (OpenBLAS's,
+# under some OPENBLAS_CORETYPE settings) then sum in another order. A large
+# product is instead cut by the engine into PARTS fixed parts along the
+# columns of its result, decided by its sizes alone; the engine's threads
+# (OpenMP, ``set_threads``) compute the parts side by side, or one thread
+# one after the other: each part is the same single-threaded BLAS call
+# either way, so the bits are the same.
+cdef extern from *:
+    """
+    typedef int (*fastnn_get_fn)(void);
+    typedef void (*fastnn_set_fn)(int);
+    static fastnn_get_fn fastnn_blas_get = 0;
+    static fastnn_set_fn fastnn_blas_set = 0;
+    static int fastnn_blas_users = 0;
+    static int fastnn_blas_saved = 1;
+    static char fastnn_blas_lock = 0;
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTNN_LOCK() while (__atomic_test_and_set(&fastnn_blas_lock, __ATOMIC_ACQUIRE)) {}
+    #define FASTNN_UNLOCK() __atomic_clear(&fastnn_blas_lock, __ATOMIC_RELEASE)
+    #else
+    #define FASTNN_LOCK()
+    #define FASTNN_UNLOCK()
+    #endif
+    /* The first engine call in flight saves BLAS's thread count and sets it
+       to 1; the last one out restores it. */
+    static void fastnn_blas_serial_begin(void) {
+        if (!fastnn_blas_set) return;
+        FASTNN_LOCK();
+        if (fastnn_blas_users++ == 0) {
+            fastnn_blas_saved = fastnn_blas_get();
+            if (fastnn_blas_saved != 1) fastnn_blas_set(1);
+        }
+        FASTNN_UNLOCK();
+    }
+    static void fastnn_blas_serial_end(void) {
+        if (!fastnn_blas_set) return;
+        FASTNN_LOCK();
+        if (--fastnn_blas_users == 0 && fastnn_blas_saved != 1)
+            fastnn_blas_set(fastnn_blas_saved);
+        FASTNN_UNLOCK();
+    }
+    static void fastnn_blas_bind(size_t get, size_t set) {
+        fastnn_blas_get = (fastnn_get_fn)get;
+        fastnn_blas_set = (fastnn_set_fn)set;
+    }
+    """
+    void _blas_serial_begin "fastnn_blas_serial_begin"() noexcept nogil
+    void _blas_serial_end "fastnn_blas_serial_end"() noexcept nogil
+    void _blas_bind "fastnn_blas_bind"(size_t get, size_t set) noexcept nogil
+
+# Threads that compute the parts of a product (set_threads); at most PARTS
+# are ever busy.
+cdef int _n_threads = 1
+cdef enum:
+    PARTS = 2
+# Products with at least this many multiply-adds are cut into PARTS parts.
+cdef Py_ssize_t PAR_MIN_MACS = 1 << 17
+
+
+def bind_blas(size_t get_num_threads, size_t set_num_threads):
+    """Give the engine the addresses of BLAS's own ``int get(void)`` and
+    ``void set(int)`` thread-count functions (OpenBLAS's), so that it can
+    hold BLAS at one thread while it runs. 0, 0: BLAS cannot be told."""
+    _blas_bind(get_num_threads, set_num_threads)
+
+
+def set_threads(int n):
+    """Use n threads (1 or more) for the parts of large products."""
+    global _n_threads
+    if n < 1:
+        raise ValueError(f"n_threads must be positive, got {n}")
+    _n_threads = n
+
+
+def get_threads():
+    """The threads that compute the parts of large products."""
+    return _n_threads
+
+
+cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
+                        floating alpha, const floating* A, int lda,
+                        const floating* B, int ldb, floating beta,
+                        floating* C, int ldc) noexcept nogil:
+    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order), one call."""
     cdef char transa = 84 if ta else 78    # 'T' or 'N'
     cdef char transb = 84 if tb else 78
     if floating is float:
@@ -399,15 +484,72 @@ cdef inline void _gemm(bint ta, bint tb, int M, int N, int K,
               <double*>B, &ldb, &beta, C, &ldc)
 
 
-cdef inline void _gemv(bint ta, int M, int N, floating alpha, const floating* A, int lda,
-                       const floating* x, floating beta, floating* y) noexcept nogil:
-    """y := alpha * op(A) @ x + beta * y, column-major A (M, N)."""
-    cdef char trans = 84 if ta else 78    # 'T' or 'N'
+cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
+                            floating alpha, const floating* A, int lda,
+                            const floating* B, int ldb, floating beta,
+                            floating* C, int ldc) noexcept nogil:
+    """Part h of PARTS of _gemm: the columns [h*c, min((h+1)*c, N)) of C, c = ceil(N/PARTS)."""
+    cdef int c = (N + PARTS - 1) // PARTS
+    cdef int c0 = h * c
+    cdef int n = min(c, N - c0)
+    if n > 0:
+        _gemm1(ta, tb, M, n, K, alpha, A, lda, B + (c0 if tb else c0 * ldb), ldb,
+               beta, C + c0 * ldc, ldc)
+
+
+cdef void _gemm(bint ta, bint tb, int M, int N, int K,
+                floating alpha, const floating* A, int lda,
+                const floating* B, int ldb, floating beta,
+                floating* C, int ldc) noexcept nogil:
+    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order); from
+    PAR_MIN_MACS multiply-adds on in PARTS column parts, on the engine's threads."""
+    cdef int h
+    if <Py_ssize_t>M * N * K < PAR_MIN_MACS or N < PARTS:
+        _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    elif _n_threads == 1:
+        for h in range(PARTS):
+            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    else:
+        for h in prange(PARTS, num_threads=min(_n_threads, PARTS), schedule="static",
+                        chunksize=1):
+            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef inline void _gemv1(int M, int N, floating alpha, const floating* A, int lda,
+                        const floating* x, floating beta, floating* y) noexcept nogil:
+    """y := alpha * A @ x + beta * y, column-major A (M, N), one call."""
+    cdef char trans = 78    # 'N'
     cdef int one = 1
     if floating is float:
         sgemv(&trans, &M, &N, &alpha, <float*>A, &lda, <float*>x, &one, &beta, y, &one)
     else:
         dgemv(&trans, &M, &N, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
+
+
+cdef inline void _gemv_part(int h, int M, int N, floating alpha, const floating* A,
+                            int lda, const floating* x, floating beta,
+                            floating* y) noexcept nogil:
+    """Part h of PARTS of _gemv: the rows [h*r, min((h+1)*r, M)) of y, r = ceil(M/PARTS)."""
+    cdef int r = (M + PARTS - 1) // PARTS
+    cdef int r0 = h * r
+    if r0 < M:
+        _gemv1(min(r, M - r0), N, alpha, A + r0, lda, x, beta, y + r0)
+
+
+cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
+                const floating* x, floating beta, floating* y) noexcept nogil:
+    """y := alpha * A @ x + beta * y, column-major A (M, N); from PAR_MIN_MACS
+    multiply-adds on in PARTS row parts, on the engine's threads."""
+    cdef int h
+    if <Py_ssize_t>M * N < PAR_MIN_MACS or M < PARTS:
+        _gemv1(M, N, alpha, A, lda, x, beta, y)
+    elif _n_threads == 1:
+        for h in range(PARTS):
+            _gemv_part(h, M, N, alpha, A, lda, x, beta, y)
+    else:
+        for h in prange(PARTS, num_threads=min(_n_threads, PARTS), schedule="static",
+                        chunksize=1):
+            _gemv_part(h, M, N, alpha, A, lda, x, beta, y)
 
 
 # ------------------------------------------------------------ activations
@@ -538,7 +680,7 @@ cdef void _dense_forward(const floating* X, const floating* W,
     if m == 1 and n_in * n_out >= BLAS_MIN_MACS:
         # one sample: out = W^T x + b, a matrix-vector product that streams W once
         memcpy(out, b, n_out * sizeof(floating))
-        _gemv(False, <int>n_out, <int>n_in, <floating>1.0, W, <int>n_out, X,
+        _gemv(<int>n_out, <int>n_in, <floating>1.0, W, <int>n_out, X,
               <floating>1.0, out)
     elif m * n_in * n_out >= BLAS_MIN_MACS:
         # out^T = W^T X^T + b in BLAS's column-major view: out starts as the
@@ -1042,18 +1184,29 @@ cdef void _pool_backward(const floating* X, const floating* delta,
 cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                         int loss, int act, const int64_t* labels,
                         const floating* Y, const int64_t* idx,
-                        floating* delta) noexcept nogil:
+                        floating* delta, Py_ssize_t* correct) noexcept nogil:
     """loss := mean loss of act(Z) against the targets;  delta := dloss/dZ
 
-    Z      : (m, k)   IN   logits of the output layer
-    labels : (n,)     IN   class labels (cross-entropy), row idx[i] for row i
-    Y      : (n, k)   IN   targets (mse, binary cross-entropy), row idx[i]
-    idx    : (m,)     IN   rows of the targets; NULL means 0 .. m-1
-    delta  : (m, k)   OUT  (NULL: loss only)
+    Z       : (m, k)   IN   logits of the output layer
+    labels  : (n,)     IN   class labels (cross-entropy), row idx[i] for row i
+    Y       : (n, k)   IN   targets (mse, binary cross-entropy), row idx[i]
+    idx     : (m,)     IN   rows of the targets; NULL means 0 .. m-1
+    delta   : (m, k)   OUT  (NULL: loss only)
+    correct : (1,)     OUT  += rows classified right (classification losses;
+                            NULL: not counted)
+
+    Every loss is summed in the order torch's writes it, so that it stays
+    exact at any size of the logits: cross-entropy as (max - z_y) + log(sum
+    exp(z - max)) (log_softmax then the negative log-likelihood), binary
+    cross-entropy as max(z, 0) - z t + log1p(exp(-|z|)). A row is classified
+    right when the largest logit is its label's (the first of equal ones, as
+    argmax), or, for binary cross-entropy, when every output's z > 0 (p >
+    0.5) agrees with its target's t > 0.5.
     """
-    cdef Py_ssize_t i, j, r
-    cdef double total = 0, s, mx, lse, z, t, a, g, ga
+    cdef Py_ssize_t i, j, r, jm
+    cdef double total = 0, s, mx, z, t, a, g, ga
     cdef double inv
+    cdef bint right
     cdef const floating* zrow
     if loss == CROSS_ENTROPY:
         inv = 1.0 / m
@@ -1061,14 +1214,17 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
             r = idx[i] if idx != NULL else i
             zrow = Z + i * k
             mx = zrow[0]
+            jm = 0
             for j in range(1, k):
                 if zrow[j] > mx:
                     mx = zrow[j]
+                    jm = j
             s = 0
             for j in range(k):
                 s += exp(zrow[j] - mx)
-            lse = mx + log(s)
-            total += lse - zrow[labels[r]]
+            total += (mx - zrow[labels[r]]) + log(s)
+            if correct != NULL and jm == labels[r]:
+                correct[0] += 1
             if delta != NULL:
                 for j in range(k):
                     delta[i * k + j] = <floating>(exp(zrow[j] - mx) / s * inv)
@@ -1078,12 +1234,16 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
     if loss == BINARY_CROSS_ENTROPY:
         for i in range(m):
             r = idx[i] if idx != NULL else i
+            right = True
             for j in range(k):
                 z = Z[i * k + j]
                 t = Y[r * k + j]
-                total += (z if z > 0 else 0) - z * t + log1p(exp(-fabs(z)))
+                total += ((z if z > 0 else 0) - z * t) + log1p(exp(-fabs(z)))
+                right = right and ((z > 0) == (t > 0.5))
                 if delta != NULL:
                     delta[i * k + j] = <floating>((_sigmoid(z) - t) * inv)
+            if correct != NULL and right:
+                correct[0] += 1
         return total * inv
     # MSE through any output activation: a = act(z); dL/da = 2 (a - y) / (m k)
     if act == IDENTITY and idx == NULL and delta != NULL:
@@ -1288,7 +1448,21 @@ cdef void _update(int kind, const double* h, int64_t t, floating* params,
     cdef floating b1, b2, w1, eps, step_size, bc2_sqrt
     cdef floating* m_state
     cdef floating* v_state
-    if kind == OPT_SGD:
+    if kind == OPT_SGD and h[H_VELOCITY] != 0 and mom != 0:
+        # scikit-learn's rule: the velocity keeps each past step's rate,
+        #   v = momentum * v - lr * g;  w = w + (momentum * v - lr * g if nesterov else v)
+        # (v starts at 0; equal to torch's while lr is constant)
+        for p in range(n):
+            g = grads[p]
+            if wd != 0:
+                g = g + wd * params[p]
+            buf = (mom * state[p] if t > 0 else 0) - lr * g
+            state[p] = buf
+            if nesterov:
+                params[p] = params[p] + (mom * buf - lr * g)
+            else:
+                params[p] = params[p] + buf
+    elif kind == OPT_SGD:
         for p in range(n):
             g = grads[p]
             if wd != 0:
@@ -1508,14 +1682,18 @@ def forward(const int64_t[:, ::1] spec,
             finite = _all_finite(&X[0, 0], n * X.shape[1])
         if not finite:
             return False
-    with nogil:
-        start = 0
-        while start < n:
-            m = min(chunk, n - start)
-            _forward(&net, &params[0], &X[start, 0], m, &work[0], False, NULL)
-            memcpy(&out[start, 0], &work[net.layers[net.n_layers - 1].out_off],
-                   m * n_out * sizeof(floating))
-            start += m
+    _blas_serial_begin()
+    try:
+        with nogil:
+            start = 0
+            while start < n:
+                m = min(chunk, n - start)
+                _forward(&net, &params[0], &X[start, 0], m, &work[0], False, NULL)
+                memcpy(&out[start, 0], &work[net.layers[net.n_layers - 1].out_off],
+                       m * n_out * sizeof(floating))
+                start += m
+    finally:
+        _blas_serial_end()
     return True
 
 
@@ -1581,18 +1759,22 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
         raise ValueError("loss_value: X does not match the network")
     last = &net.layers[net.n_layers - 1]
     k = last.n_out
-    with nogil:
-        start = 0
-        while start < n:
-            m = min(chunk, n - start)
-            _forward(&net, &params[0], &X[start, 0], m, &work[0], True, NULL)
-            total += m * _loss_delta(
-                &work[last.out_off], m, k, loss, last.act,
-                &labels[start] if loss == CROSS_ENTROPY else NULL,
-                &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
-                NULL, NULL)
-            start += m
-    return total / n
+    _blas_serial_begin()
+    try:
+        with nogil:
+            start = 0
+            while start < n:
+                m = min(chunk, n - start)
+                _forward(&net, &params[0], &X[start, 0], m, &work[0], True, NULL)
+                total += m * _loss_delta(
+                    &work[last.out_off], m, k, loss, last.act,
+                    &labels[start] if loss == CROSS_ENTROPY else NULL,
+                    &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
+                    NULL, NULL, NULL)
+                start += m
+    finally:
+        _blas_serial_end()
+    return <double><floating>(total / n)   # the loss in the model's dtype
 
 
 def loss_and_grad(const int64_t[:, ::1] spec, int loss,
@@ -1613,22 +1795,27 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
         raise ValueError("loss_and_grad: X or grads does not match the network")
     last = &net.layers[net.n_layers - 1]
     k = last.n_out
-    with nogil:
-        _forward(&net, &params[0], &X[0, 0], n, &work[0], True, NULL)
-        value = _loss_delta(&work[last.out_off], n, k, loss, last.act,
-                            &labels[0] if loss == CROSS_ENTROPY else NULL,
-                            &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
-                            NULL, &work[net.delta_a])
-        _backward(&net, &params[0], &X[0, 0], n, &work[0], &grads[0])
-    return value
+    _blas_serial_begin()
+    try:
+        with nogil:
+            _forward(&net, &params[0], &X[0, 0], n, &work[0], True, NULL)
+            value = _loss_delta(&work[last.out_off], n, k, loss, last.act,
+                                &labels[0] if loss == CROSS_ENTROPY else NULL,
+                                &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
+                                NULL, &work[net.delta_a], NULL)
+            _backward(&net, &params[0], &X[0, 0], n, &work[0], &grads[0])
+    finally:
+        _blas_serial_end()
+    return <double><floating>value
 
 
 cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
                         const int64_t* labels, const floating* Y, const int64_t* idx,
                         Py_ssize_t m, const floating* params, floating* grads,
-                        floating* work, uint64_t* rs) noexcept nogil:
-    """loss := mean loss of one batch; grads := its gradient (left as is when
-    the loss is not finite).
+                        floating* work, uint64_t* rs, Py_ssize_t* correct) noexcept nogil:
+    """loss := mean loss of one batch, in the model's dtype; grads := its
+    gradient (left as is when the loss is not finite); correct += the rows
+    it classified right (NULL: not counted).
 
     The batch is rows idx[0..m) of X, labels and Y (gathered into the
     workspace), or with idx NULL the m rows they point at. ``line``: the
@@ -1640,8 +1827,8 @@ cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
     cdef floating* xbuf
     cdef double value
     if line:
-        return _line_step(X, Y, idx, m, params + last.w_off, params + last.b_off,
-                          grads + last.w_off, grads + last.b_off)
+        return <floating>_line_step(X, Y, idx, m, params + last.w_off, params + last.b_off,
+                                    grads + last.w_off, grads + last.b_off)
     if idx != NULL:
         xbuf = work + net.in_off
         for i in range(m):
@@ -1652,8 +1839,8 @@ cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
             memcpy(xbuf + i * n_in, X + idx[i] * n_in, n_in * sizeof(floating))
         xb = xbuf
     _forward(net, params, xb, m, work, True, rs)
-    value = _loss_delta(work + last.out_off, m, last.n_out, loss, last.act,
-                        labels, Y, idx, work + net.delta_a)
+    value = <floating>_loss_delta(work + last.out_off, m, last.n_out, loss, last.act,
+                                  labels, Y, idx, work + net.delta_a, correct)
     if isfinite(value):
         _backward(net, params, xb, m, work, grads)
     return value
@@ -1691,6 +1878,19 @@ cdef double _sum_squares(const floating* a, Py_ssize_t n) noexcept nogil:
     return (s0 + s1) + (s2 + s3)
 
 
+cdef bint _uses_blas(Net* net, Py_ssize_t m) noexcept nogil:
+    """True if a batch of m rows sends any product of the network to BLAS."""
+    cdef int l
+    cdef Layer* L
+    for l in range(net.n_layers):
+        L = &net.layers[l]
+        if L.kind == DENSE and m * L.n_in * L.n_out >= BLAS_MIN_MACS:
+            return True
+        if L.kind == CONV2D and _conv_uses_blas(L, m):
+            return True
+    return False
+
+
 cdef bint _is_line(Net* net, int loss) noexcept nogil:
     """One Dense(1, 1) with a linear output under MSE: the regression machine."""
     cdef Layer* L = &net.layers[0]
@@ -1717,9 +1917,9 @@ def train(const int64_t[:, ::1] spec, int loss,
           Py_ssize_t check_every,
           Py_ssize_t max_steps,            # stop after this many steps (<= epochs * steps)
           bint split=False,                # each batch as two halves (see below)
-          int n_threads=1,                 # threads for the halves (1 or 2)
           double[::1] stop=None,           # IN/OUT [scale, tol, patience, best, count]
-          double[::1] epoch_loss=None):    # OUT (n_epochs,) with ``stop``
+          double[::1] epoch_loss=None,     # OUT (n_epochs,) with ``stop``
+          int64_t[::1] step_correct=None): # OUT (steps,) rows classified right, or None
     """Train n_epochs epochs: per batch gather, forward, loss, backward, update.
 
     The whole loop runs without the GIL, taking it only every
@@ -1732,9 +1932,13 @@ def train(const int64_t[:, ::1] spec, int loss,
     ``split``: every batch of two rows or more is computed as two halves,
     each with its own workspace (``workspace_size(..., split=True)``), and
     the two gradients are combined weighted by their rows. The halves are
-    independent: with ``n_threads=2`` they run side by side (BLAS should
-    then use one thread each), with 1 one after the other, and the result
-    is the same bit for bit either way.
+    independent: on two or more of the engine's threads (``set_threads``)
+    they run side by side, on one one after the other, and the result is the
+    same bit for bit either way.
+
+    ``step_correct``: for classification losses, the rows of each step's
+    batch that the network classified right before the update (see
+    ``_loss_delta``).
 
     ``stop``: scikit-learn's stopping rule, checked after every epoch on
     v = scale * (the epoch's mean loss): an epoch with v > best - tol
@@ -1745,33 +1949,20 @@ def train(const int64_t[:, ::1] spec, int loss,
     """
     cdef Net net
     cdef Py_ssize_t n = X.shape[0], n_params = params.shape[0]
-    cdef Py_ssize_t steps_per_epoch, epoch, s, start, m, i, k, n_in, step
-    cdef Py_ssize_t since_check = 0, total_steps
+    cdef Py_ssize_t steps_per_epoch, i, k, n_in, total_steps
     cdef const int64_t* lab
     cdef const floating* tgt
-    cdef double value
     cdef bint record = trace.shape[0] > 0
-    cdef bint line, use_stop
+    cdef bint line, use_stop, count, serial
     cdef Layer* last
     cdef uint64_t* rs = &rng_state[0]
     cdef Net half                       # the layout of a half batch (split)
-    cdef Py_ssize_t h, p, half_size = 0, first, parts
-    cdef Py_ssize_t rows[2]
-    cdef double vals[2]
-    cdef double wa, wb
-    cdef const floating* xs[2]
-    cdef const int64_t* labs[2]
-    cdef const floating* tgts[2]
-    cdef const int64_t* idxs[2]
-    cdef floating* gb[2]
-    cdef floating* wk[2]
+    cdef Py_ssize_t half_size = 0
 
     if n == 0 or batch_size < 1 or n_epochs < 0 or check_every < 1 or max_steps < 0:
         raise ValueError("train: empty data, batch_size < 1 or n_epochs < 0")
     batch_size = min(batch_size, n)
     if split:
-        if n_threads < 1 or n_threads > 2:
-            raise ValueError("train: n_threads must be 1 or 2")
         _load_net(&half, spec, n_params, (batch_size + 1) // 2, work.shape[0])
         half_size = half.size
         if work.shape[0] < 2 * half_size + n_params:
@@ -1795,6 +1986,9 @@ def train(const int64_t[:, ::1] spec, int loss,
     if use_stop and (stop.shape[0] != 5 or epoch_loss is None
                      or epoch_loss.shape[0] < n_epochs):
         raise ValueError("train: the stopping rule needs stop (5,) and epoch_loss (n_epochs,)")
+    count = step_correct is not None and step_correct.shape[0] > 0
+    if count and (step_correct.shape[0] < total_steps or loss == MSE):
+        raise ValueError("train: step_correct needs a classification loss and (steps,)")
     counters[0] = 0
     counters[2] = STATUS_OK
     if total_steps == 0:
@@ -1804,6 +1998,46 @@ def train(const int64_t[:, ::1] spec, int loss,
     line = _is_line(&net, loss)
     lab = &labels[0] if loss == CROSS_ENTROPY else NULL
     tgt = &Y[0, 0] if loss != CROSS_ENTROPY else NULL
+    serial = _uses_blas(&net, batch_size)
+    if serial:
+        _blas_serial_begin()
+    try:
+        _train_loop(&net, &half, loss, line, params, grads, opt_kind, hyper, opt_state,
+                    X, lab, tgt, k, n, batch_size, n_epochs, shuffle, rs, order, work,
+                    step_loss, trace, counters, check_every, total_steps, split,
+                    half_size, use_stop, stop, epoch_loss, count, step_correct)
+    finally:
+        if serial:
+            _blas_serial_end()
+
+
+cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
+                     floating[::1] params, floating[::1] grads, int opt_kind,
+                     const double[::1] hyper, floating[::1] opt_state,
+                     const floating[:, ::1] X, const int64_t* lab, const floating* tgt,
+                     Py_ssize_t k, Py_ssize_t n, Py_ssize_t batch_size, Py_ssize_t n_epochs,
+                     bint shuffle, uint64_t* rs, int64_t[::1] order, floating[::1] work,
+                     double[::1] step_loss, floating[:, ::1] trace, int64_t[::1] counters,
+                     Py_ssize_t check_every, Py_ssize_t total_steps, bint split,
+                     Py_ssize_t half_size, bint use_stop, double[::1] stop,
+                     double[::1] epoch_loss, bint count, int64_t[::1] step_correct) except -1:
+    """The loop of ``train``, its buffers checked (stop, epoch_loss and
+    step_correct are read only when use_stop and count say so)."""
+    cdef Py_ssize_t n_params = params.shape[0]
+    cdef Py_ssize_t steps_per_epoch = (n + batch_size - 1) // batch_size
+    cdef Py_ssize_t epoch, s, start, m, step, since_check = 0, h, p, first, parts
+    cdef Py_ssize_t rows[2]
+    cdef Py_ssize_t hits[2]
+    cdef double vals[2]
+    cdef double value, wa, wb
+    cdef const floating* xs[2]
+    cdef const int64_t* labs[2]
+    cdef const floating* tgts[2]
+    cdef const int64_t* idxs[2]
+    cdef floating* gb[2]
+    cdef floating* wk[2]
+    cdef bint record = trace.shape[0] > 0
+    cdef int n_threads = min(_n_threads, 2)
     with nogil:
         step = 0
         for epoch in range(n_epochs):
@@ -1830,17 +2064,21 @@ def train(const int64_t[:, ::1] spec, int loss,
                         idxs[h] = NULL
                         labs[h] = lab + first if lab != NULL else NULL
                         tgts[h] = tgt + first * k if tgt != NULL else NULL
+                hits[0] = 0
+                hits[1] = 0
                 if parts == 1:
-                    value = _batch_grad(&net, loss, line, xs[0], labs[0], tgts[0], idxs[0],
-                                        m, &params[0], &grads[0], &work[0], rs)
+                    value = _batch_grad(net_p, loss, line, xs[0], labs[0], tgts[0], idxs[0],
+                                        m, &params[0], &grads[0], &work[0], rs,
+                                        &hits[0] if count else NULL)
                 else:
                     gb[0] = &grads[0]
                     gb[1] = &work[2 * half_size]
                     wk[0] = &work[0]
                     wk[1] = &work[half_size]
                     for h in prange(2, num_threads=n_threads, schedule="static", chunksize=1):
-                        vals[h] = _batch_grad(&half, loss, line, xs[h], labs[h], tgts[h],
-                                              idxs[h], rows[h], &params[0], gb[h], wk[h], rs)
+                        vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
+                                              idxs[h], rows[h], &params[0], gb[h], wk[h], rs,
+                                              &hits[h] if count else NULL)
                     wa = <double>rows[0] / m
                     wb = <double>rows[1] / m
                     value = wa * vals[0] + wb * vals[1]
@@ -1851,9 +2089,11 @@ def train(const int64_t[:, ::1] spec, int loss,
                     counters[2] = STATUS_DIVERGED
                     break
                 if hyper[H_L2] != 0:    # the penalty joins the gradient and the loss
-                    value += 0.5 * hyper[H_L2] / m * _add_l2(&net, hyper[H_L2] / m,
+                    value += 0.5 * hyper[H_L2] / m * _add_l2(net_p, hyper[H_L2] / m,
                                                              &params[0], &grads[0])
-                step_loss[step] = value
+                step_loss[step] = <floating>value      # in the model's dtype
+                if count:
+                    step_correct[step] = hits[0] + hits[1]
                 _update(opt_kind, &hyper[0], counters[1], &params[0],
                         &grads[0], &opt_state[0], n_params)
                 if record:
@@ -1890,6 +2130,7 @@ def train(const int64_t[:, ::1] spec, int loss,
         # a finite loss but weights that overflowed in the last updates
         if counters[2] == STATUS_OK and not _all_finite(&params[0], n_params):
             counters[2] = STATUS_DIVERGED
+    return 0
 
 
 def update(int opt_kind, const double[::1] hyper, int64_t t,
@@ -1919,6 +2160,7 @@ cdef class Stepper:
     cdef readonly object spec, params, opt_buffer, rng_state, work
     cdef readonly Py_ssize_t rows          # the largest batch it takes
     cdef readonly int status               # STATUS_OK or STATUS_DIVERGED
+    cdef readonly Py_ssize_t correct       # rows the last step classified right
     cdef object _grads, _undo
     cdef bint dbl, line
     cdef int loss, opt_kind
@@ -1962,9 +2204,11 @@ cdef class Stepper:
         """One step on the batch (X, labels or Y), t steps taken before;
         returns the batch loss. ``status`` says whether it was applied: a
         non-finite loss, or weights that would overflow, leave the model and
-        the optimizer state as they were (status DIVERGED)."""
+        the optimizer state as they were (status DIVERGED). ``correct``: the
+        rows it classified right before the update (classification losses)."""
         cdef Py_ssize_t m, d, n_targets, k
         cdef double value
+        cdef bint serial
         cdef const int64_t* lab = NULL
         cdef const char* xp
         cdef const char* yp
@@ -1979,6 +2223,10 @@ cdef class Stepper:
             lab = &labels[0]
         else:
             yp = yp if n_targets else NULL
+        self.correct = 0
+        serial = _uses_blas(&self.net, m)
+        if serial:
+            _blas_serial_begin()
         with nogil:
             if self.dbl:
                 value = _bound_step(&self.net, self.loss, self.line, self.opt_kind,
@@ -1986,14 +2234,16 @@ cdef class Stepper:
                                     t, <double*>self.p_params, <double*>self.p_grads,
                                     <double*>self.p_state, <double*>self.p_work,
                                     <double*>self.p_undo, self.n_params, self.n_state,
-                                    self.p_rng, &self.status)
+                                    self.p_rng, &self.status, &self.correct)
             else:
                 value = _bound_step(&self.net, self.loss, self.line, self.opt_kind,
                                     <const float*>xp, lab, <const float*>yp, m, &hyper[0],
                                     t, <float*>self.p_params, <float*>self.p_grads,
                                     <float*>self.p_state, <float*>self.p_work,
                                     <float*>self.p_undo, self.n_params, self.n_state,
-                                    self.p_rng, &self.status)
+                                    self.p_rng, &self.status, &self.correct)
+        if serial:
+            _blas_serial_end()
         return value
 
 
@@ -2031,18 +2281,20 @@ cdef double _bound_step(Net* net, int loss, bint line, int opt_kind, const float
                         const double* hyper, int64_t t, floating* params,
                         floating* grads, floating* state, floating* work,
                         floating* undo, Py_ssize_t n_params, Py_ssize_t n_state,
-                        uint64_t* rng, int* status) noexcept nogil:
+                        uint64_t* rng, int* status, Py_ssize_t* correct) noexcept nogil:
     """One step of a Stepper: gradient, update, and the undo if it failed."""
     cdef uint64_t rng_before[4]
     cdef double value
     memcpy(rng_before, rng, 4 * sizeof(uint64_t))
-    value = _batch_grad(net, loss, line, X, labels, Y, NULL, m, params, grads, work, rng)
+    value = _batch_grad(net, loss, line, X, labels, Y, NULL, m, params, grads, work, rng,
+                        correct if loss != MSE else NULL)
     if not isfinite(value):
         memcpy(rng, rng_before, 4 * sizeof(uint64_t))
         status[0] = STATUS_DIVERGED
         return value
     if hyper[H_L2] != 0:
         value += 0.5 * hyper[H_L2] / m * _add_l2(net, hyper[H_L2] / m, params, grads)
+        value = <floating>value
     memcpy(undo, params, n_params * sizeof(floating))
     if n_state:
         memcpy(undo + n_params, state, n_state * sizeof(floating))

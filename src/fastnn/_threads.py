@@ -1,14 +1,20 @@
-"""How many threads the engine's matrix products use.
+"""How many threads the engine uses, and why its results never depend on it.
 
-The large-batch path of the kernels calls BLAS (SciPy's OpenBLAS) from the
-training loop; BLAS spreads each product over its threads, splitting the
-output among them, so the results are the same for any thread count. The
-rest of the engine is single-threaded and deterministic.
+The engine divides its own work. Every matrix product it hands to BLAS
+(SciPy's OpenBLAS, through ``scipy.linalg.cython_blas``) runs
+single-threaded: while an engine call runs, BLAS's own thread count is held
+at 1, and put back afterwards. A large product is cut instead into a fixed
+number of parts by its sizes alone, and the engine's threads (OpenMP)
+compute the parts side by side; so is a large training batch (two halves,
+see ``Sequential._splits``). One thread computes the same parts one after
+the other. Each part is the same single-threaded call either way, so the
+results are the same bit for bit for any thread count, whichever kernels
+OpenBLAS picks (``OPENBLAS_CORETYPE`` and the like change the kernels, not
+this).
 
-``set_num_threads(n)`` sets the count (default: all cores, as BLAS starts
-with); ``threads(n)`` does so for a ``with`` block. BLAS's thread count is
-one setting for the whole process, shared with NumPy and SciPy when they use
-the same library.
+``set_num_threads(n)`` sets the engine's count (default: the cores this
+process may run on); ``threads(n)`` does so for a ``with`` block. It is the
+engine's own setting: NumPy's and SciPy's BLAS keep theirs.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import ctypes
 import glob
 import os
 from collections.abc import Iterator
+
+from ._core import kernels as _kernels
 
 __all__ = ["set_num_threads", "get_num_threads", "threads"]
 
@@ -48,8 +56,9 @@ def _scipy_blas_paths() -> list[str]:
     return scipy_first + [p for p in paths if p not in scipy_first]
 
 
-def _functions() -> list[tuple]:
-    found = []
+def _blas_thread_functions() -> tuple[int, int]:
+    """Addresses of SciPy's OpenBLAS ``get_num_threads`` / ``set_num_threads``
+    (0, 0 if there is no OpenBLAS to ask)."""
     for path in _scipy_blas_paths():
         try:
             lib = ctypes.CDLL(path)
@@ -58,34 +67,36 @@ def _functions() -> list[tuple]:
         setter = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
         getter = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
         if setter is not None and getter is not None:
-            found.append((setter, getter))
-    return found
+            return (ctypes.cast(getter, ctypes.c_void_p).value or 0,
+                    ctypes.cast(setter, ctypes.c_void_p).value or 0)
+    return 0, 0
 
 
-_BLAS: list[tuple] | None = None
-
-
-def _blas() -> list[tuple]:
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = _functions()
-    return _BLAS
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def set_num_threads(n: int | None = None) -> None:
-    """Use ``n`` threads for the matrix products (None: all cores)."""
+    """Use ``n`` threads for the engine's large products (None: all cores).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a positive integer or None.
+    """
     if n is None:
-        n = os.cpu_count() or 1
+        n = _cores()
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n_threads must be a positive integer or None, got {n!r}")
-    for setter, _ in _blas():
-        setter(ctypes.c_int(n))
+    _kernels.set_threads(n)
 
 
 def get_num_threads() -> int:
-    """The threads the matrix products use now (1 if BLAS cannot be asked)."""
-    blas = _blas()
-    return int(blas[0][1]()) if blas else 1
+    """The threads the engine uses now."""
+    return int(_kernels.get_threads())
 
 
 @contextlib.contextmanager
@@ -97,3 +108,7 @@ def threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         set_num_threads(before)
+
+
+_kernels.bind_blas(*_blas_thread_functions())
+set_num_threads(None)

@@ -14,13 +14,13 @@ import io
 import json
 import math
 import os
+import warnings
 import zipfile
 from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 
 from ._core import kernels as _kernels
-from ._threads import get_num_threads, set_num_threads
 from ._validation import (
     check_batch_size,
     check_dtype,
@@ -70,6 +70,37 @@ class TrainingDiverged(ValueError):
         self.step = step
 
 
+class DivergenceWarning(RuntimeWarning):
+    """Training finished, but its loss grew by orders of magnitude: the
+    model is unlikely to be of use (see ``_warn_if_blown_up``)."""
+
+
+# A run whose loss at its end is this many times its loss at its start has
+# blown up: a healthy run lowers its loss, and noise or a schedule's restart
+# moves it by a small factor, never a thousandfold.
+_BLOWUP_FACTOR = 1e3
+
+
+def _warn_if_blown_up(hist: History, lr: float | None = None) -> None:
+    """Warn (DivergenceWarning) when the mean step loss over the last steps
+    of a run is at least _BLOWUP_FACTOR times that over its first steps
+    (the first and last epoch, or a tenth of a one-epoch run's steps)."""
+    losses = hist._step_loss_array
+    n = len(losses)
+    if n < 2:
+        return
+    k = max(1, min(hist.steps_per_epoch or 1, n // 10))
+    first, last = float(losses[:k].mean()), float(losses[-k:].mean())
+    if not (first > 0 and np.isfinite(last) and last >= _BLOWUP_FACTOR * first):
+        return
+    rate = f" (now {lr:g})" if lr is not None else ""
+    warnings.warn(
+        f"training blew up: the mean loss of the last {k} step(s) is {last:.3g}, "
+        f"{last / first:.2g} times the {first:.3g} of the first {k}; the weights are "
+        f"unlikely to be of use. Try a lower learning rate{rate} or standardise X.",
+        DivergenceWarning, stacklevel=3)
+
+
 class History:
     """What a call to ``fit`` or ``partial_fit`` did.
 
@@ -86,6 +117,13 @@ class History:
         Gradient updates per epoch: 1 for full batch, n for online learning.
     lr : list of float
         Learning rate of each epoch (changes only under a schedule).
+    accuracy : list of float
+        Per epoch, for classification losses (cross-entropy, binary
+        cross-entropy): the fraction of the epoch's rows that their step
+        classified right, before its update (measured like ``loss``, in the
+        compiled loop; a row is right when the largest output is its label's,
+        or for binary cross-entropy when every output is on its target's side
+        of 0.5). Empty for ``mse``.
     val_loss, val_accuracy : list of float
         Per epoch, with validation data (accuracy for classification losses).
     stopped_early : bool
@@ -95,17 +133,18 @@ class History:
         after the last completed step).
     """
 
-    _FIELDS = ("loss", "step_loss", "batch_sizes", "steps_per_epoch", "lr", "val_loss",
-               "val_accuracy", "stopped_early", "interrupted")
+    _FIELDS = ("loss", "step_loss", "batch_sizes", "steps_per_epoch", "lr", "accuracy",
+               "val_loss", "val_accuracy", "stopped_early", "interrupted")
 
     def __init__(self, loss=None, step_loss=None, batch_sizes=None, steps_per_epoch=0,
                  lr=None, val_loss=None, val_accuracy=None, stopped_early=False,
-                 interrupted=False):
+                 interrupted=False, accuracy=None):
         self.loss = [] if loss is None else loss
         self.step_loss = [] if step_loss is None else step_loss
         self.batch_sizes = [] if batch_sizes is None else batch_sizes
         self.steps_per_epoch = steps_per_epoch
         self.lr = [] if lr is None else list(lr)
+        self.accuracy = [] if accuracy is None else list(accuracy)
         self.val_loss = [] if val_loss is None else list(val_loss)
         self.val_accuracy = [] if val_accuracy is None else list(val_accuracy)
         self.stopped_early = stopped_early
@@ -164,11 +203,13 @@ class History:
         self._batch_sizes, self._sizes_pattern = None, (one_epoch, len(losses))
 
     @classmethod
-    def _one_step(cls, value: float, rows: int, lr: float) -> History:
+    def _one_step(cls, value: float, rows: int, lr: float,
+                  accuracy: float | None = None) -> History:
         """The History of one step that was a whole epoch (a chunk)."""
         hist = cls.__new__(cls)
         hist.__dict__.update(_loss=[value], _step_loss=[value], _step_array=None,
-                             _batch_sizes=[rows], steps_per_epoch=1, lr=[lr], val_loss=[],
+                             _batch_sizes=[rows], steps_per_epoch=1, lr=[lr],
+                             accuracy=[] if accuracy is None else [accuracy], val_loss=[],
                              val_accuracy=[], stopped_early=False, interrupted=False)
         return hist
 
@@ -182,7 +223,24 @@ class History:
         return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
 
     def __repr__(self) -> str:
-        return "History(" + ", ".join(f"{f}={getattr(self, f)!r}" for f in self._FIELDS) + ")"
+        # a few lines whatever the length of the run: sizes, and the ends of each list
+        steps = len(self._step_array) if self._step_loss is None else len(self._step_loss)
+        parts = [f"epochs={self.epochs}", f"steps={steps}",
+                 f"steps_per_epoch={self.steps_per_epoch}"]
+        for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
+            values = getattr(self, name)
+            if values:
+                parts.append(f"{name}={_ends(values)}")
+        parts += [f"stopped_early={self.stopped_early}", f"interrupted={self.interrupted}"]
+        return "History(" + ", ".join(parts) + ")"
+
+
+def _ends(values: list) -> str:
+    """[first, ..., last] in short form: the whole list if it has up to 4 values."""
+    shown = [f"{v:.4g}" for v in (values if len(values) <= 4 else values[:2] + values[-2:])]
+    if len(values) > 4:
+        shown[2:2] = [f"... ({len(values)} values)"]
+    return "[" + ", ".join(shown) + "]"
 
 
 class Sequential:
@@ -410,6 +468,49 @@ class Sequential:
         chunk = min(Xc.shape[0], _PREDICT_CHUNK)
         return float(_kernels.loss_value(self._spec, _kernels.LOSSES[self.loss], self.params,
                                          Xc, labels, Y, self._workspace(chunk), chunk))
+
+    def score(self, X: Any, y: Any) -> float:
+        """scikit-learn's ``score``: accuracy for classification losses, R² for ``mse``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_in)
+        y : class labels (n_samples,) for cross-entropy; targets (n_samples,)
+            or (n_samples, n_out) for the other losses, as ``fit`` takes them.
+
+        Returns
+        -------
+        float
+            Cross-entropy: the fraction of rows whose largest output is their
+            label's. Binary cross-entropy: the fraction of rows whose every
+            output is on its target's side of 0.5 (p > 0.5 predicts 1; with
+            several outputs a row counts only if all are right, scikit-learn's
+            subset accuracy). MSE: the coefficient of determination
+            R² = 1 - sum((y - ŷ)²) / sum((y - mean(y))²), per output and
+            averaged over the outputs (scikit-learn's ``r2_score``); an output
+            whose targets are all equal scores 1.0 if predicted exactly, else
+            0.0, as scikit-learn's does.
+
+        Raises
+        ------
+        ValueError
+            If X or y do not match the network (as ``evaluate``), or R² is
+            asked of fewer than two rows (it is undefined there).
+        """
+        Xc, labels, Y = self._check_Xy(X, y)
+        P = self.predict(Xc)                                    # (n_samples, n_out)
+        if self.loss == "cross_entropy":
+            return float(np.mean(P.argmax(axis=1) == labels))
+        if self.loss == "binary_cross_entropy":
+            return float(np.mean(np.all((P > 0.5) == (Y > 0.5), axis=1)))
+        if Xc.shape[0] < 2:
+            raise ValueError(f"R² needs at least two rows, got {Xc.shape[0]}")
+        Yd, Pd = Y.astype(np.float64), P.astype(np.float64)
+        ss_res = ((Yd - Pd) ** 2).sum(axis=0)                  # (n_out,)
+        ss_tot = ((Yd - Yd.mean(axis=0)) ** 2).sum(axis=0)     # (n_out,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+        return float(r2.mean())
 
     def loss_and_grads(self, X: Any, y: Any) -> tuple[float, list]:
         """Mean loss on the batch (X, y) and its gradient.
@@ -697,9 +798,11 @@ class Sequential:
             labels, Y = y, _empty_targets(self.n_out, self.dtype)
         else:
             labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
-        return self._train_checked(Xc, labels, Y, check_epochs(epochs),
+        hist = self._train_checked(Xc, labels, Y, check_epochs(epochs),
                                    check_batch_size(batch_size), optimizer, bool(shuffle),
                                    stop=stop)
+        _warn_if_blown_up(hist)
+        return hist
 
     def _check_optimizer(self, optimizer: Any) -> None:
         if not isinstance(optimizer, Optimizer):
@@ -756,23 +859,16 @@ class Sequential:
             stop_state = np.array(stop, dtype=np.float64)
             epoch_losses = np.empty(epochs, dtype=np.float64)
         interrupted = False
-        # On two cores the halves of a split batch run side by side, each
-        # with single-threaded BLAS; otherwise one after the other.
-        side_by_side = split and get_num_threads() == 2
+        correct = np.zeros(total if self.loss != "mse" else 0, dtype=np.int64)
         try:
-            if side_by_side:
-                set_num_threads(1)
             _kernels.train(self._spec, self._loss_code, self.params, self._grads,
                            optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
                            shuffle, self._rng_state, self._order[:n],
                            self._workspace(bs, split), step_loss, trace, counters,
-                           check_every, total, split, 2 if side_by_side else 1,
-                           stop_state, epoch_losses)
+                           check_every, total, split, stop_state, epoch_losses,
+                           correct if len(correct) else None)
         except KeyboardInterrupt:
             interrupted = True
-        finally:
-            if side_by_side:
-                set_num_threads(2)
         done = int(counters[0])
         state.t = int(counters[1])
         if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(self.params).all()):
@@ -787,6 +883,9 @@ class Sequential:
         else:
             hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
         hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
+        if len(correct):
+            hits = correct[:full_epochs * steps_per_epoch].reshape(full_epochs, -1).sum(axis=1)
+            hist.accuracy = (hits / n).tolist()
         hist.interrupted = interrupted
         if stop is not None:
             hist._epoch_losses = epoch_losses[:full_epochs].tolist()
@@ -812,7 +911,8 @@ class Sequential:
             # the stepper undid its own step; ``before`` may hold earlier steps of a fit
             self._diverged(state, before, 1)
         state.t += 1
-        return History._one_step(value, n, float(hyper[_LR_SLOT]))
+        accuracy = None if self.loss == "mse" else stepper.correct / n
+        return History._one_step(value, n, float(hyper[_LR_SLOT]), accuracy)
 
     def _diverged(self, state, before: tuple | None, step: int, exact: bool = True) -> None:
         """Restore ``before`` (params, optimizer snapshot, shuffle state), if

@@ -82,6 +82,8 @@ class Optimizer:
     )
 
     name = "optimizer"
+    # SGD with scikit-learn's velocity rule (see _SklearnSGD), not torch's buffer
+    _velocity_rule = False
 
     def __post_init__(self) -> None:
         self._validate()
@@ -128,6 +130,8 @@ class Optimizer:
             for pair, (first, second) in _PAIRS.items():
                 if hasattr(self, pair):
                     values[first], values[second] = getattr(self, pair)
+            if self._velocity_rule:
+                values["velocity"] = 1.0
             for key, value in values.items():
                 if value is not None and not isinstance(value, Schedule):
                     h[_kernels.HYPER_SLOTS[key]] = float(value)
@@ -278,6 +282,24 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError("Nesterov momentum requires momentum > 0 and dampening = 0")
         _check_schedule(self.schedule)
+
+
+class _SklearnSGD(SGD):
+    """SGD with scikit-learn's momentum rule, for the estimators.
+
+    scikit-learn's ``SGDOptimizer`` keeps a velocity that carries each past
+    step's learning rate::
+
+        v = momentum * v - lr * g        (v starts at 0)
+        w = w + v                        (w + momentum * v - lr * g if nesterov)
+
+    while torch's buffer holds gradients and the current rate multiplies it.
+    Both agree while the rate is constant; under a changing rate
+    (``learning_rate="invscaling"``, or ``"adaptive"`` after a cut) only this
+    rule gives scikit-learn's weights. Dampening is not part of it.
+    """
+
+    _velocity_rule = True
 
 
 @dataclass

@@ -1,0 +1,169 @@
+"""Results do not depend on the thread count: fit, partial_fit, predict,
+evaluate and loss_and_grads give the same bits on 1, 2 and 3 threads, for
+every size class (plain loops, BLAS, products cut in parts, split batches),
+both dtypes, dense and convolutional networks, and whichever kernels
+OpenBLAS picks (OPENBLAS_CORETYPE set as on some machines, and unset)."""
+
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _threads
+
+# Each case: (name, layers as a constructor, input shape of one sample, loss,
+# batch sizes to train with). The sizes reach every path of the engine:
+# plain loops (tiny), BLAS in one call, BLAS in parts (wide), split batches
+# (batch 512 on the wide net), one-sample matrix-vector products in parts.
+SCRIPT = textwrap.dedent("""
+    import hashlib, json, sys
+    import numpy as np
+    import fastnn
+
+    def digest(*arrays):
+        # the exact bits of the arrays, as a short string
+        h = hashlib.sha256()
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()
+
+    def nets(dtype):
+        # name, layers, one sample's shape, loss, (batch size, rows) per fit
+        D = fastnn.Dense
+        yield "tiny", [D(4, 8, activation="tanh"), D(8, 3, activation="softmax")], (4,), \
+            "cross_entropy", ((1, 40), (7, 40), (None, 40))
+        yield "mid", [D(64, 128, activation="relu"), D(128, 10, activation="softmax")], \
+            (64,), "cross_entropy", ((1, 40), (64, 256), (256, 256))
+        yield "wide", [D(300, 512, activation="relu"), D(512, 256, activation="sigmoid"),
+                       D(256, 10)], (300,), "mse", ((1, 8), (128, 256), (512, 520))
+        yield "binary", [D(200, 700, activation="tanh"), D(700, 3, activation="sigmoid")], \
+            (200,), "binary_cross_entropy", ((1, 8), (100, 200))
+        yield "conv", [fastnn.Conv2D(2, 16, 3, padding=1, activation="relu"),
+                       fastnn.MaxPool2D(2), fastnn.Flatten(),
+                       D(16 * 8 * 8, 10, activation="softmax")], (2, 16, 16), \
+            "cross_entropy", ((1, 8), (32, 64))
+
+    def targets(rng, loss, n, k):
+        if loss == "cross_entropy":
+            return rng.integers(0, k, size=n)
+        if loss == "binary_cross_entropy":
+            return rng.integers(0, 2, size=(n, k)).astype(float)
+        return rng.normal(size=(n, k))
+
+    def run(n_threads):
+        fastnn.set_num_threads(n_threads)
+        assert fastnn.get_num_threads() == n_threads
+        out = {}
+        for dtype in ("float32", "float64"):
+            for name, layers, shape, loss, batches in nets(dtype):
+                rng = np.random.default_rng(7)
+                n = max(rows for _, rows in batches)
+                X = rng.normal(size=(n,) + shape)
+                k = layers[-1].n_out
+                y = targets(rng, loss, n, k)
+                net = fastnn.Sequential(layers, loss=loss, dtype=dtype, seed=3)
+                rec = out.setdefault(f"{dtype}-{name}", {})
+                rec["predict1"] = digest(net.predict(X[:1]))
+                rec["predict"] = digest(net.predict(X))
+                rec["evaluate"] = net.evaluate(X, y)
+                value, grads = net.loss_and_grads(X, y)
+                rec["loss_and_grads"] = [value, digest(*[g for pair in grads for g in pair
+                                                         if g is not None])]
+                for bs, rows in batches:
+                    assert net._splits(bs or rows) == (bs == 512)   # the split path is met
+                    opt = fastnn.SGD(lr=0.01, momentum=0.9)
+                    hist = net.fit(X[:rows], y[:rows], epochs=1, batch_size=bs, optimizer=opt)
+                    rec[f"fit{bs}"] = [digest(np.array(hist.step_loss)), hist.accuracy,
+                                       digest(net.params)]
+                hist = net.partial_fit(X[:20], y[:20], optimizer=opt)
+                rec["partial_fit"] = [hist.step_loss, digest(net.params)]
+        return out
+
+    json.dump({str(t): run(t) for t in map(int, sys.argv[1:])}, sys.stdout)
+""")
+
+ENVIRONMENTS = {
+    "as-is": {},
+    # kernels that sum in another order when OpenBLAS splits a product
+    "haswell": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"},
+    "unset": None,
+}
+
+
+@pytest.mark.parametrize("environment", sorted(ENVIRONMENTS))
+def test_results_do_not_depend_on_the_thread_count(environment):
+    env = dict(os.environ)
+    extra = ENVIRONMENTS[environment]
+    if extra is None:
+        env.pop("OPENBLAS_CORETYPE", None)
+        env.pop("OPENBLAS_L2_SIZE", None)
+    else:
+        env.update(extra)
+    counts = ["1", "2", "3"] if environment == "as-is" else ["1", "2"]
+    done = subprocess.run([sys.executable, "-c", SCRIPT, *counts], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)
+    one = runs.pop("1")
+    for n_threads, other in runs.items():
+        assert other.keys() == one.keys()
+        for case, values in one.items():
+            for path, expected in values.items():
+                # exact equality, NaN-free by construction
+                assert other[case][path] == expected, (n_threads, case, path)
+
+
+def test_blas_keeps_the_thread_count_its_user_set():
+    """The engine holds SciPy's BLAS at one thread only while it runs."""
+    get_addr, set_addr = _threads._blas_thread_functions()
+    if not get_addr:
+        pytest.skip("SciPy's BLAS is not an OpenBLAS this process can ask")
+    get = ctypes.CFUNCTYPE(ctypes.c_int)(get_addr)
+    set_ = ctypes.CFUNCTYPE(None, ctypes.c_int)(set_addr)
+    before = get()
+    try:
+        set_(2)
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(1100, 100))
+        y = rng.integers(0, 10, size=1100)
+        net = fastnn.Sequential([fastnn.Dense(100, 256, activation="relu"),
+                                 fastnn.Dense(256, 10, activation="softmax")], seed=0)
+        net.fit(X, y, epochs=1, batch_size=512)
+        net.predict(X)
+        net.evaluate(X, y)
+        net.loss_and_grads(X, y)
+        net.partial_fit(X[:600], y[:600])
+        assert get() == 2
+    finally:
+        set_(before)
+
+
+def test_threads_are_the_engines_own_setting():
+    before = fastnn.get_num_threads()
+    with fastnn.threads(1):
+        assert fastnn.get_num_threads() == 1
+        with fastnn.threads(3):
+            assert fastnn.get_num_threads() == 3
+        assert fastnn.get_num_threads() == 1
+    assert fastnn.get_num_threads() == before
+    with fastnn.threads(None):
+        assert fastnn.get_num_threads() >= 1
+    assert fastnn.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_thread_count_is_checked(bad):
+    before = fastnn.get_num_threads()
+    with pytest.raises(ValueError, match="n_threads must be a positive integer"):
+        fastnn.set_num_threads(bad)
+    assert fastnn.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with fastnn.threads(1):
+            raise RuntimeError("inside")
+    assert fastnn.get_num_threads() == before
