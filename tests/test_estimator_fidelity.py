@@ -127,7 +127,6 @@ def test_same_random_state_gives_sklearns_weights_after_training(kind, momentum,
         assert_allclose(fa.loss_curve_, sk.loss_curve_, rtol=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="velocity rule")
 @pytest.mark.parametrize("kind", ["multiclass", "regression"])
 @pytest.mark.parametrize("schedule", ["invscaling", "adaptive"])
 @pytest.mark.parametrize("nesterov", [True, False])

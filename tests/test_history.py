@@ -9,7 +9,7 @@ from conftest import make_net
 
 import fastnn
 from fastnn.datasets import load_digits
-from fastnn.network import DivergenceWarning
+from fastnn import DivergenceWarning
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_a_run_that_blows_up_says_so(digits):
     assert hist.loss[-1] > 1e3 * hist.step_loss[0]
     reg = make_net([64, 1], ["identity"], "mse", dtype="float64", seed=0)
     with pytest.warns(DivergenceWarning):
-        reg.fit(X, y.astype(float), epochs=1, batch_size=1, optimizer=fastnn.SGD(lr=0.3))
+        reg.fit(X, y.astype(float), epochs=20, batch_size=None, optimizer=fastnn.SGD(lr=0.1))
 
 
 @pytest.mark.parametrize("opt", [fastnn.SGD(lr=0.5, momentum=0.9), fastnn.Adam(lr=0.05),

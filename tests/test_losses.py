@@ -169,3 +169,15 @@ def test_estimators_loss_curve_is_exact_at_extreme_inputs(hidden, dtype):
     assert want > 1e13                       # the logits are huge, and so is the loss
     # float32: the logits themselves are float32 products of the rows
     assert math.isclose(clf.loss_curve_[0], want, rel_tol=1e-9 if dtype == "float64" else 1e-6)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("scale", MAGNITUDES)
+def test_the_numpy_reference_is_exact_too(scale, loss):
+    """The oracle the kernels are held against has no looser formula."""
+    from fastnn import _reference as ref
+
+    Z = logits_for(scale)
+    y = targets_for(loss, *Z.shape)
+    value, _ = ref.loss_and_delta(Z, loss, LOSSES[loss] or "identity", y)
+    assert math.isclose(value, expected(Z, y, loss), rel_tol=1e-13)

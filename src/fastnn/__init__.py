@@ -18,7 +18,14 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D
-from .network import History, Sequential, TrainingDiverged, load, load_checkpoint
+from .network import (
+    DivergenceWarning,
+    History,
+    Sequential,
+    TrainingDiverged,
+    load,
+    load_checkpoint,
+)
 from .callbacks import Callback, EarlyStopping
 from .optim import SGD, AdaGrad, Adam, Optimizer, RMSprop, Rprop
 from .schedules import (
@@ -67,6 +74,7 @@ __all__ = [
     "Sequential",
     "History",
     "TrainingDiverged",
+    "DivergenceWarning",
     "load",
     "load_checkpoint",
     "SGD",

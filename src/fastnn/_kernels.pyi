@@ -28,6 +28,9 @@ CONV_DIRECT_BELOW: int
 CONV_UNFOLD_BUDGET: int
 DIVERGED: int
 
+def bind_blas(get_num_threads: int, set_num_threads: int) -> None: ...
+def set_threads(n: int) -> None: ...
+def get_threads() -> int: ...
 def workspace_size(
     spec: NDArray[np.int64], batch_size: int, split: bool = False
 ) -> int: ...
@@ -88,9 +91,9 @@ def train(
     check_every: int,
     max_steps: int,
     split: bool = False,
-    n_threads: int = 1,
     stop: NDArray[np.float64] | None = None,
     epoch_loss: NDArray[np.float64] | None = None,
+    step_correct: NDArray[np.int64] | None = None,
 ) -> None: ...
 def update(
     opt_kind: int,
@@ -131,6 +134,8 @@ class Stepper:
     def rows(self) -> int: ...
     @property
     def status(self) -> int: ...
+    @property
+    def correct(self) -> int: ...
     def step(
         self,
         X: NDArray[Any],

@@ -15,7 +15,8 @@ def activate(Z: np.ndarray, act: str) -> np.ndarray:
     if act == "relu":
         return np.maximum(Z, 0)
     if act == "sigmoid":
-        return 1 / (1 + np.exp(-Z))
+        E = np.exp(-np.abs(Z))                      # never overflows
+        return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
     if act == "tanh":
         return np.tanh(Z)
     if act == "step":
@@ -51,8 +52,10 @@ def loss_and_delta(Z, loss, act, y):
     """Mean loss of act(Z) against y and dloss/dZ."""
     n, k = Z.shape
     if loss == "cross_entropy":
-        lse = Z.max(axis=1) + np.log(np.exp(Z - Z.max(axis=1, keepdims=True)).sum(axis=1))
-        value = np.mean(lse - Z[np.arange(n), y])
+        # torch's order, (max - z_y) + log(sum(exp(z - max))): exact at any size of z
+        mx = Z.max(axis=1)
+        value = np.mean((mx - Z[np.arange(n), y])
+                        + np.log(np.exp(Z - mx[:, None]).sum(axis=1)))
         delta = activate(Z, "softmax")
         delta[np.arange(n), y] -= 1
         return value, delta / n

@@ -62,7 +62,7 @@ import numpy as np
 from ._validation import check_X
 from .layers import Dense, layer_from_config
 from .network import Sequential, TrainingDiverged
-from .optim import SGD, Adam, Optimizer, optimizer_from_settings
+from .optim import Adam, Optimizer, _SklearnSGD, optimizer_from_settings
 from .perceptron import ConvergenceWarning
 
 __all__ = [
@@ -851,7 +851,8 @@ class _BaseMLP:
         g = self._grad_scale
         self._lr = s.learning_rate_init
         if s.solver == "sgd":
-            return SGD(
+            # scikit-learn's momentum rule: the velocity keeps each step's rate
+            return _SklearnSGD(
                 lr=s.learning_rate_init * g,
                 momentum=s.momentum,
                 nesterov=bool(s.nesterovs_momentum and s.momentum > 0),

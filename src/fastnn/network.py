@@ -634,13 +634,16 @@ class Sequential:
             if not per_epoch:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
-                return self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer,
+                hist = self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer,
                                            bool(shuffle))
-            return self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
-                                       bool(shuffle), val, cbs, bool(verbose))
+            else:
+                hist = self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
+                                           bool(shuffle), val, cbs, bool(verbose))
         except BaseException:
             self._undo(undo)
             raise
+        _warn_if_blown_up(hist, hist.lr[-1] if hist.lr else None)
+        return hist
 
     def _undo_point(self, optimizer: Optimizer) -> tuple:
         """What a training call may change besides the weights, the optimizer's
@@ -707,6 +710,9 @@ class Sequential:
                     logs = {"loss": part.loss[0], "lr": lr}
                     hist.loss.append(part.loss[0])
                     hist.lr.append(lr)
+                    if part.accuracy:
+                        logs["accuracy"] = part.accuracy[0]
+                        hist.accuracy.append(part.accuracy[0])
                     if end_loss:
                         logs["end_loss"] = self._loss_on(Xc, labels, Y)
                     if val is not None:
@@ -750,7 +756,9 @@ class Sequential:
         if self.loss == "cross_entropy":
             logs["val_accuracy"] = float(np.mean(self.predict(Xv).argmax(axis=1) == lv))
         elif self.loss == "binary_cross_entropy":
-            logs["val_accuracy"] = float(np.mean((self.predict(Xv) > 0.5) == (Yv > 0.5)))
+            # a row counts when every output is right, as ``score``
+            logs["val_accuracy"] = float(np.mean(np.all((self.predict(Xv) > 0.5) == (Yv > 0.5),
+                                                        axis=1)))
         return logs
 
     def partial_fit(self, X: Any, y: Any, optimizer: Optimizer | None = None,
@@ -872,7 +880,11 @@ class Sequential:
         done = int(counters[0])
         state.t = int(counters[1])
         if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(self.params).all()):
-            self._diverged(state, before, done + 1)
+            # a non-finite loss stops before its step's update; weights that
+            # overflowed are found after the last step that ran
+            if np.isfinite(self.params).all():
+                self._diverged(state, before, done + 1)
+            self._diverged(state, before, done, exact=False)
         last = n - bs * (steps_per_epoch - 1)
         full_epochs = done // steps_per_epoch
         if done == 1:                       # one step: its loss is the epoch's as it is

@@ -480,7 +480,7 @@ def _check_schedule(schedule) -> None:
 
 
 OPTIMIZER_TYPES = {"SGD": SGD, "Adam": Adam, "AdaGrad": AdaGrad, "RMSprop": RMSprop,
-                   "Rprop": Rprop}
+                   "Rprop": Rprop, "_SklearnSGD": _SklearnSGD}
 
 
 def optimizer_from_settings(name: str, settings: dict) -> Optimizer:
