@@ -44,6 +44,9 @@ SCRIPT = textwrap.dedent("""
                        D(256, 10)], (300,), "mse", ((1, 8), (128, 256), (512, 520))
         yield "binary", [D(200, 700, activation="tanh"), D(700, 3, activation="sigmoid")], \
             (200,), "binary_cross_entropy", ((1, 8), (100, 200))
+        # a matrix-vector product large enough to be cut in parts (2M multiply-adds)
+        yield "huge", [D(2048, 1024, activation="relu"), D(1024, 4)], (2048,), "mse", \
+            ((1, 4), (8, 16))
         yield "conv", [fastnn.Conv2D(2, 16, 3, padding=1, activation="relu"),
                        fastnn.MaxPool2D(2), fastnn.Flatten(),
                        D(16 * 8 * 8, 10, activation="softmax")], (2, 16, 16), \

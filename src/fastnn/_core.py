@@ -15,7 +15,28 @@ import importlib
 import os
 from types import ModuleType
 
-from . import _kernels as _baseline
+# The engine's threads (OpenMP) wait for work passively, asleep, not
+# spinning: a spinning thread takes a core from BLAS's own threads and from
+# the caller, and on a machine with few cores that costs far more than the
+# few microseconds a sleeping thread takes to wake (measured on 2 cores: a
+# 256-wide network predicted 100x slower with spinning waits). OpenMP reads
+# its policy once, when its runtime loads with the kernels; the variable is
+# set only for that moment and only if the user has not set it.
+_SET_POLICY = "OMP_WAIT_POLICY" not in os.environ
+
+
+def _restore_policy() -> None:
+    if _SET_POLICY:
+        os.environ.pop("OMP_WAIT_POLICY", None)
+
+
+if _SET_POLICY:
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+try:
+    from . import _kernels as _baseline
+except BaseException:
+    _restore_policy()
+    raise
 
 # Preferred first. AVX2 + FMA comes before AVX-512: on the small, narrow
 # products this library is about, 512-bit vectors bring no gain over 256-bit
@@ -79,4 +100,7 @@ def _choose() -> tuple[str, ModuleType]:
     return "baseline", _baseline
 
 
-ISA, kernels = _choose()
+try:
+    ISA, kernels = _choose()
+finally:
+    _restore_policy()

@@ -446,7 +446,7 @@ cdef int _n_threads = 1
 cdef enum:
     PARTS = 2
 # Products with at least this many multiply-adds are cut into PARTS parts.
-cdef Py_ssize_t PAR_MIN_MACS = 1 << 17
+cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
 
 
 def bind_blas(size_t get_num_threads, size_t set_num_threads):

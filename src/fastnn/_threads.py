@@ -12,9 +12,12 @@ results are the same bit for bit for any thread count, whichever kernels
 OpenBLAS picks (``OPENBLAS_CORETYPE`` and the like change the kernels, not
 this).
 
-``set_num_threads(n)`` sets the engine's count (default: the cores this
-process may run on); ``threads(n)`` does so for a ``with`` block. It is the
-engine's own setting: NumPy's and SciPy's BLAS keep theirs.
+``set_num_threads(n)`` sets the engine's count; ``threads(n)`` does so for
+a ``with`` block. It is the engine's own setting: NumPy's and SciPy's BLAS
+keep theirs. The default is one thread: a product is cut into at most two
+parts, only from 2M multiply-adds on (and a batch into two halves from 512
+rows), so a second thread can at best halve those; on 2 shared cores it
+measured no faster than one (see bench/), and it is there to be asked for.
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ def _cores() -> int:
 
 
 def set_num_threads(n: int | None = None) -> None:
-    """Use ``n`` threads for the engine's large products (None: all cores).
+    """Use ``n`` threads for the engine's large products (None: all cores
+    this process may run on; at most two are ever busy).
 
     Raises
     ------
@@ -111,4 +115,4 @@ def threads(n: int | None) -> Iterator[None]:
 
 
 _kernels.bind_blas(*_blas_thread_functions())
-set_num_threads(None)
+set_num_threads(1)
