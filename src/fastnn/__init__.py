@@ -18,14 +18,10 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D
-from .network import (
-    DivergenceWarning,
-    History,
-    Sequential,
-    TrainingDiverged,
-    load,
-    load_checkpoint,
-)
+from .exceptions import ConvergenceWarning, DivergenceWarning, TrainingDiverged
+from .history import History
+from .io import load, load_checkpoint
+from .network import Sequential
 from .callbacks import Callback, EarlyStopping
 from .optim import SGD, AdaGrad, Adam, Optimizer, RMSprop, Rprop
 from .schedules import (
@@ -39,7 +35,7 @@ from .schedules import (
 from .regression import RegressionMachine
 from ._threads import get_num_threads, set_num_threads, threads
 from .estimators import MLPClassifier, MLPRegressor
-from .perceptron import ConvergenceWarning, Perceptron
+from .perceptron import Perceptron
 from . import datasets, logic, models
 
 __version__ = "0.1.0"

@@ -172,3 +172,31 @@ class EarlyStopping(Callback):
     def _load(self, saved):
         self.__dict__.clear()
         self.__dict__.update(saved)
+
+
+class _progress:
+    """A tqdm bar over epochs (a line per epoch without tqdm)."""
+
+    def __init__(self, epochs: int):
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # pragma: no cover - tqdm is a dependency
+            tqdm = None
+        self.bar = tqdm(total=epochs, unit="epoch", desc="fit") if tqdm else None
+        self.epoch = 0
+        self.epochs = epochs
+
+    def update(self, logs: dict) -> None:
+        self.epoch += 1
+        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss",
+                                                               "val_accuracy")}
+        if self.bar is not None:
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        else:
+            print(f"epoch {self.epoch}/{self.epochs} " +
+                  " ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -8,15 +8,10 @@ of every step.
 
 from __future__ import annotations
 
-import errno
 import functools
-import io
-import json
 import math
 import os
-import warnings
-import zipfile
-from typing import Any, BinaryIO, Callable, Sequence
+from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
@@ -32,21 +27,20 @@ from ._validation import (
     check_X,
     _empty_targets,
 )
-from .callbacks import as_callbacks
+from . import _training
+from .callbacks import _progress, as_callbacks
+from .exceptions import TrainingDiverged
+from .history import History, warn_if_blown_up
 from .layers import Layer, build_spec, chain_shapes, layer_from_config
-from .optim import SGD, Optimizer, optimizer_from_settings
+from .optim import SGD, Optimizer
 
-__all__ = ["Sequential", "History", "TrainingDiverged", "load", "load_checkpoint", "FORMAT_VERSION"]
+__all__ = ["Sequential"]
 
-FORMAT_NAME = "fastnn-model"
-FORMAT_VERSION = 1
 _PREDICT_CHUNK = 1024        # rows per block of a forward pass
-_CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
 # Batches of at least this many rows, and this many rows x parameters, train
 # as two halves (see _splits)
 _SPLIT_MIN_ROWS = 512
 _SPLIT_MIN_MACS = 1 << 22
-_LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 
 
 @functools.lru_cache(maxsize=64)
@@ -61,186 +55,10 @@ def _shuffle_state(seed: int | None) -> np.ndarray:
     return np.array(_seeded_shuffle_state(seed), dtype=np.uint64)
 
 
-class TrainingDiverged(ValueError):
-    """The loss became non-finite; ``step`` is the 1-based step where it did.
-    The network and the optimizer were restored to their state before the call."""
-
-    def __init__(self, message: str, step: int):
-        super().__init__(message)
-        self.step = step
 
 
-class DivergenceWarning(RuntimeWarning):
-    """Training finished, but its loss grew by orders of magnitude: the
-    model is unlikely to be of use (see ``_warn_if_blown_up``)."""
 
 
-# A run whose loss at its end is this many times its loss at its start has
-# blown up: a healthy run lowers its loss, and noise or a schedule's restart
-# moves it by a small factor, never a thousandfold.
-_BLOWUP_FACTOR = 1e3
-
-
-def _warn_if_blown_up(hist: History, lr: float | None = None) -> None:
-    """Warn (DivergenceWarning) when the mean step loss over the last steps
-    of a run is at least _BLOWUP_FACTOR times that over its first steps
-    (the first and last epoch, or a tenth of a one-epoch run's steps)."""
-    losses = hist._step_loss_array
-    n = len(losses)
-    if n < 2:
-        return
-    k = max(1, min(hist.steps_per_epoch or 1, n // 10))
-    first, last = float(losses[:k].mean()), float(losses[-k:].mean())
-    if not (first > 0 and np.isfinite(last) and last >= _BLOWUP_FACTOR * first):
-        return
-    rate = f" (now {lr:g})" if lr is not None else ""
-    warnings.warn(
-        f"training blew up: the mean loss of the last {k} step(s) is {last:.3g}, "
-        f"{last / first:.2g} times the {first:.3g} of the first {k}; the weights are "
-        f"unlikely to be of use. Try a lower learning rate{rate} or standardise X.",
-        DivergenceWarning, stacklevel=3)
-
-
-class History:
-    """What a call to ``fit`` or ``partial_fit`` did.
-
-    Attributes
-    ----------
-    loss : list of float
-        Mean training loss of each epoch: the mean of that epoch's step
-        losses, weighted by batch size.
-    step_loss : list of float
-        Loss of every gradient step, computed on its batch before the update.
-    batch_sizes : list of int
-        Rows in each step's batch (the last batch of an epoch may be smaller).
-    steps_per_epoch : int
-        Gradient updates per epoch: 1 for full batch, n for online learning.
-    lr : list of float
-        Learning rate of each epoch (changes only under a schedule).
-    accuracy : list of float
-        Per epoch, for classification losses (cross-entropy, binary
-        cross-entropy): the fraction of the epoch's rows that their step
-        classified right, before its update (measured like ``loss``, in the
-        compiled loop; a row is right when the largest output is its label's,
-        or for binary cross-entropy when every output is on its target's side
-        of 0.5). Empty for ``mse``.
-    val_loss, val_accuracy : list of float
-        Per epoch, with validation data (accuracy for classification losses).
-    stopped_early : bool
-        True if a callback (such as ``EarlyStopping``) ended training.
-    interrupted : bool
-        True if Ctrl-C stopped training early (the model holds the weights
-        after the last completed step).
-    """
-
-    _FIELDS = ("loss", "step_loss", "batch_sizes", "steps_per_epoch", "lr", "accuracy",
-               "val_loss", "val_accuracy", "stopped_early", "interrupted")
-
-    def __init__(self, loss=None, step_loss=None, batch_sizes=None, steps_per_epoch=0,
-                 lr=None, val_loss=None, val_accuracy=None, stopped_early=False,
-                 interrupted=False, accuracy=None):
-        self.loss = [] if loss is None else loss
-        self.step_loss = [] if step_loss is None else step_loss
-        self.batch_sizes = [] if batch_sizes is None else batch_sizes
-        self.steps_per_epoch = steps_per_epoch
-        self.lr = [] if lr is None else list(lr)
-        self.accuracy = [] if accuracy is None else list(accuracy)
-        self.val_loss = [] if val_loss is None else list(val_loss)
-        self.val_accuracy = [] if val_accuracy is None else list(val_accuracy)
-        self.stopped_early = stopped_early
-        self.interrupted = interrupted
-
-    # After a compiled run the step losses stay in the array the kernel
-    # wrote, and the batch sizes as one epoch's pattern: both become lists
-    # only when read (a long run of tiny steps would otherwise spend more
-    # time building lists than training).
-    @property
-    def loss(self) -> list:
-        if self._loss is None:
-            sizes = np.asarray(self._sizes_pattern[0], dtype=np.float64)
-            full = len(self._step_array) // len(sizes)
-            per_epoch = self._step_array[:full * len(sizes)].reshape(full, -1)
-            self._loss = ((per_epoch @ sizes) / sizes.sum()).tolist()
-        return self._loss
-
-    @loss.setter
-    def loss(self, value) -> None:
-        self._loss = value if isinstance(value, list) else list(value)
-
-    @property
-    def step_loss(self) -> list:
-        if self._step_loss is None:
-            self._step_loss = self._step_array.tolist()
-        return self._step_loss
-
-    @step_loss.setter
-    def step_loss(self, value) -> None:
-        self._step_loss = value if isinstance(value, list) else list(value)
-        self._step_array = None
-
-    @property
-    def _step_loss_array(self) -> np.ndarray:
-        """The step losses as a float64 array (for callers inside fastnn)."""
-        if self._step_array is None:
-            self._step_array = np.asarray(self._step_loss, dtype=np.float64)
-        return self._step_array
-
-    @property
-    def batch_sizes(self) -> list:
-        if self._batch_sizes is None:
-            one_epoch, done = self._sizes_pattern
-            full, rest = divmod(done, len(one_epoch))
-            self._batch_sizes = one_epoch * full + one_epoch[:rest]
-        return self._batch_sizes
-
-    @batch_sizes.setter
-    def batch_sizes(self, value) -> None:
-        self._batch_sizes = value if isinstance(value, list) else list(value)
-
-    def _set_steps(self, losses: np.ndarray, one_epoch: list) -> None:
-        """The steps of a compiled run: their losses, one epoch's batch sizes."""
-        self._loss, self._step_loss, self._step_array = None, None, losses
-        self._batch_sizes, self._sizes_pattern = None, (one_epoch, len(losses))
-
-    @classmethod
-    def _one_step(cls, value: float, rows: int, lr: float,
-                  accuracy: float | None = None) -> History:
-        """The History of one step that was a whole epoch (a chunk)."""
-        hist = cls.__new__(cls)
-        hist.__dict__.update(_loss=[value], _step_loss=[value], _step_array=None,
-                             _batch_sizes=[rows], steps_per_epoch=1, lr=[lr],
-                             accuracy=[] if accuracy is None else [accuracy], val_loss=[],
-                             val_accuracy=[], stopped_early=False, interrupted=False)
-        return hist
-
-    @property
-    def epochs(self) -> int:
-        return len(self.loss)
-
-    def __eq__(self, other) -> bool:
-        if not isinstance(other, History):
-            return NotImplemented
-        return all(getattr(self, f) == getattr(other, f) for f in self._FIELDS)
-
-    def __repr__(self) -> str:
-        # a few lines whatever the length of the run: sizes, and the ends of each list
-        steps = len(self._step_array) if self._step_loss is None else len(self._step_loss)
-        parts = [f"epochs={self.epochs}", f"steps={steps}",
-                 f"steps_per_epoch={self.steps_per_epoch}"]
-        for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
-            values = getattr(self, name)
-            if values:
-                parts.append(f"{name}={_ends(values)}")
-        parts += [f"stopped_early={self.stopped_early}", f"interrupted={self.interrupted}"]
-        return "History(" + ", ".join(parts) + ")"
-
-
-def _ends(values: list) -> str:
-    """[first, ..., last] in short form: the whole list if it has up to 4 values."""
-    shown = [f"{v:.4g}" for v in (values if len(values) <= 4 else values[:2] + values[-2:])]
-    if len(values) > 4:
-        shown[2:2] = [f"... ({len(values)} values)"]
-    return "[" + ", ".join(shown) + "]"
 
 
 class Sequential:
@@ -634,15 +452,15 @@ class Sequential:
             if not per_epoch:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
-                hist = self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer,
-                                           bool(shuffle))
+                hist = _training.run(self, Xc, labels, Y, epochs, batch_size, optimizer,
+                                     bool(shuffle)).history
             else:
                 hist = self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
                                            bool(shuffle), val, cbs, bool(verbose))
         except BaseException:
             self._undo(undo)
             raise
-        _warn_if_blown_up(hist, hist.lr[-1] if hist.lr else None)
+        warn_if_blown_up(hist, hist.lr[-1] if hist.lr else None)
         return hist
 
     def _undo_point(self, optimizer: Optimizer) -> tuple:
@@ -696,10 +514,10 @@ class Sequential:
                     lr = optimizer.current_lr(state)
                     done = len(hist.step_loss)
                     try:
-                        part = self._train_checked(Xc, labels, Y, 1, batch_size, optimizer,
-                                                   shuffle, lr=lr, before=before)
+                        part = _training.run(self, Xc, labels, Y, 1, batch_size, optimizer,
+                                             shuffle, lr=lr, before=before).history
                     except TrainingDiverged as exc:     # its step counts within the epoch
-                        raise self._divergence(done + min(exc.step, steps_per_epoch),
+                        raise _training.divergence(done + min(exc.step, steps_per_epoch),
                                                exact=exc.step <= steps_per_epoch) from None
                     hist.steps_per_epoch = part.steps_per_epoch
                     hist.step_loss += part.step_loss
@@ -783,8 +601,8 @@ class Sequential:
         undo = self._undo_point(optimizer)
         try:
             Xc, labels, Y = self._check_Xy(X, y)
-            hist = self._train_checked(Xc, labels, Y, 1, batch_size, optimizer, False,
-                                       lr=optimizer.current_lr(optimizer._state_for(self)))
+            hist = _training.run(self, Xc, labels, Y, 1, batch_size, optimizer, False,
+                                 lr=optimizer.current_lr(optimizer._state_for(self))).history
         except BaseException:
             self._undo(undo)
             raise
@@ -806,10 +624,11 @@ class Sequential:
             labels, Y = y, _empty_targets(self.n_out, self.dtype)
         else:
             labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
-        hist = self._train_checked(Xc, labels, Y, check_epochs(epochs),
-                                   check_batch_size(batch_size), optimizer, bool(shuffle),
-                                   stop=stop)
-        _warn_if_blown_up(hist)
+        result = _training.run(self, Xc, labels, Y, check_epochs(epochs),
+                               check_batch_size(batch_size), optimizer, bool(shuffle),
+                               stop=stop)
+        hist = result.history
+        hist._epoch_losses = result.epoch_losses
         return hist
 
     def _check_optimizer(self, optimizer: Any) -> None:
@@ -817,140 +636,6 @@ class Sequential:
             raise TypeError(f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), "
                             f"got {optimizer!r}")
         self._check_trainable()
-
-    def _train(self, X: Any, y: Any, epochs: int, batch_size: int | None,
-               optimizer: Optimizer, shuffle: bool, record_params: bool = False,
-               max_steps: int | None = None):
-        """Check, then train; with ``record_params`` also return the
-        parameters after every step, (steps, n_params)."""
-        self._check_optimizer(optimizer)
-        Xc, labels, Y = self._check_Xy(X, y)
-        return self._train_checked(Xc, labels, Y, epochs, batch_size, optimizer, shuffle,
-                                   record_params=record_params, max_steps=max_steps)
-
-    def _train_checked(self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
-                       lr: float | None = None, before: tuple | None = None,
-                       record_params: bool = False, max_steps: int | None = None,
-                       stop: tuple | None = None):
-        """Run the compiled loop on checked arrays. On divergence, restore
-        ``before`` (default: the state at this call) and raise.
-
-        ``stop``: (scale, tol, patience, best, count), scikit-learn's
-        stopping rule run in the compiled loop after every epoch; the
-        History then holds the epoch losses it saw (``_epoch_losses``)."""
-        state = optimizer._state_for(self)
-        n = Xc.shape[0]
-        bs = n if batch_size is None else min(batch_size, n)
-        steps_per_epoch = -(-n // bs)
-        total = steps_per_epoch * epochs
-        if max_steps is not None:
-            total = min(total, max_steps)
-        split = self._splits(bs)
-        if (total == 1 and steps_per_epoch == 1 and not record_params and not split
-                and stop is None and (not shuffle or n == 1)):
-            return self._one_step(Xc, labels, Y, optimizer, state, lr, before)
-        hist = History(steps_per_epoch=steps_per_epoch)
-        trace = self._trace_buffer(total if record_params else 0)
-        if total == 0:
-            return (hist, trace) if record_params else hist
-        if before is None:
-            before = (self.params.copy(), state.snapshot(), self._rng_state.copy())
-        step_loss = np.empty(total, dtype=np.float64)
-        counters = self._counters
-        counters[0], counters[1], counters[2] = 0, state.t, 0
-        if len(self._order) < n:
-            self._order = np.empty(n, dtype=np.int64)
-        check_every = max(1, int(_CHECK_FLOPS / (6.0 * self.n_params * bs + 1)))
-        hyper = optimizer._hyper(lr)
-        stop_state = epoch_losses = None
-        if stop is not None:
-            stop_state = np.array(stop, dtype=np.float64)
-            epoch_losses = np.empty(epochs, dtype=np.float64)
-        interrupted = False
-        correct = np.zeros(total if self.loss != "mse" else 0, dtype=np.int64)
-        try:
-            _kernels.train(self._spec, self._loss_code, self.params, self._grads,
-                           optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
-                           shuffle, self._rng_state, self._order[:n],
-                           self._workspace(bs, split), step_loss, trace, counters,
-                           check_every, total, split, stop_state, epoch_losses,
-                           correct if len(correct) else None)
-        except KeyboardInterrupt:
-            interrupted = True
-        done = int(counters[0])
-        state.t = int(counters[1])
-        if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(self.params).all()):
-            # a non-finite loss stops before its step's update; weights that
-            # overflowed are found after the last step that ran
-            if np.isfinite(self.params).all():
-                self._diverged(state, before, done + 1)
-            self._diverged(state, before, done, exact=False)
-        last = n - bs * (steps_per_epoch - 1)
-        full_epochs = done // steps_per_epoch
-        if done == 1:                       # one step: its loss is the epoch's as it is
-            value = float(step_loss[0])
-            hist.step_loss = [value]
-            hist.batch_sizes = [last if steps_per_epoch == 1 else bs]
-            hist.loss = [value] if full_epochs else []
-        else:
-            hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
-        hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
-        if len(correct):
-            hits = correct[:full_epochs * steps_per_epoch].reshape(full_epochs, -1).sum(axis=1)
-            hist.accuracy = (hits / n).tolist()
-        hist.interrupted = interrupted
-        if stop is not None:
-            hist._epoch_losses = epoch_losses[:full_epochs].tolist()
-        if record_params:
-            return hist, trace[:done]
-        return hist
-
-    def _one_step(self, Xc, labels, Y, optimizer, state, lr, before) -> History:
-        """One gradient step on the whole of (Xc, labels, Y): the streaming
-        case (``partial_fit`` on a chunk), through a Stepper bound to this
-        network and optimizer state, which undoes a failed step itself."""
-        n = Xc.shape[0]
-        stepper = state.stepper
-        if (stepper is None or stepper.rows < n or stepper.spec is not self._spec
-                or stepper.params is not self.params or stepper.opt_buffer is not state.buffer
-                or stepper.rng_state is not self._rng_state):
-            stepper = state.stepper = _kernels.Stepper(
-                self._spec, self._loss_code, self.params, self._grads, optimizer._kind,
-                state.buffer, self._rng_state, self._workspace(n), n)
-        hyper = optimizer._hyper(lr)
-        value = stepper.step(Xc, labels, Y, hyper, state.t)
-        if stepper.status == _kernels.DIVERGED:
-            # the stepper undid its own step; ``before`` may hold earlier steps of a fit
-            self._diverged(state, before, 1)
-        state.t += 1
-        accuracy = None if self.loss == "mse" else stepper.correct / n
-        return History._one_step(value, n, float(hyper[_LR_SLOT]), accuracy)
-
-    def _diverged(self, state, before: tuple | None, step: int, exact: bool = True) -> None:
-        """Restore ``before`` (params, optimizer snapshot, shuffle state), if
-        given, and raise TrainingDiverged at ``step`` (``exact=False``: found
-        only at the end of that step, after which the weights were checked)."""
-        if before is not None:
-            self.params[...] = before[0]
-            state.restore(before[1])
-            self._rng_state[...] = before[2]
-        raise self._divergence(step, exact)
-
-    @staticmethod
-    def _divergence(step: int, exact: bool = True) -> TrainingDiverged:
-        where = f"at step {step}" if exact else f"by the end of step {step}"
-        return TrainingDiverged(
-            f"training diverged: the loss or the weights became non-finite {where} of this "
-            "call. The model and the optimizer were restored to what they were before the "
-            "call. Try a lower learning rate or scale the inputs (e.g. standardise X).",
-            step=step)
-
-    def _trace_buffer(self, steps: int) -> np.ndarray:
-        if steps == 0:
-            if self._no_trace is None:
-                self._no_trace = np.empty((0, self.n_params), dtype=self.dtype)
-            return self._no_trace
-        return np.empty((steps, self.n_params), dtype=self.dtype)
 
     # ------------------------------------------------------------ files
     def config(self) -> dict:
@@ -1002,18 +687,9 @@ class Sequential:
         object receives the archive in one write, once it has been built.
         The file layout is described in ``fastnn.load``.
         """
-        arrays = dict(format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
-                      config=np.array(json.dumps(self.config())), params=self.params,
-                      rng_state=self._rng_state)
-        if optimizer is not None:
-            self._check_optimizer(optimizer)
-            state = optimizer.state_for(self)
-            arrays["optimizer"] = np.array(json.dumps({
-                "type": type(optimizer).__name__, "settings": optimizer.settings(),
-                "t": state.t, "epoch": state.epoch,
-                "schedule_state": state.schedule_state}))
-            arrays["optimizer_state"] = state.buffer
-        _write_archive(path, arrays)
+        from .io import save
+
+        save(self, path, optimizer)
 
     def __getstate__(self) -> dict:
         # Pickle what a file holds; the layers' views are rebuilt on load.
@@ -1045,361 +721,6 @@ class Sequential:
         return "\n".join(lines)
 
 
-def load(path: str | os.PathLike | BinaryIO) -> Sequential:
-    """Read a network written by ``Sequential.save``.
-
-    Parameters
-    ----------
-    path : str, os.PathLike or binary file object
-        The name given to ``save``, with or without ``.npz``: a name ending
-        in ``.npz`` is read as given, any other name with ``.npz`` appended,
-        the file ``save`` wrote under it (``"model.bin"`` reads
-        ``model.bin.npz``). Only if that file does not exist is a file named
-        exactly ``path`` read. A file object open for binary reading
-        (``open(..., "rb")``, ``io.BytesIO``) is read from its current
-        position to its end; on success it is left at its end, on failure
-        where it was.
-
-    Returns
-    -------
-    Sequential
-        The network, predicting bit for bit as the saved one. A checkpoint
-        is also a model file: its optimizer is ignored here (see
-        ``load_checkpoint``).
-
-    Raises
-    ------
-    FileNotFoundError
-        Neither the name ``save`` writes nor ``path`` itself is a file.
-    TypeError
-        ``path`` is neither a path nor a file object, or the file object is
-        in text mode.
-    ValueError
-        ``path`` names a directory; the file object is closed or not open for
-        reading; the file is empty, not an ``.npz`` archive (e.g. a pickle or
-        a single ``.npy`` array), not written by fastnn, truncated, of another
-        format version or holding object arrays.
-    OSError
-        The file exists but cannot be opened (e.g. ``PermissionError``).
-
-    Notes
-    -----
-    The file is a NumPy ``.npz`` archive read with ``allow_pickle=False``:
-
-    - ``format``: the string ``"fastnn-model"``
-    - ``version``: the integer format version (currently 1)
-    - ``config``: a JSON string: ``{"layers": [{"type": "Dense", "n_in": ..,
-      "n_out": .., "activation": ..}, ...], "loss": .., "dtype": .., "seed": ..}``
-      (a network on images also ``"input_shape": [c, h, w]`` once known)
-    - ``params``: the flat parameter buffer, in the network's dtype
-    - ``rng_state``: four uint64 words of the shuffling stream
-    - in a checkpoint (``save(path, optimizer=opt)``) also ``optimizer``, a
-      JSON string ``{"type": "SGD", "settings": {...}, "t": steps,
-      "epoch": epochs, "schedule_state": {...}}``, and ``optimizer_state``,
-      the optimizer's buffers in the network's dtype
-
-    Nothing in the file is executed.
-    """
-    return _read_arrays(path, _from_arrays)
-
-
-def load_checkpoint(path: str | os.PathLike | BinaryIO) -> tuple[Sequential, Optimizer]:
-    """Read a checkpoint written by ``net.save(path, optimizer=opt)``.
-
-    Parameters
-    ----------
-    path : str, os.PathLike or binary file object
-        As for ``fastnn.load``: the name given to ``save``, with or without
-        ``.npz``, or a file object open for binary reading.
-
-    Returns
-    -------
-    net : Sequential
-        The network, predicting bit for bit as the saved one.
-    optimizer : Optimizer
-        An optimizer carrying its state for ``net``, so that
-        ``net.fit(..., optimizer=optimizer)`` continues exactly as if
-        training had not stopped.
-
-    Raises
-    ------
-    FileNotFoundError, TypeError, ValueError, OSError
-        As for ``fastnn.load``; also ``ValueError`` for a model file saved
-        without an optimizer (read it with ``fastnn.load``) and for a bad
-        optimizer description or state.
-    """
-    return _read_arrays(path, _checkpoint_from_arrays)
-
-
-def _checkpoint_from_arrays(arrays: dict, where: str) -> tuple[Sequential, Optimizer]:
-    net = _from_arrays(arrays, where)
-    if "optimizer" not in arrays or "optimizer_state" not in arrays:
-        raise ValueError(f"{where} holds a network but no optimizer, so it is a model file, "
-                         "not a checkpoint: read it with fastnn.load(path), or save a "
-                         "checkpoint with net.save(path, optimizer=opt)")
-    try:
-        info = json.loads(str(arrays["optimizer"]))
-        optimizer = optimizer_from_settings(info["type"], info["settings"])
-        t, epoch = info["t"], info["epoch"]
-        schedule_state = info["schedule_state"]
-        if (isinstance(t, bool) or not isinstance(t, int) or t < 0 or isinstance(epoch, bool)
-                or not isinstance(epoch, int) or epoch < 0
-                or not isinstance(schedule_state, dict)):
-            raise ValueError("bad step or epoch count")
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"{where} is not a valid fastnn checkpoint: bad optimizer "
-                         f"description ({exc})") from None
-    state = optimizer.state_for(net)
-    buffer = arrays["optimizer_state"]
-    if buffer.dtype != net.dtype or buffer.shape != state.buffer.shape:
-        raise ValueError(f"{where} is not a valid fastnn checkpoint: the optimizer state "
-                         f"has dtype {buffer.dtype} and shape {buffer.shape}, expected "
-                         f"{net.dtype} and {state.buffer.shape}")
-    if not np.isfinite(buffer).all():
-        raise ValueError(f"{where} is not a valid fastnn checkpoint: the optimizer state "
-                         "contains NaN or infinity")
-    state.buffer[...] = buffer
-    state.t, state.epoch, state.schedule_state = t, epoch, dict(schedule_state)
-    return net, optimizer
-
-
-_SUFFIX = ".npz"                # what numpy.savez appends to a name without it
-_NPY_MAGIC = b"\x93NUMPY"       # the start of a single array written by numpy.save
-
-
-def _is_file_object(path: Any) -> bool:
-    return (not isinstance(path, (str, bytes, os.PathLike))
-            and (hasattr(path, "read") or hasattr(path, "write")))
-
-
-def _describe(f: Any) -> str:
-    """How messages name a file object."""
-    name = getattr(f, "name", None)
-    if isinstance(name, (str, bytes)):
-        return f"the file object {os.fsdecode(name)!r}"
-    return f"the {type(f).__name__} object"
-
-
-def _file_name(path: Any, caller: str) -> str:
-    """The file that ``save(path)`` writes and ``load(path)`` reads: ``path`` when it
-    ends in ``.npz``, else ``path + ".npz"``, the name ``numpy.savez`` gives it."""
-    try:
-        name = os.fsdecode(os.fspath(path))
-    except TypeError:
-        raise TypeError(f"{caller} takes a file name (str or os.PathLike) or a binary file "
-                        f"object, got {type(path).__name__}") from None
-    if not name:
-        raise ValueError(f"{caller} needs a file name, got an empty path")
-    if name.endswith((os.sep, os.altsep or os.sep)) or os.path.basename(name) in (".", ".."):
-        raise ValueError(f"{name!r} names a directory, not a file: give {caller} a file "
-                         f"name such as {os.path.join(name, 'model.npz')!r}")
-    return name if name.endswith(_SUFFIX) else name + _SUFFIX
-
-
-def _check_stream(f: Any, mode: str, where: str) -> None:
-    """Refuse a file object that cannot be read (mode "read") or written ("write") in
-    binary mode, before anything is read from or written to it."""
-    opener = "rb" if mode == "read" else "wb"
-    action = "reading" if mode == "read" else "writing"
-    unable = f"{where} is not open for {action}: open it with {opener!r}"
-    if getattr(f, "closed", False):
-        raise ValueError(f"{where} is closed")
-    able = getattr(f, "readable" if mode == "read" else "writable", None)
-    if callable(able) and not able():
-        raise ValueError(unable)
-    text = isinstance(f, io.TextIOBase)
-    if not text:
-        try:
-            if mode == "read":
-                text = isinstance(f.read(0), str)
-            else:
-                f.write(b"")
-        except TypeError:             # a text stream refusing bytes
-            text = True
-        except io.UnsupportedOperation:
-            raise ValueError(unable) from None
-    if text:
-        raise TypeError(f"{where} is open in text mode; fastnn model files are binary: "
-                        f"open it with {opener!r} (or use io.BytesIO)")
-
-
-def _write_archive(path: Any, arrays: dict) -> None:
-    """Write ``arrays`` as an ``.npz`` archive to ``path`` (a name, see ``_file_name``,
-    or a binary file object) leaving no partial file behind on failure."""
-    if _is_file_object(path):
-        where = _describe(path)
-        _check_stream(path, "write", where)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        data = buffer.getbuffer()
-        while data:                   # raw streams may take part of it per call
-            written = path.write(data)
-            if not isinstance(written, int) or written >= len(data):
-                break
-            if written <= 0:
-                raise OSError(f"{where} accepted only part of the archive")
-            data = data[written:]
-        return
-    name = _file_name(path, "save")
-    target = os.path.realpath(name)    # through a symbolic link, as open() writes
-    if os.path.isdir(target):
-        raise ValueError(f"{name!r} is a directory, not a file: give save a file name such "
-                         f"as {os.path.join(name, 'model.npz')!r}")
-    folder, base = os.path.split(target)
-    temporary = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                     | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:
-        raise type(exc)(exc.errno, exc.strerror, name) from None
-    try:
-        with open(fd, "wb") as f:
-            np.savez(f, **arrays)
-        if os.path.exists(target):     # keep the permissions of the file replaced
-            os.chmod(temporary, os.stat(target).st_mode & 0o7777)
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def _read_arrays(path: Any, build: Callable[[dict, str], Any]) -> Any:
-    """``build(arrays, where)`` of the archive ``path`` names (see ``_file_name``) or a
-    binary file object holds, ``where`` naming it in messages. A seekable file object is
-    left at its end, or, on failure, where it was."""
-    if _is_file_object(path):
-        where = _describe(path)
-        _check_stream(path, "read", where)
-        seekable = getattr(path, "seekable", None)
-        start = path.tell() if callable(seekable) and seekable() else None
-        try:
-            source = path if start is not None else io.BytesIO(path.read())
-            result = build(_parse_archive(source, where, stream=True), where)
-        except BaseException:
-            if start is not None:
-                path.seek(start)
-            raise
-        if start is not None:
-            path.seek(0, os.SEEK_END)
-        return result
-    name = _file_name(path, "load")
-    if not os.path.isfile(name):
-        given = os.fsdecode(os.fspath(path))
-        if given != name and os.path.isfile(given):
-            name = given                  # a file named as given, written otherwise
-        elif os.path.isdir(name):
-            raise ValueError(f"{name!r} is a directory, not a fastnn model file")
-        else:
-            why = "No such file or directory"
-            if given != name:
-                why += f" (the name that save({given!r}) writes"
-                why += f"; {given!r} is a directory)" if os.path.isdir(given) else ")"
-            raise FileNotFoundError(errno.ENOENT, why, name)
-    where = repr(name)
-    with open(name, "rb") as f:
-        return build(_parse_archive(f, where, stream=False), where)
-
-
-def _parse_archive(source: Any, where: str, stream: bool) -> dict:
-    """The arrays of the ``.npz`` archive in the seekable binary file ``source`` from its
-    position on, or a ``ValueError`` naming what the file holds instead."""
-    start = source.tell()
-    head = source.read(len(_NPY_MAGIC))
-    try:
-        source.seek(start)
-        if not head:
-            raise ValueError("nothing to read from its position (seek(0) after writing to "
-                             "it?)" if stream else "the file is empty")
-        if head.startswith(_NPY_MAGIC):
-            raise ValueError("it holds a single array (.npy, as numpy.save writes), not an "
-                             ".npz archive")
-        if head[:1] == b"\x80":
-            raise ValueError("it holds pickled Python objects, as pickle and joblib write "
-                             "(an estimator?): read those with pickle.load or joblib.load, "
-                             "and only from a source you trust")
-        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):    # a zip file's start
-            raise ValueError("it is not an .npz archive (a zip file of .npy arrays)")
-        with np.load(source, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        for key, value in arrays.items():
-            if not isinstance(value, np.ndarray):
-                raise ValueError(f"it is a zip file but not an .npz archive: its member "
-                                 f"{key!r} is not a .npy array")
-    except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError,
-            zipfile.BadZipFile) as exc:
-        raise ValueError(f"{where} is not a readable fastnn model file: {exc}") from None
-    return arrays
-
-
-def _from_arrays(arrays: dict, where: str) -> Sequential:
-    def fail(why: str) -> ValueError:
-        return ValueError(f"{where} is not a valid fastnn model file: {why}")
-
-    if "format" not in arrays:
-        raise fail("the entry 'format' is missing: an .npz archive, but not one that "
-                   "fastnn wrote")
-    for key in ("version", "config", "params"):
-        if key not in arrays:
-            raise fail(f"the entry {key!r} is missing")
-    if arrays["format"].shape != () or str(arrays["format"]) != FORMAT_NAME:
-        raise fail("the format tag is not 'fastnn-model'")
-    version = arrays["version"]
-    if version.shape != () or version.dtype.kind not in "iu":
-        raise fail("the version entry is not an integer")
-    if int(version) != FORMAT_VERSION:
-        raise fail(f"format version {int(version)} is not supported "
-                   f"(this fastnn reads version {FORMAT_VERSION})")
-    try:
-        config = json.loads(str(arrays["config"]))
-        layers = [layer_from_config(c) for c in config["layers"]]
-        net = Sequential(layers, loss=config["loss"], dtype=config["dtype"],
-                         seed=config.get("seed"))
-        if config.get("input_shape") is not None:     # image networks
-            net._build(config["input_shape"])
-    except (ValueError, TypeError, KeyError) as exc:
-        raise fail(f"bad network description ({exc})") from None
-    params = arrays["params"]
-    if params.dtype != net.dtype or params.shape != (net.n_params,):
-        raise fail(f"the parameters have dtype {params.dtype} and shape {params.shape}, "
-                   f"expected {net.dtype} and ({net.n_params},)")
-    if not np.isfinite(params).all():
-        raise fail("the parameters contain NaN or infinity")
-    net.params[...] = params
-    rng = arrays.get("rng_state")
-    if rng is not None:
-        if rng.dtype != np.uint64 or rng.shape != (4,):
-            raise fail("the rng state is not four uint64 words")
-        net._rng_state[...] = rng
-    return net
 
 
 
-class _progress:
-    """A tqdm bar over epochs (a line per epoch without tqdm)."""
-
-    def __init__(self, epochs: int):
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:  # pragma: no cover - tqdm is a dependency
-            tqdm = None
-        self.bar = tqdm(total=epochs, unit="epoch", desc="fit") if tqdm else None
-        self.epoch = 0
-        self.epochs = epochs
-
-    def update(self, logs: dict) -> None:
-        self.epoch += 1
-        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss",
-                                                               "val_accuracy")}
-        if self.bar is not None:
-            self.bar.set_postfix(shown, refresh=False)
-            self.bar.update(1)
-        else:
-            print(f"epoch {self.epoch}/{self.epochs} " +
-                  " ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()

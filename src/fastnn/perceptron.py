@@ -22,12 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from .exceptions import ConvergenceWarning
+
 __all__ = ["Perceptron", "ConvergenceWarning"]
-
-
-class ConvergenceWarning(UserWarning):
-    """Training stopped before it converged (the perceptron still made
-    mistakes in its last epoch, or an estimator reached max_iter)."""
 
 
 def _check_X(X: Any) -> np.ndarray:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _training
 from ._validation import _EMPTY_LABELS, check_float, check_int
+from .history import History
 from .layers import Dense
-from .network import History, Sequential
+from .network import Sequential
 from .optim import SGD, Optimizer
 
 __all__ = ["RegressionMachine", "steps_within"]
@@ -108,9 +110,9 @@ class RegressionMachine:
         self.net._check_optimizer(optimizer)
         # x and y are checked (finite float64): straight to the compiled loop
         X, Y = np.ascontiguousarray(x).reshape(-1, 1), np.ascontiguousarray(y).reshape(-1, 1)
-        hist, trace = self.net._train_checked(X, _EMPTY_LABELS, Y, epochs, bs, optimizer,
-                                              batch_size is not None, record_params=True,
-                                              max_steps=steps)
+        done = _training.run(self.net, X, _EMPTY_LABELS, Y, epochs, bs, optimizer,
+                             batch_size is not None, record_params=True, max_steps=steps)
+        hist, trace = done.history, done.trace
         self.history = hist
         self.loss_history = hist._step_loss_array
         self.path = trace                     # params are [a (W), b]: (steps, 2)

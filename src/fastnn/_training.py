@@ -1,0 +1,175 @@
+"""The one driver of the compiled training loop: ``run`` trains a network
+on checked arrays and returns what the loop recorded.
+
+Every way of training (``Sequential.fit`` and ``partial_fit``, the
+estimators, the regression machine) comes here; the loop itself is
+``_kernels.train`` (whole epochs, no GIL) or, for one step on a chunk, a
+``_kernels.Stepper`` bound once to the network and optimizer state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._core import kernels as _kernels
+from .exceptions import TrainingDiverged
+from .history import History
+
+__all__ = ["run", "Run", "divergence", "restore_and_raise"]
+
+_CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
+_LR_SLOT = _kernels.HYPER_SLOTS["lr"]
+
+
+@dataclass
+class Run:
+    """What one call of the loop did.
+
+    history : History
+        The steps, epochs, rates and accuracy of the call.
+    trace : ndarray of shape (steps, n_params), or None
+        The parameters after every step (``record_params``).
+    epoch_losses : list of float, or None
+        The epoch losses the stopping rule saw (``stop``).
+    """
+
+    history: History
+    trace: np.ndarray | None = None
+    epoch_losses: list | None = None
+
+
+def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
+        lr: float | None = None, before: tuple | None = None,
+        record_params: bool = False, max_steps: int | None = None,
+        stop: tuple | None = None) -> Run:
+    """Train ``net`` for ``epochs`` epochs in the compiled loop, on arrays
+    already checked (``_validation``): X (n, n_in) C-contiguous in the
+    network's dtype, class labels (n,) int64 or targets Y (n, n_out).
+
+    ``batch_size`` None is the full batch; ``lr`` overrides the optimizer's
+    rate (a schedule's rate of the epoch); ``max_steps`` stops early;
+    ``record_params`` also returns the parameters after every step;
+    ``stop`` = (scale, tol, patience, best, count) runs scikit-learn's
+    stopping rule after every epoch inside the loop, and the epoch losses it
+    saw come back in ``Run.epoch_losses``.
+
+    Raises TrainingDiverged when the loss or the weights become non-finite,
+    after putting back ``before`` (default: the weights, the optimizer's
+    state and the shuffling stream as they were at this call). Ctrl-C stops
+    between two steps and marks the History ``interrupted``."""
+    state = optimizer._state_for(net)
+    n = Xc.shape[0]
+    bs = n if batch_size is None else min(batch_size, n)
+    steps_per_epoch = -(-n // bs)
+    total = steps_per_epoch * epochs
+    if max_steps is not None:
+        total = min(total, max_steps)
+    split = net._splits(bs)
+    if (total == 1 and steps_per_epoch == 1 and not record_params and not split
+            and stop is None and (not shuffle or n == 1)):
+        return Run(_one_step(net, Xc, labels, Y, optimizer, state, lr, before))
+    hist = History(steps_per_epoch=steps_per_epoch)
+    trace = _trace_buffer(net, total if record_params else 0)
+    if total == 0:
+        return Run(hist, trace)
+    if before is None:
+        before = (net.params.copy(), state.snapshot(), net._rng_state.copy())
+    step_loss = np.empty(total, dtype=np.float64)
+    counters = net._counters
+    counters[0], counters[1], counters[2] = 0, state.t, 0
+    if len(net._order) < n:
+        net._order = np.empty(n, dtype=np.int64)
+    check_every = max(1, int(_CHECK_FLOPS / (6.0 * net.n_params * bs + 1)))
+    hyper = optimizer._hyper(lr)
+    stop_state = epoch_losses = None
+    if stop is not None:
+        stop_state = np.array(stop, dtype=np.float64)
+        epoch_losses = np.empty(epochs, dtype=np.float64)
+    interrupted = False
+    correct = np.zeros(total if net.loss != "mse" else 0, dtype=np.int64)
+    try:
+        _kernels.train(net._spec, net._loss_code, net.params, net._grads,
+                       optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
+                       shuffle, net._rng_state, net._order[:n],
+                       net._workspace(bs, split), step_loss, trace, counters,
+                       check_every, total, split, stop_state, epoch_losses,
+                       correct if len(correct) else None)
+    except KeyboardInterrupt:
+        interrupted = True
+    done = int(counters[0])
+    state.t = int(counters[1])
+    if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(net.params).all()):
+        # a non-finite loss stops before its step's update; weights that
+        # overflowed are found after the last step that ran
+        if np.isfinite(net.params).all():
+            restore_and_raise(net, state, before, done + 1)
+        restore_and_raise(net, state, before, done, exact=False)
+    last = n - bs * (steps_per_epoch - 1)
+    full_epochs = done // steps_per_epoch
+    if done == 1:                       # one step: its loss is the epoch's as it is
+        value = float(step_loss[0])
+        hist.step_loss = [value]
+        hist.batch_sizes = [last if steps_per_epoch == 1 else bs]
+        hist.loss = [value] if full_epochs else []
+    else:
+        hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
+    hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
+    if len(correct):
+        hits = correct[:full_epochs * steps_per_epoch].reshape(full_epochs, -1).sum(axis=1)
+        hist.accuracy = (hits / n).tolist()
+    hist.interrupted = interrupted
+    return Run(hist, trace[:done],
+               epoch_losses[:full_epochs].tolist() if stop is not None else None)
+
+
+def _one_step(net, Xc, labels, Y, optimizer, state, lr, before) -> History:
+    """One gradient step on the whole of (Xc, labels, Y): the streaming
+    case (``partial_fit`` on a chunk), through a Stepper bound to this
+    network and optimizer state, which undoes a failed step itnet."""
+    n = Xc.shape[0]
+    stepper = state.stepper
+    if (stepper is None or stepper.rows < n or stepper.spec is not net._spec
+            or stepper.params is not net.params or stepper.opt_buffer is not state.buffer
+            or stepper.rng_state is not net._rng_state):
+        stepper = state.stepper = _kernels.Stepper(
+            net._spec, net._loss_code, net.params, net._grads, optimizer._kind,
+            state.buffer, net._rng_state, net._workspace(n), n)
+    hyper = optimizer._hyper(lr)
+    value = stepper.step(Xc, labels, Y, hyper, state.t)
+    if stepper.status == _kernels.DIVERGED:
+        # the stepper undid its own step; ``before`` may hold earlier steps of a fit
+        restore_and_raise(net, state, before, 1)
+    state.t += 1
+    accuracy = None if net.loss == "mse" else stepper.correct / n
+    return History._one_step(value, n, float(hyper[_LR_SLOT]), accuracy)
+
+
+def restore_and_raise(net, state, before: tuple | None, step: int, exact: bool = True) -> None:
+    """Restore ``before`` (params, optimizer snapshot, shuffle state), if
+    given, and raise TrainingDiverged at ``step`` (``exact=False``: found
+    only at the end of that step, after which the weights were checked)."""
+    if before is not None:
+        net.params[...] = before[0]
+        state.restore(before[1])
+        net._rng_state[...] = before[2]
+    raise divergence(step, exact)
+
+
+def divergence(step: int, exact: bool = True) -> TrainingDiverged:
+    where = f"at step {step}" if exact else f"by the end of step {step}"
+    return TrainingDiverged(
+        f"training diverged: the loss or the weights became non-finite {where} of this "
+        "call. The model and the optimizer were restored to what they were before the "
+        "call. Try a lower learning rate or scale the inputs (e.g. standardise X).",
+        step=step)
+
+
+def _trace_buffer(net, steps: int) -> np.ndarray:
+    if steps == 0:
+        if net._no_trace is None:
+            net._no_trace = np.empty((0, net.n_params), dtype=net.dtype)
+        return net._no_trace
+    return np.empty((steps, net.n_params), dtype=net.dtype)
+
