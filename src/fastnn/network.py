@@ -809,7 +809,6 @@ class Sequential:
         hist = self._train_checked(Xc, labels, Y, check_epochs(epochs),
                                    check_batch_size(batch_size), optimizer, bool(shuffle),
                                    stop=stop)
-        _warn_if_blown_up(hist)
         return hist
 
     def _check_optimizer(self, optimizer: Any) -> None:
