@@ -39,10 +39,30 @@ if platform.machine().lower() in ("x86_64", "amd64") and not DEBUG:
     VARIANTS["_avx512"] = ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq",
                            "-mavx512vl", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
 
+
+
+def source_for(suffix: str) -> str:
+    """The .pyx of one build. The per-instruction-set builds compile the same
+    source under another module name: a two-line file made here, in the
+    build folder, that includes _kernels.pyx (never committed)."""
+    if not suffix:
+        return "src/fastnn/_kernels.pyx"
+    folder = os.path.join("build", "fastnn_isa")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"_kernels{suffix}.pyx")
+    text = ("# cython: language_level=3\n"
+            f"# The compiled core built with {' '.join(VARIANTS[suffix])}: _kernels.pyx.\n"
+            'include "_kernels.pyx"\n')
+    if not os.path.exists(path) or open(path).read() != text:
+        with open(path, "w") as f:
+            f.write(text)
+    return path
+
+
 extensions = [
     Extension(
         f"fastnn._kernels{suffix}",
-        [f"src/fastnn/_kernels{suffix}.pyx"],
+        [source_for(suffix)],
         extra_compile_args=compile_args + flags,
         extra_link_args=link_args,
         define_macros=macros,
@@ -50,4 +70,5 @@ extensions = [
     for suffix, flags in VARIANTS.items()
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives=directives))
+setup(ext_modules=cythonize(extensions, compiler_directives=directives,
+                            include_path=["src/fastnn"]))

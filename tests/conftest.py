@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _reference as ref
+import reference as ref
 
 
 def make_net(sizes, acts, loss, dtype="float64", seed=0):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _core
+from fastnn import _dispatch
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -59,9 +59,9 @@ def test_forcing_an_unknown_build_fails_clearly():
     assert "unknown instruction set 'sse9'" in done.stderr
 
 
-@pytest.mark.skipif(len(_core.available()) < 2, reason="only one build for this CPU")
+@pytest.mark.skipif(len(_dispatch.available()) < 2, reason="only one build for this CPU")
 def test_all_builds_agree():
-    results = {isa: run_with(isa) for isa in _core.available()}
+    results = {isa: run_with(isa) for isa in _dispatch.available()}
     base = results.pop("baseline")
     assert base["isa"] == "baseline"
     for isa, res in results.items():

@@ -23,7 +23,7 @@ from fastnn import (
     _kernels,
     models,
 )
-from fastnn import _reference as ref
+import reference as ref
 
 # name: (layers, sample shape (c, h, w), loss, number of outputs)
 ARCHS = {

@@ -175,7 +175,7 @@ def test_estimators_loss_curve_is_exact_at_extreme_inputs(hidden, dtype):
 @pytest.mark.parametrize("scale", MAGNITUDES)
 def test_the_numpy_reference_is_exact_too(scale, loss):
     """The oracle the kernels are held against has no looser formula."""
-    from fastnn import _reference as ref
+    import reference as ref
 
     Z = logits_for(scale)
     y = targets_for(loss, *Z.shape)

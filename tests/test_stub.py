@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import fastnn
-from fastnn import _core
+from fastnn import _dispatch
 
 try:
     import mypy.stubtest  # noqa: F401
@@ -20,7 +20,7 @@ except ImportError:
         allow_module_level=True,
     )
 
-VARIANTS = [isa for isa in _core.available() if isa != "baseline"]
+VARIANTS = [isa for isa in _dispatch.available() if isa != "baseline"]
 MODULES = ["fastnn._kernels"] + [f"fastnn._kernels_{isa}" for isa in VARIANTS]
 # What Cython adds to every compiled module: not part of the kernels' interface.
 ALLOWLIST = (r"fastnn\._kernels(_avx2|_avx512)?\."
@@ -64,6 +64,6 @@ def test_stubtest(tmp_path):
 def test_builds_export_the_same_names(isa):
     """The stub of each build re-exports ``_kernels.pyi``: it holds only if
     every build has the same names, the Stepper's included."""
-    base, other = _core.load("baseline"), _core.load(isa)
+    base, other = _dispatch.load("baseline"), _dispatch.load(isa)
     assert dir(other) == dir(base)
     assert dir(other.Stepper) == dir(base.Stepper)

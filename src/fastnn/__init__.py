@@ -9,7 +9,7 @@ and run without the GIL.
 """
 
 try:
-    from . import _core
+    from . import _dispatch
 except ImportError as exc:  # pragma: no cover - only without a build
     raise ImportError(
         "fastnn's compiled core (fastnn._kernels) could not be imported: "
@@ -47,8 +47,8 @@ def build_info() -> dict:
     ``{"isa": "avx2", "available": ["baseline", "avx2", "avx512"]}``; set
     ``FASTNN_ISA`` before importing fastnn to force one.
     """
-    return {"isa": _core.ISA, "available": _core.available(),
-            "module": _core.kernels.__name__}
+    return {"isa": _dispatch.ISA, "available": _dispatch.available(),
+            "module": _dispatch.kernels.__name__}
 
 
 def __getattr__(name: str):

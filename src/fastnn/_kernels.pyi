@@ -27,6 +27,8 @@ SPEC_COLUMNS: int
 CONV_DIRECT_BELOW: int
 CONV_UNFOLD_BUDGET: int
 DIVERGED: int
+COUNTER_SLOTS: dict[str, int]
+STOP_SLOTS: dict[str, int]
 
 def bind_blas(get_num_threads: int, set_num_threads: int) -> None: ...
 def set_threads(n: int) -> None: ...

@@ -28,7 +28,7 @@ import glob
 import os
 from collections.abc import Iterator
 
-from ._core import kernels as _kernels
+from ._dispatch import kernels as _kernels
 
 __all__ = ["set_num_threads", "get_num_threads", "threads"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._core import kernels as _kernels
+from ._dispatch import kernels as _kernels
 from .exceptions import TrainingDiverged
 from .history import History
 
@@ -21,6 +21,7 @@ __all__ = ["run", "Run", "divergence", "restore_and_raise"]
 
 _CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
+_STEPS, _T, _STATUS = (_kernels.COUNTER_SLOTS[k] for k in ("steps", "t", "status"))
 
 
 @dataclass
@@ -78,7 +79,7 @@ def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
         before = (net.params.copy(), state.snapshot(), net._rng_state.copy())
     step_loss = np.empty(total, dtype=np.float64)
     counters = net._counters
-    counters[0], counters[1], counters[2] = 0, state.t, 0
+    counters[_STEPS], counters[_T], counters[_STATUS] = 0, state.t, 0
     if len(net._order) < n:
         net._order = np.empty(n, dtype=np.int64)
     check_every = max(1, int(_CHECK_FLOPS / (6.0 * net.n_params * bs + 1)))
@@ -98,9 +99,9 @@ def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
                        correct if len(correct) else None)
     except KeyboardInterrupt:
         interrupted = True
-    done = int(counters[0])
-    state.t = int(counters[1])
-    if counters[2] == _kernels.DIVERGED or (interrupted and not np.isfinite(net.params).all()):
+    done = int(counters[_STEPS])
+    state.t = int(counters[_T])
+    if counters[_STATUS] == _kernels.DIVERGED or (interrupted and not np.isfinite(net.params).all()):
         # a non-finite loss stops before its step's update; weights that
         # overflowed are found after the last step that ran
         if np.isfinite(net.params).all():

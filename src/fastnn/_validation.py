@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._core import kernels
+from ._dispatch import kernels
 
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax", "step")

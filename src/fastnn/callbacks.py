@@ -21,14 +21,15 @@ the call (other callbacks have been called for the epochs that ran).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ._validation import check_float, check_int
 
-if TYPE_CHECKING:
-    from .network import Sequential
+# ``net`` below is the ``Sequential`` being trained (typed loosely: the
+# network imports this module, not the other way round).
+Sequential = Any
 
 __all__ = ["Callback", "EarlyStopping"]
 

@@ -23,7 +23,7 @@ from typing import Optional, cast
 
 import numpy as np
 
-from ._core import kernels as _kernels
+from ._dispatch import kernels as _kernels
 from ._validation import check_activation, check_float, check_int
 
 __all__ = ["Layer", "Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "Dropout"]

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Sequence
 
 import numpy as np
 
-from ._core import kernels as _kernels
+from ._dispatch import kernels as _kernels
 from ._validation import (
     check_batch_size,
     check_dtype,

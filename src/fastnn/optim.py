@@ -15,16 +15,22 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from ._core import kernels as _kernels
+from ._dispatch import kernels as _kernels
 from ._validation import check_float
 from .schedules import SCHEDULES, ReduceOnPlateau, Schedule
 
-if TYPE_CHECKING:
-    from .network import Sequential
+
+
+class _Trainable(Protocol):
+    """What an optimizer needs of the network it updates (a ``Sequential``):
+    the size and dtype of its parameter buffer."""
+
+    n_params: int
+    dtype: np.dtype
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdaGrad", "RMSprop", "Rprop"]
 
@@ -217,7 +223,7 @@ class Optimizer:
     def _kind(self) -> int:
         return _kernels.OPTIMIZERS[self.name]
 
-    def _state_for(self, net: Sequential) -> OptimizerState:
+    def _state_for(self, net: _Trainable) -> OptimizerState:
         state = self._states.get(net)
         if state is None:
             state = OptimizerState(self._kind, net.n_params, net.dtype)
@@ -230,7 +236,7 @@ class Optimizer:
         """Forget all state: the next use starts fresh."""
         self._states.clear()
 
-    def state_for(self, net: Sequential) -> OptimizerState:
+    def state_for(self, net: _Trainable) -> OptimizerState:
         """This optimizer's state for ``net`` (created empty if new), kept for
         the optimizer's current schedule."""
         state = self._state_for(net)

@@ -1,0 +1,168 @@
+# BLAS calls, and how the engine divides a large product among its threads.
+# Included by _kernels.pyx: one module, one namespace.
+
+# ------------------------------------------------------------ BLAS and threads
+# The engine owns how its work is divided, so that no result depends on the
+# thread count. BLAS always runs single-threaded inside the engine (every
+# entry point that may call it holds BLAS's own count at 1 while it runs:
+# _blas_serial_begin / _blas_serial_end), because a multi-threaded BLAS
+# divides a product by its thread count, and some kernels (OpenBLAS's,
+# under some OPENBLAS_CORETYPE settings) then sum in another order. A large
+# product is instead cut by the engine into PARTS fixed parts along the
+# columns of its result, decided by its sizes alone; the engine's threads
+# (OpenMP, ``set_threads``) compute the parts side by side, or one thread
+# one after the other: each part is the same single-threaded BLAS call
+# either way, so the bits are the same.
+cdef extern from *:
+    """
+    typedef int (*fastnn_get_fn)(void);
+    typedef void (*fastnn_set_fn)(int);
+    static fastnn_get_fn fastnn_blas_get = 0;
+    static fastnn_set_fn fastnn_blas_set = 0;
+    static int fastnn_blas_users = 0;
+    static int fastnn_blas_saved = 1;
+    static char fastnn_blas_lock = 0;
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTNN_LOCK() while (__atomic_test_and_set(&fastnn_blas_lock, __ATOMIC_ACQUIRE)) {}
+    #define FASTNN_UNLOCK() __atomic_clear(&fastnn_blas_lock, __ATOMIC_RELEASE)
+    #else
+    #define FASTNN_LOCK()
+    #define FASTNN_UNLOCK()
+    #endif
+    /* The first engine call in flight saves BLAS's thread count and sets it
+       to 1; the last one out restores it. */
+    static void fastnn_blas_serial_begin(void) {
+        if (!fastnn_blas_set) return;
+        FASTNN_LOCK();
+        if (fastnn_blas_users++ == 0) {
+            fastnn_blas_saved = fastnn_blas_get();
+            if (fastnn_blas_saved != 1) fastnn_blas_set(1);
+        }
+        FASTNN_UNLOCK();
+    }
+    static void fastnn_blas_serial_end(void) {
+        if (!fastnn_blas_set) return;
+        FASTNN_LOCK();
+        if (--fastnn_blas_users == 0 && fastnn_blas_saved != 1)
+            fastnn_blas_set(fastnn_blas_saved);
+        FASTNN_UNLOCK();
+    }
+    static void fastnn_blas_bind(size_t get, size_t set) {
+        fastnn_blas_get = (fastnn_get_fn)get;
+        fastnn_blas_set = (fastnn_set_fn)set;
+    }
+    """
+    void _blas_serial_begin "fastnn_blas_serial_begin"() noexcept nogil
+    void _blas_serial_end "fastnn_blas_serial_end"() noexcept nogil
+    void _blas_bind "fastnn_blas_bind"(size_t get, size_t set) noexcept nogil
+
+# Threads that compute the parts of a product (set_threads); at most PARTS
+# are ever busy.
+cdef int _n_threads = 1
+cdef enum:
+    PARTS = 2
+# Products with at least this many multiply-adds are cut into PARTS parts.
+cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
+
+
+def bind_blas(size_t get_num_threads, size_t set_num_threads):
+    """Give the engine the addresses of BLAS's own ``int get(void)`` and
+    ``void set(int)`` thread-count functions (OpenBLAS's), so that it can
+    hold BLAS at one thread while it runs. 0, 0: BLAS cannot be told."""
+    _blas_bind(get_num_threads, set_num_threads)
+
+
+def set_threads(int n):
+    """Use n threads (1 or more) for the parts of large products."""
+    global _n_threads
+    if n < 1:
+        raise ValueError(f"n_threads must be positive, got {n}")
+    _n_threads = n
+
+
+def get_threads():
+    """The threads that compute the parts of large products."""
+    return _n_threads
+
+
+cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
+                        floating alpha, const floating* A, int lda,
+                        const floating* B, int ldb, floating beta,
+                        floating* C, int ldc) noexcept nogil:
+    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order), one call."""
+    cdef char transa = 84 if ta else 78    # 'T' or 'N'
+    cdef char transb = 84 if tb else 78
+    if floating is float:
+        sgemm(&transa, &transb, &M, &N, &K, &alpha, <float*>A, &lda,
+              <float*>B, &ldb, &beta, C, &ldc)
+    else:
+        dgemm(&transa, &transb, &M, &N, &K, &alpha, <double*>A, &lda,
+              <double*>B, &ldb, &beta, C, &ldc)
+
+
+cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
+                            floating alpha, const floating* A, int lda,
+                            const floating* B, int ldb, floating beta,
+                            floating* C, int ldc) noexcept nogil:
+    """Part h of PARTS of _gemm: the columns [h*c, min((h+1)*c, N)) of C, c = ceil(N/PARTS)."""
+    cdef int c = (N + PARTS - 1) // PARTS
+    cdef int c0 = h * c
+    cdef int n = min(c, N - c0)
+    if n > 0:
+        _gemm1(ta, tb, M, n, K, alpha, A, lda, B + (c0 if tb else c0 * ldb), ldb,
+               beta, C + c0 * ldc, ldc)
+
+
+cdef void _gemm(bint ta, bint tb, int M, int N, int K,
+                floating alpha, const floating* A, int lda,
+                const floating* B, int ldb, floating beta,
+                floating* C, int ldc) noexcept nogil:
+    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order); from
+    PAR_MIN_MACS multiply-adds on in PARTS column parts, on the engine's threads."""
+    cdef int h
+    if <Py_ssize_t>M * N * K < PAR_MIN_MACS or N < PARTS:
+        _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    elif _n_threads == 1:
+        for h in range(PARTS):
+            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+    else:
+        for h in prange(PARTS, num_threads=min(_n_threads, PARTS), schedule="static",
+                        chunksize=1):
+            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+
+
+cdef inline void _gemv1(int M, int N, floating alpha, const floating* A, int lda,
+                        const floating* x, floating beta, floating* y) noexcept nogil:
+    """y := alpha * A @ x + beta * y, column-major A (M, N), one call."""
+    cdef char trans = 78    # 'N'
+    cdef int one = 1
+    if floating is float:
+        sgemv(&trans, &M, &N, &alpha, <float*>A, &lda, <float*>x, &one, &beta, y, &one)
+    else:
+        dgemv(&trans, &M, &N, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
+
+
+cdef inline void _gemv_part(int h, int M, int N, floating alpha, const floating* A,
+                            int lda, const floating* x, floating beta,
+                            floating* y) noexcept nogil:
+    """Part h of PARTS of _gemv: the rows [h*r, min((h+1)*r, M)) of y, r = ceil(M/PARTS)."""
+    cdef int r = (M + PARTS - 1) // PARTS
+    cdef int r0 = h * r
+    if r0 < M:
+        _gemv1(min(r, M - r0), N, alpha, A + r0, lda, x, beta, y + r0)
+
+
+cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
+                const floating* x, floating beta, floating* y) noexcept nogil:
+    """y := alpha * A @ x + beta * y, column-major A (M, N); from PAR_MIN_MACS
+    multiply-adds on in PARTS row parts, on the engine's threads."""
+    cdef int h
+    if <Py_ssize_t>M * N < PAR_MIN_MACS or M < PARTS:
+        _gemv1(M, N, alpha, A, lda, x, beta, y)
+    elif _n_threads == 1:
+        for h in range(PARTS):
+            _gemv_part(h, M, N, alpha, A, lda, x, beta, y)
+    else:
+        for h in prange(PARTS, num_threads=min(_n_threads, PARTS), schedule="static",
+                        chunksize=1):
+            _gemv_part(h, M, N, alpha, A, lda, x, beta, y)

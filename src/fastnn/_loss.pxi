@@ -1,0 +1,166 @@
+# The losses and their gradients from the logits, and the fused step of a line.
+# Included by _kernels.pyx: one module, one namespace.
+
+# ------------------------------------------------------------ losses
+cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
+                        int loss, int act, const int64_t* labels,
+                        const floating* Y, const int64_t* idx,
+                        floating* delta, Py_ssize_t* correct) noexcept nogil:
+    """loss := mean loss of act(Z) against the targets;  delta := dloss/dZ
+
+    Z       : (m, k)   IN   logits of the output layer
+    labels  : (n,)     IN   class labels (cross-entropy), row idx[i] for row i
+    Y       : (n, k)   IN   targets (mse, binary cross-entropy), row idx[i]
+    idx     : (m,)     IN   rows of the targets; NULL means 0 .. m-1
+    delta   : (m, k)   OUT  (NULL: loss only)
+    correct : (1,)     OUT  += rows classified right (classification losses;
+                            NULL: not counted)
+
+    Every loss is summed in the order torch's writes it, so that it stays
+    exact at any size of the logits: cross-entropy as (max - z_y) + log(sum
+    exp(z - max)) (log_softmax then the negative log-likelihood), binary
+    cross-entropy as max(z, 0) - z t + log1p(exp(-|z|)). A row is classified
+    right when the largest logit is its label's (the first of equal ones, as
+    argmax), or, for binary cross-entropy, when every output's z > 0 (p >
+    0.5) agrees with its target's t > 0.5.
+    """
+    cdef Py_ssize_t i, j, r, jm
+    cdef double total = 0, s, mx, z, t, a, g, ga
+    cdef double inv
+    cdef bint right
+    cdef const floating* zrow
+    if loss == CROSS_ENTROPY:
+        inv = 1.0 / m
+        for i in range(m):
+            r = idx[i] if idx != NULL else i
+            zrow = Z + i * k
+            mx = zrow[0]
+            jm = 0
+            for j in range(1, k):
+                if zrow[j] > mx:
+                    mx = zrow[j]
+                    jm = j
+            s = 0
+            for j in range(k):
+                s += exp(zrow[j] - mx)
+            total += (mx - zrow[labels[r]]) + log(s)
+            if correct != NULL and jm == labels[r]:
+                correct[0] += 1
+            if delta != NULL:
+                for j in range(k):
+                    delta[i * k + j] = <floating>(exp(zrow[j] - mx) / s * inv)
+                delta[i * k + labels[r]] -= <floating>inv
+        return total / m
+    inv = 1.0 / (m * k)
+    if loss == BINARY_CROSS_ENTROPY:
+        for i in range(m):
+            r = idx[i] if idx != NULL else i
+            right = True
+            for j in range(k):
+                z = Z[i * k + j]
+                t = Y[r * k + j]
+                total += ((z if z > 0 else 0) - z * t) + log1p(exp(-fabs(z)))
+                right = right and ((z > 0) == (t > 0.5))
+                if delta != NULL:
+                    delta[i * k + j] = <floating>((_sigmoid(z) - t) * inv)
+            if correct != NULL and right:
+                correct[0] += 1
+        return total * inv
+    # MSE through any output activation: a = act(z); dL/da = 2 (a - y) / (m k)
+    if act == IDENTITY and idx == NULL and delta != NULL:
+        # linear output, rows in order: one pass over m k values
+        for i in range(m * k):
+            g = Z[i] - Y[i]
+            total += g * g
+            delta[i] = <floating>(2 * g * inv)
+        return total * inv
+    for i in range(m):
+        r = idx[i] if idx != NULL else i
+        if act == SOFTMAX:
+            zrow = Z + i * k
+            mx = zrow[0]
+            for j in range(1, k):
+                if zrow[j] > mx:
+                    mx = zrow[j]
+            s = 0
+            for j in range(k):
+                s += exp(zrow[j] - mx)
+            ga = 0
+            for j in range(k):
+                a = exp(zrow[j] - mx) / s
+                g = a - Y[r * k + j]
+                total += g * g
+                ga += 2 * g * inv * a
+            if delta != NULL:
+                for j in range(k):
+                    a = exp(zrow[j] - mx) / s
+                    g = 2 * (a - Y[r * k + j]) * inv
+                    delta[i * k + j] = <floating>(a * (g - ga))
+            continue
+        for j in range(k):
+            z = Z[i * k + j]
+            if act == SIGMOID:
+                a = _sigmoid(z)
+            elif act == TANH:
+                a = tanh(z)
+            elif act == RELU:
+                a = 0 if z < 0 else z
+            else:
+                a = z
+            g = a - Y[r * k + j]
+            total += g * g
+            if delta != NULL:
+                delta[i * k + j] = <floating>(2 * g * inv) * _act_grad(<floating>a, act)
+    return total * inv
+
+
+# ------------------------------------------------------------ the line
+cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
+                       Py_ssize_t m, const floating* W, const floating* b,
+                       floating* dW, floating* db) noexcept nogil:
+    """A 1-in, 1-out linear layer under MSE (the regression machine) in one
+    pass: loss := mean (w x + b - y)^2, dW := mean 2 r x, db := mean 2 r.
+
+    X, Y : (n,)  IN   row idx[i] for row i; idx NULL means rows 0 .. m-1
+    Eight interleaved partial sums per quantity: no chain of dependent adds.
+    """
+    cdef Py_ssize_t i, j, r, m8 = m - m % 8
+    cdef floating w = W[0], c = b[0], res, x
+    cdef floating gs[8]      # sum r x
+    cdef floating hs[8]      # sum r
+    cdef floating es[8]      # sum r^2
+    cdef floating xs[8]
+    cdef floating ys[8]
+    cdef double e = 0, g, h
+    for j in range(8):
+        gs[j] = 0
+        hs[j] = 0
+        es[j] = 0
+    for i in range(0, m8, 8):
+        if idx == NULL:
+            for j in range(8):
+                xs[j] = X[i + j]
+                ys[j] = Y[i + j]
+        else:
+            for j in range(8):
+                xs[j] = X[idx[i + j]]
+                ys[j] = Y[idx[i + j]]
+        for j in range(8):
+            res = c + xs[j] * w - ys[j]
+            gs[j] += res * xs[j]
+            hs[j] += res
+            es[j] += res * res
+    g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
+    h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
+    for j in range(8):
+        e += es[j]
+    for i in range(m8, m):
+        r = idx[i] if idx != NULL else i
+        x = X[r]
+        res = c + x * w - Y[r]
+        g += res * x
+        h += res
+        e += <double>res * res
+    dW[0] = <floating>(2.0 * g / m)
+    db[0] = <floating>(2.0 * h / m)
+    return e / m
