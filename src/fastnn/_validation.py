@@ -237,3 +237,102 @@ def check_epochs(epochs: Any) -> int:
 
 def check_batch_size(batch_size: Any) -> int | None:
     return check_int(batch_size, "batch_size", 1, allow_none=True)
+
+
+# ---------------------------------------------------------------- the lecture's machines
+def check_points(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The regression machine's points: x and y as float64 arrays (n,), one
+    length, at least 2 points, finite."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or y.ndim != 1:
+        raise ValueError(f"x and y must be 1-D arrays, got shapes {x.shape} and {y.shape}")
+    if len(x) != len(y):
+        raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
+    if len(x) < 2:
+        raise ValueError("the regression machine needs at least 2 points")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("x and y must be finite (no NaN or infinity)")
+    return x, y
+
+
+def check_samples(X: Any) -> np.ndarray:
+    """The perceptron's ``X`` as a C-contiguous float64 array of shape
+    (n_samples, n_features)."""
+    X = np.asarray(X)
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise TypeError(f"X must hold numbers, got an array of dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be 2-D (n_samples, n_features), got shape {X.shape}; "
+            "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
+        )
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(
+            f"X must have at least one sample and one feature, got shape {X.shape}"
+        )
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if not np.isfinite(X).all():
+        raise ValueError("X must be finite: it holds NaN or infinity")
+    return X
+
+
+def check_01_labels(y: Any, n_samples: int) -> np.ndarray:
+    """The perceptron's ``y`` as int64 labels 0/1 of shape (n_samples,)."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
+    if len(y) != n_samples:
+        raise ValueError(
+            "X and y must have the same number of samples, "
+            f"got {n_samples} and {len(y)}"
+        )
+    bad = sorted(
+        {repr(v) for v in y.tolist() if v not in (0, 1)}
+    )  # True/False pass as 1/0
+    if bad:
+        raise ValueError(f"labels must be 0 or 1 (or bools), got {', '.join(bad)}")
+    return y.astype(np.int64)
+
+
+# ---------------------------------------------------------------- the network's architecture
+def check_architecture(layers: Any, layer_type: type, seed: Any) -> int | None:
+    """A list of fastnn layers (``layer_type``) that a new network can own:
+    none owned by another network, dropout only between layers, softmax only
+    last; and the seed (a non-negative integer or None), returned as int."""
+    if isinstance(layers, layer_type) or not isinstance(layers, (list, tuple)):
+        raise TypeError("layers must be a list of layers, e.g. [Dense(4, 8), Dense(8, 1)]")
+    if len(layers) == 0:
+        raise ValueError("a network needs at least one layer")
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, layer_type):
+            raise TypeError(f"layer {i} is {layer!r}, not a fastnn layer")
+        if layer._owner is not None:
+            raise ValueError(f"layer {i} ({layer!r}) already belongs to another network; "
+                             "create a new layer object")
+        if layer.kind == "dropout" and i in (0, len(layers) - 1):
+            raise ValueError(f"layer {i} ({layer!r}): dropout is for hidden layers; "
+                             "it cannot be the first or the last layer")
+        if layer.activation == "softmax" and i != len(layers) - 1:
+            raise ValueError(
+                f"layer {i} ({layer!r}): softmax is for the output layer only; "
+                "use relu, tanh or sigmoid in hidden layers"
+            )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+    return None if seed is None else int(seed)
+
+
+def check_loss_fits_output(loss: str, out_activation: str | None, n_out: int) -> None:
+    """The loss and the output layer agree: cross-entropy on a softmax of at
+    least 2 classes, binary cross-entropy on a sigmoid."""
+    if loss == "cross_entropy":
+        if out_activation != "softmax":
+            raise ValueError("loss 'cross_entropy' needs a softmax output layer "
+                             f"(the output layer has activation {out_activation!r})")
+        if n_out < 2:
+            raise ValueError("cross_entropy needs at least 2 output classes")
+    if loss == "binary_cross_entropy" and out_activation != "sigmoid":
+        raise ValueError("loss 'binary_cross_entropy' needs a sigmoid output layer "
+                         f"(the output layer has activation {out_activation!r})")

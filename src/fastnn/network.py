@@ -17,10 +17,12 @@ import numpy as np
 
 from ._dispatch import kernels as _kernels
 from ._validation import (
+    check_architecture,
     check_batch_size,
     check_dtype,
     check_epochs,
     check_loss,
+    check_loss_fits_output,
     check_float,
     check_int,
     check_targets,
@@ -89,44 +91,16 @@ class Sequential:
 
     def __init__(self, layers: Sequence[Layer], loss: str | None = None,
                  dtype: str = "float32", seed: int | None = 0):
-        if isinstance(layers, Layer) or not isinstance(layers, (list, tuple)):
-            raise TypeError("layers must be a list of layers, e.g. [Dense(4, 8), Dense(8, 1)]")
-        if len(layers) == 0:
-            raise ValueError("a network needs at least one layer")
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"layer {i} is {layer!r}, not a fastnn layer")
-            if layer._owner is not None:
-                raise ValueError(f"layer {i} ({layer!r}) already belongs to another network; "
-                                 "create a new layer object")
-            if layer.kind == "dropout" and i in (0, len(layers) - 1):
-                raise ValueError(f"layer {i} ({layer!r}): dropout is for hidden layers; "
-                                 "it cannot be the first or the last layer")
-            if layer.activation == "softmax" and i != len(layers) - 1:
-                raise ValueError(
-                    f"layer {i} ({layer!r}): softmax is for the output layer only; "
-                    "use relu, tanh or sigmoid in hidden layers"
-                )
+        seed = check_architecture(layers, Layer, seed)
         chain_shapes(layers, layers[0].input_hint())   # the shapes known so far chain
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                                 or seed < 0):
-            raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
         self.layers = list(layers)
         self.dtype = check_dtype(dtype)
         out_act = self.layers[-1].activation
         if loss is None:
             loss = "cross_entropy" if out_act == "softmax" else "mse"
         self.loss = check_loss(loss)
-        if self.loss == "cross_entropy":
-            if out_act != "softmax":
-                raise ValueError("loss 'cross_entropy' needs a softmax output layer "
-                                 f"(the output layer has activation {out_act!r})")
-            if self.layers[-1].n_out < 2:
-                raise ValueError("cross_entropy needs at least 2 output classes")
-        if self.loss == "binary_cross_entropy" and out_act != "sigmoid":
-            raise ValueError("loss 'binary_cross_entropy' needs a sigmoid output layer "
-                             f"(the output layer has activation {out_act!r})")
-        self.seed = None if seed is None else int(seed)
+        check_loss_fits_output(self.loss, out_act, self.layers[-1].n_out)
+        self.seed = seed
 
         # One flat buffer for every parameter; views for each layer.
         offsets, total = [], 0

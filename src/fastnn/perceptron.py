@@ -22,47 +22,10 @@ from typing import Any
 
 import numpy as np
 
+from ._validation import check_01_labels, check_samples
 from .exceptions import ConvergenceWarning
 
 __all__ = ["Perceptron", "ConvergenceWarning"]
-
-
-def _check_X(X: Any) -> np.ndarray:
-    """``X`` as a C-contiguous float64 array of shape (n_samples, n_features)."""
-    X = np.asarray(X)
-    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise TypeError(f"X must hold numbers, got an array of dtype {X.dtype}")
-    if X.ndim != 2:
-        raise ValueError(
-            f"X must be 2-D (n_samples, n_features), got shape {X.shape}; "
-            "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
-        )
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(
-            f"X must have at least one sample and one feature, got shape {X.shape}"
-        )
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    if not np.isfinite(X).all():
-        raise ValueError("X must be finite: it holds NaN or infinity")
-    return X
-
-
-def _check_y(y: Any, n_samples: int) -> np.ndarray:
-    """``y`` as int64 labels 0/1 of shape (n_samples,)."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
-    if len(y) != n_samples:
-        raise ValueError(
-            "X and y must have the same number of samples, "
-            f"got {n_samples} and {len(y)}"
-        )
-    bad = sorted(
-        {repr(v) for v in y.tolist() if v not in (0, 1)}
-    )  # True/False pass as 1/0
-    if bad:
-        raise ValueError(f"labels must be 0 or 1 (or bools), got {', '.join(bad)}")
-    return y.astype(np.int64)
 
 
 @dataclass(eq=False)
@@ -152,8 +115,8 @@ class Perceptron:
         from .network import Sequential
 
         self._check_params()
-        X = _check_X(X)  # (n_samples, n_features)
-        y = _check_y(y, len(X))  # (n_samples,)
+        X = check_samples(X)  # (n_samples, n_features)
+        y = check_01_labels(y, len(X))  # (n_samples,)
         n_samples, n_features = X.shape
 
         net = Sequential(
@@ -213,7 +176,7 @@ class Perceptron:
             raise RuntimeError(
                 "this Perceptron is not fitted yet: call fit(X, y) first"
             )
-        X = _check_X(X)
+        X = check_samples(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but the perceptron was fitted with "

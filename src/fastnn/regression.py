@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _training
-from ._validation import _EMPTY_LABELS, check_float, check_int
+from ._validation import _EMPTY_LABELS, check_float, check_int, check_points
 from .history import History
 from .layers import Dense
 from .network import Sequential
@@ -33,20 +33,6 @@ def steps_within(losses, e_min: float, tol: float = 0.01) -> int | None:
     if above[-1] == len(losses) - 1:
         return None
     return int(above[-1]) + 2
-
-
-def _check_xy(x, y) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    if x.ndim != 1 or y.ndim != 1:
-        raise ValueError(f"x and y must be 1-D arrays, got shapes {x.shape} and {y.shape}")
-    if len(x) != len(y):
-        raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
-    if len(x) < 2:
-        raise ValueError("the regression machine needs at least 2 points")
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise ValueError("x and y must be finite (no NaN or infinity)")
-    return x, y
 
 
 class RegressionMachine:
@@ -97,7 +83,7 @@ class RegressionMachine:
         epoch and steps through it M at a time. ``optimizer`` replaces plain
         gradient descent ``SGD(lr)`` (for comparing optimizers on E(a, b)).
         """
-        x, y = _check_xy(x, y)
+        x, y = check_points(x, y)
         steps = check_int(steps, "steps", 0)
         if optimizer is None:
             optimizer = SGD(lr=check_float(lr, "lr", low=0.0, low_open=True))
