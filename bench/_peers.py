@@ -11,7 +11,7 @@ identical work.
 
 Each trainer has ``prepare(weights, X, y, batch_size)`` (untimed: builds the
 model, copies the weights, compiles) and ``run(epochs)`` (timed: what a
-user's training loop does). Import this module after ``_common.Bench(...)``
+user's training loop does). Import this module after ``harness.Bench(...)``
 has pinned the threads.
 """
 
@@ -68,6 +68,33 @@ def forward_flops(sizes) -> int:
 
 
 # ----------------------------------------------------------------- trainers
+def torch_mlp(weights):
+    """torch.nn.Sequential of Linear layers with these weights [(W (n_in,
+    n_out), b), ...] and ReLU between them; the output is the logits."""
+    import torch
+
+    mods = []
+    for W, b in weights:
+        lin = torch.nn.Linear(*W.shape)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
+            lin.bias.copy_(torch.from_numpy(b))
+        mods += [lin, torch.nn.ReLU()]
+    return torch.nn.Sequential(*mods[:-1])
+
+
+def torch_train(model, opt, loss_fn, X, y, batch_size, epochs):
+    """PyTorch's training loop as its users write it: slices of the tensors
+    ``X``, ``y`` in row order, ``epochs`` times."""
+    n = X.shape[0]
+    for _ in range(epochs):
+        for s in range(0, n, batch_size):
+            opt.zero_grad()
+            loss = loss_fn(model(X[s : s + batch_size]), y[s : s + batch_size])
+            loss.backward()
+            opt.step()
+
+
 class FastnnTrainer:
     name = "fastnn"
 
@@ -111,16 +138,7 @@ class TorchTrainer:
 
     def prepare(self, weights, X, y, batch_size):
         torch = self.torch
-        mods = []
-        for i, (W, b) in enumerate(weights):
-            lin = torch.nn.Linear(*W.shape)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
-                lin.bias.copy_(torch.from_numpy(b))
-            mods.append(lin)
-            if i < len(weights) - 1:
-                mods.append(torch.nn.ReLU())
-        self.model = torch.nn.Sequential(*mods)
+        self.model = torch_mlp(weights)
         self.opt = torch.optim.SGD(
             self.model.parameters(), lr=self.lr, momentum=self.momentum
         )
@@ -129,21 +147,7 @@ class TorchTrainer:
         self.bs = batch_size
 
     def run(self, epochs):
-        model, opt, loss_fn, X, y, bs = (
-            self.model,
-            self.opt,
-            self.loss_fn,
-            self.X,
-            self.y,
-            self.bs,
-        )
-        n = X.shape[0]
-        for _ in range(epochs):
-            for s in range(0, n, bs):
-                opt.zero_grad()
-                loss = loss_fn(model(X[s : s + bs]), y[s : s + bs])
-                loss.backward()
-                opt.step()
+        torch_train(self.model, self.opt, self.loss_fn, self.X, self.y, self.bs, epochs)
 
     def weights(self):
         lins = [m for m in self.model if isinstance(m, self.torch.nn.Linear)]
@@ -347,7 +351,7 @@ TRAINERS = {
 
 
 def timed_runner(trainer, weights, X, y, batch_size, epochs, per: float):
-    """A runner for ``_common.alternate``: prepare (untimed), train ``epochs``
+    """A runner for ``harness.alternate``: prepare (untimed), train ``epochs``
     epochs (timed), return seconds divided by ``per`` (updates, samples...)."""
     import time
 
@@ -401,9 +405,3 @@ def same_work_note(diffs: dict[str, float], what: str) -> str:
         + ", ".join(f"{k} {v:.0e}" for k, v in diffs.items())
         + ")"
     )
-
-
-def median_or_none(xs):
-    import statistics
-
-    return float(statistics.median(xs)) if xs else None

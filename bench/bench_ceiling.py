@@ -1,7 +1,7 @@
 """The float32 matrix-product ceiling: OpenBLAS variables unset, and as set.
 
 The ceiling of the machine, with ``OPENBLAS_CORETYPE``/``OPENBLAS_L2_SIZE``
-unset and as set on the machine.
+unset and as set.
 
 Measures float32 matrix products (``2*m*k*n`` FLOPs each) with the same
 thread count as every other benchmark: NumPy's OpenBLAS on square 1024
@@ -14,34 +14,27 @@ rates with the variables unset, the configuration every benchmark runs in.
 Each configuration runs in a fresh interpreter (OpenBLAS reads
 ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` once, when it loads), the
 two alternating, and each child reports which kernel OpenBLAS picked
-(threadpoolctl's ``architecture``). "As set on the machine" means the values
-found, in this order, in ``--coretype``/``--l2-size``, this command's
-environment, the environment of the shell that started it (its parent
-processes; only these two variables are read), or ``/etc/environment``; if
-none sets them the child uses ``OPENBLAS_CORETYPE=Haswell
-OPENBLAS_L2_SIZE=2048``, the override used on AVX-512 Zen machines, and the
-report says that these were assumed.
+(threadpoolctl's ``architecture``). "As set" means ``--coretype``/
+``--l2-size``, else the values this command was started with, else
+``OPENBLAS_CORETYPE=Haswell OPENBLAS_L2_SIZE=2048`` (the override used on
+AVX-512 Zen machines); the report says which.
 
     python bench/bench_ceiling.py [--repeats 2] [--threads N] [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
-from _common import (
-    OPENBLAS_VARS,
-    Bench,
-    blas_info,
-    child_env,
-    fmt,
-    machine_openblas_values,
-    matmul_runner,
-    median,
-    run_child,
-)
+from harness import OPENBLAS_VARS, Bench, child_env, configure_threads, median, run_child
+from machine import blas_info, matmul_runner
+from report import fmt
+
+ASSUMED = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "2048"}
 
 
 def options(parser):
@@ -57,20 +50,10 @@ def options(parser):
         help="OPENBLAS_L2_SIZE (KiB) for the "
         "'as set' run (default: as found on the machine)",
     )
-    parser.add_argument("--child", action="store_true", help=argparse_suppress())
-    parser.add_argument("--pair", action="store_true", help=argparse_suppress())
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
 
-def argparse_suppress():
-    import argparse
-
-    return argparse.SUPPRESS
-
-
-def products(quick: bool, pair: bool = False) -> list[tuple[str, int, int, int]]:
-    if pair:  # the short measurement every other script reports at its end
-        n = 1024 if quick else 2048
-        return [("numpy", n, n, n), ("scipy", n, n, n)]
+def products(quick: bool) -> list[tuple[str, int, int, int]]:
     if quick:
         return [
             ("numpy", 1024, 1024, 1024),
@@ -87,11 +70,18 @@ def products(quick: bool, pair: bool = False) -> list[tuple[str, int, int, int]]
     ]
 
 
-def child(quick: bool, pair: bool) -> None:
-    """Measure every product once (each timed for ~0.15 s) and print JSON."""
+def child() -> None:
+    """Measure every product once (each timed for ~0.15 s) and print JSON. The
+    OpenBLAS variables are left as the parent set them."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    configure_threads(args.threads)
     rates = {}
-    for lib, m, k, n in products(quick, pair):
-        run = matmul_runner(lib, m, k, n, 0.05 if quick else 0.15)
+    for lib, m, k, n in products(args.quick):
+        run = matmul_runner(lib, m, k, n, args.threads, 0.05 if args.quick else 0.15)
         if run is not None:
             run()  # warm
             rates[f"{lib} {m}x{k} @ {k}x{n}"] = run()
@@ -106,16 +96,26 @@ def child(quick: bool, pair: bool) -> None:
     )
 
 
+def as_set(args, started_with: dict[str, str | None]) -> tuple[dict[str, str], str]:
+    """The OpenBLAS values of the "as set" run, and where they come from."""
+    given = {"OPENBLAS_CORETYPE": args.coretype, "OPENBLAS_L2_SIZE": args.l2_size}
+    for values, source in ((given, "given on the command line"),
+                           (started_with, "this command's environment")):
+        if any(values.values()):
+            return {k: v for k, v in values.items() if v}, source
+    return dict(ASSUMED), "assumed: the common AVX-512 Zen override"
+
+
 def main() -> None:
+    if "--child" in sys.argv:
+        child()
+        return
     bench = Bench("ceiling", __doc__, options)
     args = bench.args
-    if args.child:
-        child(args.quick, args.pair)
-        return
-    values, source = machine_openblas_values(args.coretype, args.l2_size)
-    unset = child_env(**{v: None for v in OPENBLAS_VARS})
-    setenv = child_env(**{v: values.get(v) for v in OPENBLAS_VARS})
-    here = os.path.abspath(__file__)
+    values, source = as_set(args, bench.openblas_env)
+    unset = child_env()
+    setenv = child_env(**values)
+    here = Path(__file__).resolve()
     base = ["--child", "--threads", str(bench.threads)] + (
         ["--quick"] if args.quick else []
     )
@@ -143,7 +143,7 @@ def main() -> None:
         f"#### Float32 matrix-product rates, {bench.threads} thread(s) "
         "(GFLOP/s, median of fresh interpreters)",
         "",
-        "| product | variables unset | as set on the machine | set / unset |",
+        "| product | variables unset | as set | set / unset |",
         "|---|---:|---:|---:|",
     ]
     for key in rates["unset"] or rates["set"]:

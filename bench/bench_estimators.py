@@ -6,45 +6,31 @@
    own ``Sequential.partial_fit`` (the floor under the estimator).
 2. ``MLPClassifier.fit`` on the digits against ``Sequential.fit`` doing the
    same work (same seed, optimizer and batches: the weights come out equal,
-   which the table reports): the estimator layer's overhead in percent,
-   once with its default stopping rule (several epochs per engine call) and
-   once with one engine call per epoch (as early stopping needs).
+   which the report says): the estimator layer's overhead in percent, once
+   with its default stopping rule (several epochs per engine call) and once
+   with one engine call per epoch (as early stopping needs).
 
-Prints a markdown table. BLAS runs on one thread unless --threads says
-otherwise (on a busy machine, multithreaded BLAS inside the training loop
-is much slower for these small products)::
+One thread by default (``--threads``): multithreaded BLAS inside the
+training loop is much slower for these small products on a busy machine.
 
-    python bench/bench_estimators.py [--epochs 50] [--repeats 5] [--threads 1]
+    python bench/bench_estimators.py [--epochs 50] [--repeats 11] [--threads 1]
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
+import time
+import warnings
+
+from harness import Bench, Timing, alternate, median
 
 
-def _threads_from_argv() -> str:
-    for i, arg in enumerate(sys.argv):
-        if arg == "--threads" and i + 1 < len(sys.argv):
-            return sys.argv[i + 1]
-        if arg.startswith("--threads="):
-            return arg.split("=", 1)[1]
-    return "1"
+def options(parser):
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs of the fit comparison (default 50; 5 with --quick)")
 
 
-_THREADS = _threads_from_argv()
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = _THREADS  # before NumPy loads BLAS
-
-from _common import require_fastnn  # noqa: E402
-
-require_fastnn()
-
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
+bench = Bench("estimators", __doc__, options, threads=1, peers=("sklearn",))
+args = bench.args
 
 import numpy as np  # noqa: E402
 
@@ -56,99 +42,88 @@ HIDDEN = 32
 CLASSES = np.arange(10)
 
 
-def digits() -> tuple[np.ndarray, np.ndarray]:
-    X, y = load_digits()
-    return X / 16.0, y  # float64, as a user passes them
+def bare_net(seed: int = 0) -> fastnn.Sequential:
+    return fastnn.Sequential([fastnn.Dense(64, HIDDEN, activation="relu"),
+                              fastnn.Dense(HIDDEN, 10, activation="softmax")],
+                             loss="cross_entropy", seed=seed)
 
 
 # ------------------------------------------------------------ 1. partial_fit
-def per_call(est, X, y, calls: int) -> float:
+def estimator_per_call(make, X, y, calls: int):
     """Seconds per partial_fit call on one-row chunks (after a first call)."""
-    est.partial_fit(X[:1], y[:1], classes=CLASSES)
-    n = len(X)
-    t = time.perf_counter()
-    for i in range(1, calls + 1):
-        j = i % n
-        est.partial_fit(X[j : j + 1], y[j : j + 1])
-    return (time.perf_counter() - t) / calls
+    def run() -> float:
+        est = make()
+        est.partial_fit(X[:1], y[:1], classes=CLASSES)
+        t = time.perf_counter()
+        for i in range(1, calls + 1):
+            j = i % len(X)
+            est.partial_fit(X[j : j + 1], y[j : j + 1])
+        return (time.perf_counter() - t) / calls
+
+    return run
 
 
-def engine_per_call(X, y, calls: int) -> float:
-    net = fastnn.Sequential(
-        [
-            fastnn.Dense(64, HIDDEN, activation="relu"),
-            fastnn.Dense(HIDDEN, 10, activation="softmax"),
-        ],
-        seed=0,
-    )
-    opt = fastnn.SGD(lr=0.001, momentum=0.9, nesterov=True)
+def engine_per_call(X, y, calls: int):
     X32 = X.astype(np.float32)
-    n = len(X)
-    t = time.perf_counter()
-    for i in range(calls):
-        j = i % n
-        net.partial_fit(X32[j : j + 1], y[j : j + 1], optimizer=opt)
-    return (time.perf_counter() - t) / calls
+
+    def run() -> float:
+        net = bare_net()
+        opt = fastnn.SGD(lr=0.001, momentum=0.9, nesterov=True)
+        t = time.perf_counter()
+        for i in range(calls):
+            j = i % len(X)
+            net.partial_fit(X32[j : j + 1], y[j : j + 1], optimizer=opt)
+        return (time.perf_counter() - t) / calls
+
+    return run
 
 
-def bench_partial_fit(X, y, repeats: int) -> list[tuple[str, float]]:
-    try:
-        from sklearn.neural_network import MLPClassifier as SkMLP
-    except ImportError:
-        SkMLP = None
+def partial_fit_part(X, y, repeats: int) -> None:
     params = dict(hidden_layer_sizes=(HIDDEN,), solver="sgd", random_state=0)
-    runs: dict[str, list[float]] = {"fastnn": [], "engine": [], "sklearn": []}
-    for _ in range(repeats):  # alternate, so that load hits all alike
-        runs["fastnn"].append(per_call(MLPClassifier(**params), X, y, len(X)))
-        runs["engine"].append(engine_per_call(X, y, len(X)))
-        if SkMLP is not None:
-            runs["sklearn"].append(per_call(SkMLP(**params), X, y, 300))
-    return [(k, statistics.median(v)) for k, v in runs.items() if v]
+    calls = 300 if args.quick else len(X)
+    runners = {"fastnn": estimator_per_call(lambda: MLPClassifier(**params), X, y, calls),
+               "engine": engine_per_call(X, y, calls)}
+    if "sklearn" in bench.peers:
+        from sklearn.neural_network import MLPClassifier as SkMLP
+
+        runners["sklearn"] = estimator_per_call(lambda: SkMLP(**params), X, y, 100)
+    bench.log(f"partial_fit: {repeats} alternated rounds")
+    bench.workload(
+        "partial_fit", "partial_fit 1 row",
+        f"MLPClassifier.partial_fit on one-row chunks of the digits (64-{HIDDEN}-10, "
+        "solver='sgd')",
+        "time per call", "µs", 1e6, alternate(runners, repeats), lower_is_better=True,
+        references=("engine",),
+        labels={"fastnn": "fastnn MLPClassifier.partial_fit",
+                "engine": "fastnn Sequential.partial_fit (the engine alone)",
+                "sklearn": "scikit-learn MLPClassifier.partial_fit"})
 
 
 # ------------------------------------------------------------ 2. fit overhead
-def same_work(X, y, epochs: int):
-    """The estimator and a bare Sequential set up to do the same training."""
-    est = MLPClassifier(
-        hidden_layer_sizes=(HIDDEN,), max_iter=epochs, tol=0.0, random_state=0
-    )
-    seed = 0  # an int random_state seeds the weights and the network's shuffling
+def fit_runners(X, y, epochs: int, ends: dict) -> dict:
+    """The estimator and a bare Sequential doing the same training, each
+    building its network inside the timing (as the estimator's fit does)."""
 
     def bare():
-        net = fastnn.Sequential(
-            [
-                fastnn.Dense(64, HIDDEN, activation="relu"),
-                fastnn.Dense(HIDDEN, 10, activation="softmax"),
-            ],
-            loss="cross_entropy",
-            seed=seed,
-        )
-        # the estimator's starting weights: scikit-learn's draws from RandomState(seed)
-        start = _glorot_weights([64, HIDDEN, 10], np.random.RandomState(seed), "relu")
+        net = bare_net()  # the estimator's starting weights: RandomState(seed)
+        start = _glorot_weights([64, HIDDEN, 10], np.random.RandomState(0), "relu")
         for layer, (W, b) in zip(net.layers, start):
             layer.W[...] = W
             layer.b[...] = b
-        opt = fastnn.Adam(lr=0.001, eps=1e-8, l2=0.0001)  # alpha, weights only
-        return net, opt
+        return net, fastnn.Adam(lr=0.001, eps=1e-8, l2=0.0001)  # alpha, weights only
 
-    return est, bare
-
-
-def bench_fit(X, y, epochs: int, repeats: int):
-    est, bare = same_work(X, y, epochs)
-    ends: dict[str, np.ndarray] = {}
-
-    # every network is built inside the timing, as the estimator's fit builds it
     def seq():
         net, opt = bare()
         net.fit(X, y, epochs=epochs, batch_size=200, optimizer=opt, shuffle=True)
         ends["seq"] = net.params.copy()
 
-    def est_fit():
+    def est():
+        model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), max_iter=epochs, tol=0.0,
+                              random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # max_iter reached
-            est.fit(X, y)
-        ends["est"] = est.net_.params.copy() if est.n_iter_ == epochs else None
+            model.fit(X, y)
+        ends["est"] = model.net_.params.copy() if model.n_iter_ == epochs else None
 
     def seq1():
         net, opt = bare()
@@ -157,88 +132,60 @@ def bench_fit(X, y, epochs: int, repeats: int):
         ends["seq1"] = net.params.copy()
 
     def est1():
-        stream = MLPClassifier(hidden_layer_sizes=(HIDDEN,), random_state=0)
+        model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), random_state=0)
         for _ in range(epochs):
-            stream.partial_fit(X, y, classes=CLASSES)
-        ends["est1"] = stream.net_.params.copy()
+            model.partial_fit(X, y, classes=CLASSES)
+        ends["est1"] = model.net_.params.copy()
 
-    runs = {"seq": seq, "est": est_fit, "seq1": seq1, "est1": est1}
-    times: dict[str, list[float]] = {k: [] for k in ROWS}
-    same = True
-    for r in range(repeats):  # rotate the order, so that load hits all alike
-        names = list(runs)[r % 4:] + list(runs)[:r % 4]
-        for name in names if r % 2 == 0 else names[::-1]:
+    def timed(fn):
+        def run() -> float:
             t = time.perf_counter()
-            runs[name]()
-            times[name].append(time.perf_counter() - t)
-        same = same and all(
-            ends[k] is not None and np.array_equal(ends[k], ends["seq"]) for k in runs
-        )
-    return {k: statistics.median(v) for k, v in times.items()}, same
+            fn()
+            return time.perf_counter() - t
+
+        return run
+
+    return {k: timed(f) for k, f in (("seq", seq), ("est", est), ("seq1", seq1),
+                                     ("est1", est1))}
 
 
-ROWS = {
-    "seq": "Sequential.fit(epochs=E): one engine call",
-    "est": "MLPClassifier.fit(max_iter=E): default stopping rule",
-    "seq1": "Sequential.fit(epochs=1), E calls",
-    "est1": "MLPClassifier.partial_fit(X, y), E calls (one epoch each)",
-}
+def fit_part(X, y, epochs: int, repeats: int) -> None:
+    ends: dict[str, np.ndarray | None] = {}
+    bench.log(f"fit overhead: {epochs} epochs, {repeats} alternated rounds")
+    timing = alternate(fit_runners(X, y, epochs, ends), repeats)
+    same = all(ends.get(k) is not None and np.array_equal(ends[k], ends["seq"])
+               for k in ("est", "seq1", "est1"))
+    note = ("same work: the four trainings end with the same weights: "
+            + ("yes" if same else "**no**"))
+    for key, title, engine, estimator in (
+        ("fit", "one engine call (Sequential.fit(epochs=E)) against "
+         "MLPClassifier.fit(max_iter=E), default stopping rule", "seq", "est"),
+        ("fit_per_epoch", "one engine call per epoch: Sequential.fit(epochs=1) and "
+         "MLPClassifier.partial_fit(X, y), E calls each", "seq1", "est1"),
+    ):
+        pair = {"fastnn": estimator, "engine": engine}
+        part = Timing({name: timing.samples[k] for name, k in pair.items()
+                       if k in timing.samples},
+                      {name: timing.errors[k] for name, k in pair.items()
+                       if k in timing.errors}, timing.other_load)
+        base = median(timing.samples[engine]) if engine in timing.samples else None
+        bench.workload(
+            key, f"estimator {key.replace('_', ' ')}",
+            f"Training on the digits, E={epochs} epochs, batch 200, Adam, 64-{HIDDEN}-10: "
+            + title, "time", "ms", 1e3, part, lower_is_better=True,
+            references=("engine",), chart=False, notes=[note],
+            columns={"over the engine (%)":
+                     lambda n, v, b=base: (v / b - 1) * 100 if b else None},
+            labels={"fastnn": "fastnn MLPClassifier", "engine": "fastnn Sequential"})
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--epochs", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=11)
-    ap.add_argument("--threads", default="1", help="BLAS threads (default 1)")
-    args = ap.parse_args()
-    X, y = digits()
-
-    print(
-        f"fastnn {fastnn.__version__}, numpy {np.__version__}, "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.machine()}, BLAS threads {_THREADS}\n"
-    )
-
-    rows = dict(bench_partial_fit(X, y, args.repeats))
-    print(
-        "### partial_fit on one-row chunks of the digits "
-        f"(64-{HIDDEN}-10, solver='sgd')\n"
-    )
-    print("| | µs per call | vs scikit-learn |")
-    print("|---|---:|---:|")
-    names = {
-        "sklearn": "scikit-learn MLPClassifier.partial_fit",
-        "fastnn": "fastnn MLPClassifier.partial_fit",
-        "engine": "fastnn Sequential.partial_fit (the engine alone)",
-    }
-    for key in ("sklearn", "fastnn", "engine"):
-        if key in rows:
-            if key == "sklearn":
-                versus = "1"
-            elif "sklearn" in rows:
-                versus = f"{rows['sklearn'] / rows[key]:.1f}x faster"
-            else:
-                versus = "—"
-            print(f"| {names[key]} | {rows[key] * 1e6:.1f} | {versus} |")
-    if "fastnn" in rows and "engine" in rows:
-        layer = rows["fastnn"] - rows["engine"]
-        print(f"| estimator layer on top of the engine | {layer * 1e6:.1f} | |")
-    if "sklearn" not in rows:
-        print("\nskipped scikit-learn: not installed (pip install scikit-learn)")
-
-    times, same = bench_fit(X, y, args.epochs, args.repeats)
-    print(
-        f"\n### Training on the digits: E={args.epochs} epochs, batch 200, Adam, "
-        f"64-{HIDDEN}-10 (all four end with the same weights: "
-        f"{'yes' if same else 'NO'})\n"
-    )
-    print("| | ms | over one engine call | over the same engine calls |")
-    print("|---|---:|---:|---:|")
-    for key, label in ROWS.items():
-        base = f"{(times[key] / times['seq'] - 1) * 100:+.1f}%" if key != "seq" else ""
-        pair = {"est": "seq", "est1": "seq1"}.get(key)
-        same_calls = f"{(times[key] / times[pair] - 1) * 100:+.1f}%" if pair else ""
-        print(f"| {label} | {times[key] * 1e3:.1f} | {base} | {same_calls} |")
+    X, y = load_digits()
+    X = X / 16.0  # float64, as a user passes them
+    repeats = bench.repeats(11, 2)
+    partial_fit_part(X, y, repeats)
+    fit_part(X, y, args.epochs or (5 if args.quick else 50), repeats)
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -19,21 +19,16 @@ from __future__ import annotations
 
 import time
 
-from _common import Bench, alternate, require_fastnn, speedup_target
+from harness import Bench, alternate
 
 
 def options(parser):
-    parser.add_argument(
-        "--steps",
-        type=int,
-        default=None,
-        help="gradient steps (default 10000; 2000 with --quick)",
-    )
+    parser.add_argument("--steps", type=int, default=None,
+                        help="gradient steps (default 10000; 2000 with --quick)")
 
 
 bench = Bench("hubble", __doc__, options)
 args = bench.args
-require_fastnn()
 
 import numpy as np  # noqa: E402
 
@@ -181,27 +176,20 @@ def main() -> None:
 
     repeats = bench.repeats(5, 2)
     bench.log(f"{steps} steps, {repeats} alternated rounds")
-    samples = alternate({k: timed(f) for k, f in fits.items()}, repeats)
-    wl = bench.workload(
+    timing = alternate({k: timed(f) for k, f in fits.items()}, repeats)
+    bench.workload(
         "hubble",
         "Hubble fit",
         f"Hubble fit: {steps:,} full-batch gradient steps on 24 points",
         "time per step",
         "µs",
         1e6,
-        samples,
+        timing,
         lower_is_better=True,
         labels=LABELS,
         columns={f"ms for {steps:,} steps": lambda n, v: v * steps * 1e3},
-        notes=bench.errors_as_notes() + [note],
+        notes=[note],
     )
-    t = speedup_target(
-        wl,
-        "jax",
-        1.0,
-        "recording the path, at least as fast as JAX's scan recording nothing",
-    )
-    wl["targets"] = [t] if t else []
     bench.finish()
 
 

@@ -21,30 +21,18 @@ that is 6 * 234,752 - 2 * 200,704 = 1,007,104 FLOPs per sample.
 
 from __future__ import annotations
 
-from _common import (
-    MATMUL_LIBS,
-    Bench,
-    alternate,
-    matmul_runner,
-    require_fastnn,
-    speedup_target,
-    target,
-)
+from harness import Bench, alternate, median
+from machine import MATMUL_LIBS, matmul_runner
 
 
 def options(parser):
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=None,
-        help="training rows (default 60000; 2048 with --quick)",
-    )
+    parser.add_argument("--samples", type=int, default=None,
+                        help="training rows (default 60000; 2048 with --quick)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024])
 
 
 bench = Bench("minibatch", __doc__, options)
 args = bench.args
-require_fastnn()
 
 import _peers  # noqa: E402
 
@@ -60,7 +48,8 @@ def ceiling_runner(flops_per_sample: float, seen: dict):
     runners = {
         lib: r
         for lib in MATMUL_LIBS
-        if (r := matmul_runner(lib, size, size, size, 0.05 if args.quick else 0.15))
+        if (r := matmul_runner(lib, size, size, size, bench.threads,
+                               0.05 if args.quick else 0.15))
     }
 
     def run() -> float:
@@ -103,12 +92,10 @@ def main() -> None:
             p: rate_runner(tr, weights, X, y, bs, n) for p, tr in trainers.items()
         }
         runners["ceiling"] = ceiling_runner(fps, seen)
-        samples = alternate(runners, bench.repeats(3, 1), warmup=False)
-        ceiling = _peers.median_or_none(samples.get("ceiling"))
-        libs = ", ".join(
-            f"{lib} {_peers.median_or_none(v) / 1e9:.1f}" for lib, v in seen.items()
-        )
-        notes = bench.errors_as_notes() + [
+        timing = alternate(runners, bench.repeats(3, 1), warmup=False)
+        ceiling = median(timing.samples["ceiling"]) if "ceiling" in timing.samples else None
+        libs = ", ".join(f"{lib} {median(v) / 1e9:.1f}" for lib, v in seen.items())
+        notes = [
             f"ceiling: float32 sgemm {1024 if args.quick else CEILING_N} squared, "
             "GFLOP/s by library "
             f"(median): {libs}; the row shows it as samples/s at {fps:,} FLOPs/sample"
@@ -117,42 +104,19 @@ def main() -> None:
             "GFLOP/s": lambda name, v: v * fps / 1e9,
             "% of ceiling": (lambda name, v, c=ceiling: 100 * v / c if c else None),
         }
-        wl = bench.workload(
+        bench.workload(
             f"batch{bs}",
             f"mini-batch {bs}",
             f"Mini-batch 784-256-128-10, batch {bs}, {n:,} samples, SGD momentum",
             "throughput",
             "samples/s",
             1.0,
-            samples,
+            timing,
             lower_is_better=False,
             references=("ceiling",),
             notes=notes,
             columns=cols,
         )
-        ts = []
-        if bs == 128:
-            ts += [
-                speedup_target(wl, "jax", 1.0, "samples/s at least JAX's"),
-                speedup_target(wl, "torch", 1.5, "1.5x PyTorch's samples/s"),
-            ]
-        if bs == 1024:
-            fast = wl["rows"]["fastnn"]["median"]
-            if ceiling:
-                frac = fast / ceiling
-                ts.append(
-                    target(
-                        "share of the sgemm ceiling (same run, same threads)",
-                        ">= 75%",
-                        frac,
-                        frac >= 0.75,
-                        f"{frac * 100:.1f}%",
-                        "ceiling",
-                        0.75,
-                    )
-                )
-            ts.append(speedup_target(wl, "jax", 1.0, "samples/s at least JAX's"))
-        wl["targets"] = [t for t in ts if t]
     bench.finish()
 
 

@@ -16,27 +16,18 @@ Run it with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in the command
 
 from __future__ import annotations
 
-from _common import Bench, alternate, require_fastnn, speedup_target
+from harness import Bench, alternate
 
 
 def options(parser):
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help="epochs per timed run of fastnn and JAX (default 3)",
-    )
-    parser.add_argument(
-        "--peer-epochs",
-        type=int,
-        default=1,
-        help="epochs per timed run of the slower peers",
-    )
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per timed run of fastnn and JAX (default 3)")
+    parser.add_argument("--peer-epochs", type=int, default=1,
+                        help="epochs per timed run of the slower peers")
 
 
 bench = Bench("online", __doc__, options)
 args = bench.args
-require_fastnn()
 
 import numpy as np  # noqa: E402
 
@@ -65,32 +56,18 @@ def main() -> None:
         epochs = fast_epochs if p in ("fastnn", "jax") else args.peer_epochs
         runners[p] = _peers.timed_runner(tr, weights, X, y, 1, epochs, epochs * n)
     bench.log(f"timing {', '.join(names)} ({bench.repeats(5)} alternated rounds)")
-    samples = alternate(runners, bench.repeats(5))
-    notes = bench.errors_as_notes() + [
-        _peers.same_work_note(same, "one epoch on 200 digits")
-    ]
-    wl = bench.workload(
+    timing = alternate(runners, bench.repeats(5))
+    bench.workload(
         "online",
         "online 64-32-10",
         f"Online learning 64-32-10 on the digits ({n} samples, batch 1, SGD)",
         "time per update",
         "µs",
         1e6,
-        samples,
+        timing,
         lower_is_better=True,
-        notes=notes,
+        notes=[_peers.same_work_note(same, "one epoch on 200 digits")],
     )
-    wl["targets"] = [
-        t
-        for t in (
-            speedup_target(
-                wl, "jax", 1.5, "faster per update than JAX's compiled scan"
-            ),
-            speedup_target(wl, "torch", 100, "faster than PyTorch eager"),
-            speedup_target(wl, "numpy", 15, "faster than the NumPy loop"),
-        )
-        if t
-    ]
     bench.finish()
 
 

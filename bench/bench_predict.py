@@ -20,28 +20,16 @@ from __future__ import annotations
 
 import warnings
 
-from _common import (
-    Bench,
-    alternate,
-    per_call,
-    require_fastnn,
-    speedup_target,
-    target,
-)
+from harness import Bench, alternate, per_call
 
 
 def options(parser):
-    parser.add_argument(
-        "--rows",
-        type=int,
-        default=10_000,
-        help="rows of the batch prediction (default 10000)",
-    )
+    parser.add_argument("--rows", type=int, default=10_000,
+                        help="rows of the batch prediction (default 10000)")
 
 
 bench = Bench("predict", __doc__, options)
 args = bench.args
-require_fastnn()
 
 import numpy as np  # noqa: E402
 
@@ -80,14 +68,7 @@ def torch_predict(weights):
     import torch
 
     torch.set_num_threads(bench.threads)
-    layers = []
-    for i, (W, b) in enumerate(weights):
-        lin = torch.nn.Linear(*W.shape)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
-            lin.bias.copy_(torch.from_numpy(b))
-        layers += [lin, torch.nn.ReLU()] if i < len(weights) - 1 else [lin]
-    model = torch.nn.Sequential(*layers, torch.nn.Softmax(dim=1)).eval()
+    model = torch.nn.Sequential(*_peers.torch_mlp(weights), torch.nn.Softmax(dim=1)).eval()
 
     def f(X):
         with torch.inference_mode():
@@ -208,53 +189,26 @@ def main() -> None:
         arg = data[0] if one else data
         floor = bare(weights, one)
         runners["bare"] = per_call(lambda f=floor, a=arg: f(a), min_time)
-        samples = alternate(runners, repeats, warmup=False)
+        timing = alternate(runners, repeats, warmup=False)
         n = data.shape[0]
         cols = {
             "samples/s": lambda name, v, n=n: n / v,
             "GFLOP/s": lambda name, v, n=n: n * fwd / v / 1e9,
         }
-        wl = bench.workload(
+        bench.workload(
             key,
             short,
             title,
             "time per call",
             unit,
             scale,
-            samples,
+            timing,
             lower_is_better=True,
             references=("bare",),
             columns=cols,
             labels=LABELS,
-            notes=bench.errors_as_notes()
-            + (
-                [note]
-                if one
-                else [f"forward FLOPs per sample (matrix products): {fwd:,}"]
-            ),
+            notes=[note if one else f"forward FLOPs per sample (matrix products): {fwd:,}"],
         )
-        if one:
-            ts = [
-                speedup_target(
-                    wl, "torch", 3.0, "3x faster than PyTorch under inference_mode"
-                ),
-                speedup_target(wl, "jax", 3.0, "3x faster than a jitted JAX function"),
-            ]
-            row = wl["rows"].get("bare")
-            if row:
-                r = wl["rows"]["fastnn"]["median"] / row["median"]
-                ts.append(
-                    target(
-                        "time within 1.3x of the three bare matrix-vector products",
-                        "<= 1.3x",
-                        r,
-                        r <= 1.3,
-                        f"{r:.2f}x",
-                        "bare",
-                        1 / 1.3,
-                    )
-                )
-            wl["targets"] = [t for t in ts if t]
     bench.finish()
 
 
