@@ -37,9 +37,23 @@ def numeric_grads(net, X, y, eps=1e-6):
     return grads
 
 
+def net3(seed=0, dtype="float64"):
+    """A small classifier, 5 features -> 8 -> 3 classes."""
+    return make_net((5, 8, 3), ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=seed)
+
+
+@pytest.fixture
+def data(rng):
+    """60 rows of 5 features and 3 classes, for net3 (a test module may
+    define its own ``data``)."""
+    X = rng.normal(size=(60, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)
+    return X, y
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
 
 
-__all__ = ["make_net", "ref_layers", "make_targets", "numeric_grads", "ref"]
+__all__ = ["make_net", "net3", "ref_layers", "make_targets", "numeric_grads", "ref"]

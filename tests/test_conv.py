@@ -10,7 +10,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import numeric_grads
+from conftest import make_targets, numeric_grads
 
 import fastnn
 from fastnn import (
@@ -75,18 +75,10 @@ def make(name, dtype="float64", seed=0):
     return Sequential(layers(), loss=loss, dtype=dtype, seed=seed), shape, loss, k
 
 
-def targets(rng, loss, n, k):
-    if loss == "cross_entropy":
-        return rng.integers(0, k, size=n)
-    if loss == "binary_cross_entropy":
-        return rng.integers(0, 2, size=(n, k)).astype(float)
-    return rng.normal(size=(n, k))
-
-
 def data(name, n, seed=0):
     rng = np.random.default_rng(seed)
     _, shape, loss, k = ARCHS[name]
-    return rng.normal(size=(n, *shape)), targets(rng, loss, n, k)
+    return rng.normal(size=(n, *shape)), make_targets(rng, loss, n, k)
 
 
 def ref_layers(net):

@@ -7,20 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_net
+from conftest import make_net, net3
 
 import fastnn
-
-
-@pytest.fixture
-def data(rng):
-    X = rng.normal(size=(60, 5))
-    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1).astype(int)
-    return X, y
-
-
-def net3(seed=0, dtype="float64"):
-    return make_net((5, 8, 3), ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=seed)
 
 
 # ------------------------------------------------------------ the rules, as torch documents them
