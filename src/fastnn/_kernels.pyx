@@ -12,6 +12,12 @@ layer table) before it enters a loop, so that no loop can index past a
 buffer; nothing else is checked.
 
 One source serves float32 and float64 through the fused type ``floating``.
+This file holds the constants and structs; each topic is a ``.pxi`` file
+included at its end, in the order it builds up: ``_layout`` (the layer table
+and workspace), ``_blas`` (BLAS calls and how a product is divided among
+threads), ``_dense``, ``_conv``, ``_loss``, ``_passes`` (whole forward and
+backward passes), ``_update`` (the optimizers), ``_rng`` (the random order)
+and ``_train`` (the entry points the Python layer calls).
 
 A network is described by a layer table ``spec`` of int64, one row per layer
 (``SPEC_WIDTH`` columns)::
@@ -45,10 +51,9 @@ output layer is stored as logits while training, so that the loss can be
 computed stably from them.
 """
 
-cimport cython
 from cython.parallel cimport prange
 from cpython.exc cimport PyErr_CheckSignals
-from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, INFINITY, NAN
+from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, NAN
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.string cimport memcpy, memset
 from libc.stdint cimport uint64_t, int64_t

@@ -9,17 +9,17 @@ cdef void _forward(Net* net, const floating* params, const floating* X,
 
     ``rng`` NULL: inference (dropout passes values through); else training,
     dropout draws its mask from rng."""
-    cdef int l, act
+    cdef int li, act
     cdef Py_ssize_t i
     cdef floating keep
     cdef floating* mask
     cdef const floating* inp = X
     cdef floating* out
     cdef Layer* L
-    for l in range(net.n_layers):
-        L = &net.layers[l]
+    for li in range(net.n_layers):
+        L = &net.layers[li]
         act = L.act
-        if logits and l == net.n_layers - 1:
+        if logits and li == net.n_layers - 1:
             act = IDENTITY
         out = work + L.out_off
         if L.kind == DENSE:
@@ -47,7 +47,7 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
                     Py_ssize_t m, floating* work, floating* grads) noexcept nogil:
     """Gradients of every parameter, from delta (dL/dZ of the output layer)
     waiting in the workspace's first delta buffer."""
-    cdef int l, act_prev
+    cdef int li, act_prev
     cdef Py_ssize_t p
     cdef Layer* L
     cdef floating* delta = work + net.delta_a
@@ -55,11 +55,11 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
     cdef floating* dX
     cdef floating* tmp
     cdef const floating* inp
-    for l in range(net.n_layers - 1, -1, -1):
-        L = &net.layers[l]
-        inp = X if l == 0 else work + net.layers[l - 1].out_off
-        act_prev = net.layers[l - 1].act if l > 0 else IDENTITY
-        dX = other if l > 0 else NULL
+    for li in range(net.n_layers - 1, -1, -1):
+        L = &net.layers[li]
+        inp = X if li == 0 else work + net.layers[li - 1].out_off
+        act_prev = net.layers[li - 1].act if li > 0 else IDENTITY
+        dX = other if li > 0 else NULL
         if L.kind == DENSE:
             _dense_backward(inp, params + L.w_off, delta, grads + L.w_off,
                             grads + L.b_off, dX, inp, act_prev, m, L.n_in, L.n_out)
@@ -67,7 +67,7 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
             _conv_backward(inp, params + L.w_off, delta, grads + L.w_off,
                            grads + L.b_off, dX, inp, act_prev, m, L,
                            work + net.col_off, work + net.tmp_off)
-        elif l == 0:
+        elif li == 0:
             break           # no parameters, no gradient to pass further
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:
             _pool_backward(inp, delta, dX, act_prev, m, L)

@@ -194,13 +194,13 @@ cdef double _add_l2(Net* net, double c, const floating* params,
                     floating* grads) noexcept nogil:
     """grads += c * params over every layer's weights (biases left out),
     the gradient of an L2 penalty c / 2 * sum(W**2); returns sum(W**2)."""
-    cdef int l
+    cdef int li
     cdef Py_ssize_t p
     cdef floating cf = <floating>c
     cdef double total = 0
     cdef Layer* L
-    for l in range(net.n_layers):
-        L = &net.layers[l]
+    for li in range(net.n_layers):
+        L = &net.layers[li]
         if L.kind == DENSE or L.kind == CONV2D:
             for p in range(L.w_off, L.w_off + L.w_size):
                 grads[p] += cf * params[p]
@@ -224,10 +224,10 @@ cdef double _sum_squares(const floating* a, Py_ssize_t n) noexcept nogil:
 
 cdef bint _uses_blas(Net* net, Py_ssize_t m) noexcept nogil:
     """True if a batch of m rows sends any product of the network to BLAS."""
-    cdef int l
+    cdef int li
     cdef Layer* L
-    for l in range(net.n_layers):
-        L = &net.layers[l]
+    for li in range(net.n_layers):
+        L = &net.layers[li]
         if L.kind == DENSE and m * L.n_in * L.n_out >= BLAS_MIN_MACS:
             return True
         if L.kind == CONV2D and _conv_uses_blas(L, m):
@@ -263,7 +263,7 @@ def train(const int64_t[:, ::1] spec, int loss,
           bint split=False,                # each batch as two halves (see below)
           double[::1] stop=None,           # IN/OUT [scale, tol, patience, best, count]
           double[::1] epoch_loss=None,     # OUT (n_epochs,) with ``stop``
-          int64_t[::1] step_correct=None): # OUT (steps,) rows classified right, or None
+          int64_t[::1] step_correct=None):  # OUT (steps,) rows classified right, or None
     """Train n_epochs epochs: per batch gather, forward, loss, backward, update.
 
     The whole loop runs without the GIL, taking it only every
