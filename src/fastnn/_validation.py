@@ -336,3 +336,41 @@ def check_loss_fits_output(loss: str, out_activation: str | None, n_out: int) ->
     if loss == "binary_cross_entropy" and out_activation != "sigmoid":
         raise ValueError("loss 'binary_cross_entropy' needs a sigmoid output layer "
                          f"(the output layer has activation {out_activation!r})")
+
+
+# ------------------------------------------------ the arrays that fastnn.plot draws
+# Figures take points, curves and images as plain floats (no model dtype).
+
+
+def check_vector(values: Any, name: str) -> np.ndarray:
+    """``values`` as a 1-D float array, e.g. the x or y of a scatter."""
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    return arr
+
+
+def check_points_2d(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Points in the plane and their labels: X (n_samples, 2) of floats, y (n_samples,)."""
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y).ravel()
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n_samples, 2), got {X.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    return X, y
+
+
+def check_images(images: Any) -> np.ndarray:
+    """Images as an array (n, h, w) of floats, from (n, h, w), (n, h*w) or (n, 1, h, w)."""
+    imgs = np.asarray(images, dtype=float)
+    if imgs.ndim == 4 and imgs.shape[1] == 1:   # (n, 1, h, w), as a Conv2D network takes them
+        imgs = imgs[:, 0]
+    if imgs.ndim == 2:
+        side = int(round(np.sqrt(imgs.shape[1])))
+        if side * side != imgs.shape[1]:
+            raise ValueError(f"flat images need a square number of pixels, got {imgs.shape[1]}")
+        imgs = imgs.reshape(len(imgs), side, side)
+    if imgs.ndim != 3:
+        raise ValueError(f"images must have shape (n, h, w) or (n, h*w), got {imgs.shape}")
+    return imgs

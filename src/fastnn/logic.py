@@ -23,6 +23,8 @@ import numbers
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "McCullochPitts",
     "NAND_NEURON",
@@ -40,6 +42,9 @@ __all__ = [
     "truth_table",
     "nand_count",
 ]
+
+# The four inputs of a two-input gate, in binary counting order (as truth_table lists them).
+CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 
 
 def _check_bit(value: Any, what: str) -> int:
