@@ -374,3 +374,140 @@ def check_images(images: Any) -> np.ndarray:
     if imgs.ndim != 3:
         raise ValueError(f"images must have shape (n, h, w) or (n, h*w), got {imgs.shape}")
     return imgs
+
+
+# ---------------------------------------------------------------- the estimators' X and y
+# MLPClassifier and MLPRegressor take what scikit-learn's estimators take
+# (lists, object arrays of numbers, data frames with string column names)
+# and refuse what they refuse, in scikit-learn's words; X leaves as check_X
+# makes it.
+
+
+def is_sparse(X: Any) -> bool:
+    """A SciPy sparse matrix or array (without importing scipy.sparse)."""
+    module = type(X).__module__ or ""
+    return module.startswith("scipy.sparse") or (
+        hasattr(X, "tocsr") and hasattr(X, "nnz")
+    )
+
+
+def _frame_feature_names(X: Any) -> np.ndarray | None:
+    """Column names of a data frame, if all are strings (else None)."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray):
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if len(names) and all(isinstance(c, str) for c in names):
+        return names
+    return None
+
+
+def check_estimator_X(
+    X: Any, dtype: np.dtype, name: str, n_features: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """X of an estimator as a C-contiguous (n_samples, n_features) array of
+    the model dtype, and its column names (a data frame's, else None).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    dtype : numpy.dtype
+        The model dtype.
+    name : str
+        The estimator's class name, for the messages.
+    n_features : int or None
+        The number of features seen at fit (None: the first pass).
+    """
+    names = None
+    if isinstance(X, np.ndarray):
+        arr = X
+    else:
+        if is_sparse(X):
+            raise TypeError(
+                f"Sparse data was passed to {name}, but dense data is required: "
+                "the engine works on dense arrays. Use X.toarray() to convert it."
+            )
+        names = _frame_feature_names(X)
+        arr = np.asarray(X)
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} takes real X")
+    if kind == "O":
+        arr = arr.astype(np.float64)  # numbers held as objects; else TypeError
+    elif kind in "USV":
+        raise ValueError(
+            f"{name} takes numeric X, got an array of dtype {arr.dtype}. "
+            "Encode the data as numbers first."
+        )
+    if arr.ndim == 2:
+        n, d = arr.shape
+        for size, what in ((n, "sample"), (d, "feature")):
+            if size == 0:
+                raise ValueError(
+                    f"Found array with 0 {what}(s) (shape={arr.shape}) "
+                    f"while a minimum of 1 is required by {name}."
+                )
+        if n_features is not None and d != n_features:
+            raise ValueError(
+                f"X has {d} features, but {name} is expecting "
+                f"{n_features} features as input."
+            )
+    return check_X(arr, dtype), names  # 1-D input, conversion, NaN and infinity
+
+
+def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None,
+                        name: str) -> str:
+    """Refuse column names other than those seen at fit; return the text of
+    the warning due when only one of the two had names (else "")."""
+    if fitted is None and names is not None:
+        return f"X has feature names, but {name} was fitted without feature names"
+    if fitted is not None and names is None:
+        return (
+            f"X does not have valid feature names, but {name} was "
+            "fitted with feature names"
+        )
+    if fitted is not None and (len(fitted) != len(names) or (fitted != names).any()):
+        raise ValueError(
+            "The feature names should match those that were passed during fit."
+        )
+    return ""
+
+
+def check_estimator_y(y: Any, n_samples: int, name: str) -> tuple[np.ndarray, bool]:
+    """y of an estimator as an array of 1 or 2 dimensions with n_samples
+    rows, and whether it was a column vector made 1-D (scikit-learn warns)."""
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    if not isinstance(y, np.ndarray) and is_sparse(y):
+        raise TypeError(f"Sparse targets were passed to {name}; use y.toarray().")
+    arr = y if isinstance(y, np.ndarray) else np.asarray(y)
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} takes real y")
+    column = arr.ndim == 2 and arr.shape[1] == 1
+    if column:
+        arr = arr[:, 0]
+    if arr.ndim not in (1, 2):
+        raise ValueError(
+            f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), "
+            f"got shape {arr.shape}"
+        )
+    if arr.shape[0] != n_samples:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of "
+            f"samples: [{n_samples}, {arr.shape[0]}]"
+        )
+    return arr, column
+
+
+def check_regression_targets(arr: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """A regressor's y (from check_estimator_y) as a C-contiguous
+    (n_samples, n_outputs) array of the model dtype, finite."""
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} takes numeric y, got dtype {arr.dtype}")
+    Y = np.ascontiguousarray(arr.reshape(len(arr), -1), dtype=dtype)  # (n, n_outputs)
+    if not np.isfinite(Y).all():
+        bad = "NaN" if np.isnan(Y).any() else "infinity or a value too large"
+        raise ValueError(f"Input y contains {bad}.")
+    return Y
