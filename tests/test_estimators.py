@@ -832,13 +832,13 @@ def test_stopping_rule_runs_in_one_engine_call_and_stops_where_the_rule_says(
     # replayed here on loss_curve_, says stop
     X_train, y_train, _, _ = digits
     calls = []
-    train = fastnn.Sequential._train_checked
+    train = fastnn._training.run
 
-    def counting(self, *args, **kwargs):
+    def counting(net, *args, **kwargs):
         calls.append(args[3])                    # epochs asked for
-        return train(self, *args, **kwargs)
+        return train(net, *args, **kwargs)
 
-    monkeypatch.setattr(fastnn.Sequential, "_train_checked", counting)
+    monkeypatch.setattr(fastnn._training, "run", counting)
     clf = MLPClassifier(hidden_layer_sizes=(16,), solver=solver, tol=tol, n_iter_no_change=4,
                         max_iter=60, random_state=0, learning_rate_init=0.01)
     with warnings.catch_warnings():
@@ -1073,14 +1073,14 @@ def test_divergence_after_epochs_and_rate_cuts_is_undone_whole(
               tol=1e9 if schedule == "adaptive" else 0.0, n_iter_no_change=2)
     est.fit(X, y)
     est.set_params(max_iter=8)
-    real, calls = fastnn.Sequential._fit_trusted, []
+    real, calls = fastnn._training.run, []
 
     def counting(net, *args, **kwargs):
         calls.append((dry.n_iter_, dry._lr))
         return real(net, *args, **kwargs)
 
     dry = copy.deepcopy(est)
-    monkeypatch.setattr(fastnn.Sequential, "_fit_trusted", counting)
+    monkeypatch.setattr(fastnn._training, "run", counting)
     dry.fit(X, y)
     failing = len(calls)  # the last engine call of this fit diverges
     epochs_before, lr_before = calls[-1]
@@ -1095,10 +1095,10 @@ def test_divergence_after_epochs_and_rate_cuts_is_undone_whole(
     def diverging(net, *args, **kwargs):
         calls.append(None)
         if len(calls) == failing:
-            args[4].lr = HUGE  # the optimizer: a real divergence in the engine
+            args[5].lr = HUGE  # the optimizer: a real divergence in the engine
         return real(net, *args, **kwargs)
 
-    monkeypatch.setattr(fastnn.Sequential, "_fit_trusted", diverging)
+    monkeypatch.setattr(fastnn._training, "run", diverging)
     with pytest.raises(fastnn.TrainingDiverged) as info:
         est.fit(X, y)
     steps = 4  # per epoch: 80 rows (72 with 8 held out) in batches of 20

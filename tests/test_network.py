@@ -7,6 +7,8 @@ import pytest
 from conftest import make_net
 
 import fastnn
+from fastnn import _training
+from fastnn._validation import _empty_targets
 from fastnn.datasets import load_digits
 
 
@@ -418,8 +420,9 @@ def test_the_kernels_refuse_class_labels_outside_the_output_layer(data):
     before = net.params.copy()
     for labels in (np.array([3]), np.array([-1])):
         with pytest.raises(ValueError, match="outside 0..2"):
-            net._fit_trusted(np.ascontiguousarray(X[:1]), labels.astype(np.int64), 1, None,
-                             fastnn.SGD(lr=0.1), False)
+            _training.run(net, np.ascontiguousarray(X[:1]), labels.astype(np.int64),
+                          _empty_targets(net.n_out, net.dtype), 1, None, fastnn.SGD(lr=0.1),
+                          False)
     np.testing.assert_array_equal(net.params, before)
 
 
@@ -465,14 +468,22 @@ def test_optimizer_settings_changed_between_calls_are_checked_and_used(data):
     np.testing.assert_array_equal(a.params, b.params)
 
 
-def test_fit_trusted_checks_the_structure_it_relies_on(data):
+def test_the_training_driver_refuses_arrays_of_another_layout_or_dtype(data):
+    """_training.run trusts checked arrays, but one of another layout or
+    dtype is refused before the loop (the kernels' typed views), never read."""
     X, y = data
     net = small_net()
-    with pytest.raises(ValueError, match="_fit_trusted takes X"):
-        net._fit_trusted(np.asfortranarray(X), y, 1, None, fastnn.SGD(lr=0.1), False)
-    with pytest.raises(ValueError, match="_fit_trusted takes X"):
-        net._fit_trusted(X.astype(np.float32), y, 1, None, fastnn.SGD(lr=0.1), False)
+    labels = y.astype(np.int64)
+    empty = _empty_targets(net.n_out, net.dtype)
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="contiguous"):
+        _training.run(net, np.asfortranarray(X), labels, empty, 1, None, fastnn.SGD(lr=0.1),
+                      False)
+    with pytest.raises((TypeError, ValueError)):
+        _training.run(net, X.astype(np.float32), labels, empty, 1, None, fastnn.SGD(lr=0.1),
+                      False)
+    np.testing.assert_array_equal(net.params, before)
     a, b = small_net(), small_net()
-    a._fit_trusted(np.ascontiguousarray(X), y, 2, 5, fastnn.SGD(lr=0.1), False)
+    _training.run(a, np.ascontiguousarray(X), labels, empty, 2, 5, fastnn.SGD(lr=0.1), False)
     b.fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1), shuffle=False)
     np.testing.assert_array_equal(a.params, b.params)

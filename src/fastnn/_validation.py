@@ -223,6 +223,17 @@ _EMPTY_LABELS = np.empty(0, dtype=np.int64)
 _EMPTY_TARGETS: dict = {}
 
 
+def engine_targets(y: Any, loss: str, n_out: int, n_samples: int,
+                   dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """``check_targets``, with a shortcut for class labels already as the
+    kernels take them (int64, 1-D, C-contiguous; their range is checked in
+    the kernels): (labels, Y) for ``_training.run``."""
+    if (loss == "cross_entropy" and type(y) is np.ndarray and y.dtype == np.int64
+            and y.ndim == 1 and y.flags.c_contiguous and len(y) == n_samples):
+        return y, _empty_targets(n_out, dtype)
+    return check_targets(y, loss, n_out, n_samples, dtype)
+
+
 def _empty_targets(n_out: int, dtype: np.dtype) -> np.ndarray:
     key = (n_out, dtype)
     out = _EMPTY_TARGETS.get(key)

@@ -27,7 +27,6 @@ from ._validation import (
     check_int,
     check_targets,
     check_X,
-    _empty_targets,
 )
 from . import _training
 from .callbacks import _progress, as_callbacks
@@ -582,27 +581,6 @@ class Sequential:
             raise
         if own:
             self._default_optimizer = optimizer
-        return hist
-
-    def _fit_trusted(self, Xc: np.ndarray, y: Any, epochs: int, batch_size: int | None,
-                     optimizer: Optimizer, shuffle: bool, stop: tuple | None = None) -> History:
-        """``fit`` for callers inside fastnn whose X already passed
-        ``_validation.check_X`` (finite, C-contiguous, the model's dtype):
-        only its structure is checked again, not every value."""
-        if not self._is_ready(Xc):
-            raise ValueError("_fit_trusted takes X as checked by _validation.check_X")
-        self._check_optimizer(optimizer)
-        if (self.loss == "cross_entropy" and type(y) is np.ndarray and y.dtype == np.int64
-                and y.ndim == 1 and y.flags.c_contiguous and len(y) == len(Xc)):
-            # class indices as the kernels take them (their range is checked there)
-            labels, Y = y, _empty_targets(self.n_out, self.dtype)
-        else:
-            labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
-        result = _training.run(self, Xc, labels, Y, check_epochs(epochs),
-                               check_batch_size(batch_size), optimizer, bool(shuffle),
-                               stop=stop)
-        hist = result.history
-        hist._epoch_losses = result.epoch_losses
         return hist
 
     def _check_optimizer(self, optimizer: Any) -> None:

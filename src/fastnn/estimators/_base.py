@@ -14,11 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_estimator_X, check_estimator_y, check_feature_names
+from .. import _training
+from .._validation import (
+    check_estimator_X,
+    check_estimator_y,
+    check_feature_names,
+    engine_targets,
+)
+from ..exceptions import ConvergenceWarning, TrainingDiverged
+from ..history import History, warn_if_blown_up
 from ..layers import Dense
-from ..network import Sequential, TrainingDiverged
+from ..network import Sequential
 from ..optim import Adam, Optimizer, _SklearnSGD
-from ..perceptron import ConvergenceWarning
 from . import _early_stopping
 from ._compat import (
     DataConversionWarning,
@@ -423,6 +430,10 @@ class BaseMLP(SklearnConventions):
                 stopped = True
             if stopped or incremental:
                 break
+        if not incremental and len(self.loss_curve_) >= 2:
+            # the losses of this call's epochs, as a History with one step an epoch
+            run = self.loss_curve_[-self.n_iter_:] if self.n_iter_ else []
+            warn_if_blown_up(History(step_loss=run, steps_per_epoch=1))
         if not stopped and not incremental and self.n_iter_ == s.max_iter:
             warn(
                 f"Stochastic Optimizer: Maximum iterations ({s.max_iter}) reached and "
@@ -454,9 +465,11 @@ class BaseMLP(SklearnConventions):
         loss, the network and the optimizer's state put back.
         """
         # X passed _validate_X: the engine need not read every value again
-        hist = self.net_._fit_trusted(X, T, epochs, batch_size, opt, shuffle, stop=stop)
-        losses = hist._epoch_losses if stop is not None else hist.loss
-        return losses, hist.interrupted
+        net = self.net_
+        labels, Y = engine_targets(T, net.loss, net.n_out, X.shape[0], net.dtype)
+        done = _training.run(net, X, labels, Y, epochs, batch_size, opt, shuffle, stop=stop)
+        losses = done.epoch_losses if stop is not None else done.history.loss
+        return losses, done.history.interrupted
 
     def _end_epoch(
         self, s: Settings, loss: float, n: int, opt: Optimizer, X_val: Any, y_val: Any
