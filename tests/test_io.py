@@ -605,3 +605,19 @@ def test_a_failed_save_leaves_the_old_file_and_nothing_else(tmp_path, monkeypatc
     with pytest.raises(OSError, match="no space left"):
         net.save(buf)
     assert buf.getvalue() == b"keep" and buf.tell() == 4
+
+
+def test_a_checkpoint_written_before_the_package_was_reshaped_resumes_exactly():
+    """tests/data/checkpoint_format1.npz was written by fastnn before its
+    modules were split by idea (same file format, version 1), with the step
+    losses and weights that resuming it gave then; it resumes the same now."""
+    import json
+    from pathlib import Path
+
+    here = Path(__file__).parent / "data"
+    then = json.loads((here / "checkpoint_format1.json").read_text())
+    net, opt = fastnn.load_checkpoint(here / "checkpoint_format1")
+    hist = net.fit(np.array(then["X"]), np.array(then["y"]), epochs=2, batch_size=8,
+                   optimizer=opt)
+    assert hist.step_loss == then["step_loss"]
+    np.testing.assert_array_equal(net.params, np.array(then["params"]))
