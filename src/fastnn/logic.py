@@ -23,7 +23,10 @@ import numbers
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 __all__ = [
+    "CORNERS",
     "McCullochPitts",
     "NAND_NEURON",
     "AND_NEURON",
@@ -40,6 +43,9 @@ __all__ = [
     "truth_table",
     "nand_count",
 ]
+
+# the four inputs of a two-input gate, in binary counting order: (4, 2)
+CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 
 
 def _check_bit(value: Any, what: str) -> int:
