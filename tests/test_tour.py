@@ -191,6 +191,19 @@ def test_help_gives_the_default_directory_and_every_step(capsys):
     assert "./tour" in capsys.readouterr().out
 
 
+def test_python_m_fastnn_tour_help_lists_exactly_the_steps():
+    src = str(Path(fastnn.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-m", "fastnn", "tour", "--help"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    listed = re.findall(r"^  (\w+) +(\S.*)$", proc.stdout.split("steps, in order:")[1],
+                        flags=re.M)
+    assert [name for name, _ in listed] == list(tour.STEPS)
+    assert dict(listed) == tour.STEP_HELP
+    assert list(tour.STEP_HELP) == list(tour.STEPS)
+
+
 def placeholders(template):
     """The names of the fields a str.format template fills: "{a:.2f} {b[0]}" -> {"a", "b"}."""
     return {re.match(r"[^.\[]*", field).group()
