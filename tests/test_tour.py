@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 import re
+import string
 import subprocess
 import sys
 from pathlib import Path
@@ -190,6 +191,50 @@ def test_help_gives_the_default_directory_and_every_step(capsys):
     assert "./tour" in capsys.readouterr().out
 
 
+def test_python_m_fastnn_tour_help_lists_exactly_the_steps():
+    src = str(Path(fastnn.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-m", "fastnn", "tour", "--help"], env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    listed = re.findall(r"^  (\w+) +(\S.*)$", proc.stdout.split("steps, in order:")[1],
+                        flags=re.M)
+    assert [name for name, _ in listed] == list(tour.STEPS)
+    assert dict(listed) == tour.STEP_HELP
+    assert list(tour.STEP_HELP) == list(tour.STEPS)
+
+
+def placeholders(template):
+    """The names of the fields a str.format template fills: "{a:.2f} {b[0]}" -> {"a", "b"}."""
+    return {re.match(r"[^.\[]*", field).group()
+            for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def flat(section, prefix=""):
+    """{"names": {"full": t}} -> {"names.full": t}."""
+    out = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            out.update(flat(value, f"{prefix}{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def test_narration_languages_have_the_same_keys_and_placeholders():
+    from fastnn.tour._core import narration
+
+    texts = {lang: flat(narration(lang)) for lang in tour.LANGUAGES}
+    english = texts["en"]
+    assert {key.split(".")[0] for key in english} == {"common", *tour.STEPS}
+    for lang, text in texts.items():
+        assert sorted(text) == sorted(english), lang
+        for key, template in text.items():
+            assert isinstance(template, str), (lang, key)
+            assert placeholders(template) == placeholders(english[key]), (lang, key)
+    assert placeholders(english["regression.fit"]) == {"lr", "steps", "a", "b", "e"}
+
+
 def test_readme_runs_the_tour_as_help_says():
     readme = Path(fastnn.__file__).resolve().parents[2] / "README.md"
     if not readme.exists():
@@ -367,9 +412,10 @@ def test_lenet_against_the_dense_network_on_the_same_split(english):
 
 def test_lenet_trains_on_the_split_of_the_digits_step():
     from fastnn import models
+    from fastnn.tour._core import _digits_split
 
     t = tour._Tour(None, "en", None, seed=5)
-    d = tour._digits_split(t)
+    d = _digits_split(t)
     images = models.digits_images(5)
     np.testing.assert_array_equal(images["X_test"].reshape(len(d["X_test"]), -1), d["X_test"])
     np.testing.assert_array_equal(images["y_train"], d["y_train"])

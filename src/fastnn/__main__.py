@@ -16,32 +16,16 @@ __all__ = ["main", "build_parser", "DEFAULT_OUT"]
 
 DEFAULT_OUT = "tour"  # where the figures go without --out: ./tour
 
-# Kept here (not imported from fastnn.tour) so that --help is instant.
-_STEP_HELP = (
-    ("data", "data and tasks are numbers: a digit as an 8x8 array"),
-    ("machine", "the prediction machine y = f(x; w), parameters as dials"),
-    ("regression", "Hubble's galaxies: gradient descent on E(a, b), learning rates"),
-    ("modes", "full batch, mini-batch and online learning on the digits"),
-    ("neuron", "McCulloch-Pitts neurons: gates from NAND, adders"),
-    ("perceptron", "Rosenblatt's perceptron: AND, OR, NAND learned, XOR not"),
-    ("backprop", "a hidden layer learns XOR by backpropagation"),
-    ("digits", "a softmax classifier reads handwritten digits"),
-    ("lenet", "LeNet, a convolutional network, against a dense one: filters, feature maps"),
-    ("optimizers", "SGD, momentum, Nesterov, AdaGrad, RMSprop, Adam on Hubble and the digits"),
-    ("scaling", "standardised input: a round error surface, fast descent"),
-    ("initialisation", "small, Glorot and He weights: activations and training"),
-    ("overfitting", "a large network on 200 digits; weight decay, dropout, early stopping"),
-    ("summary", "data, model, minimised error, with this run's numbers"),
-)
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from .tour import LANGUAGES, STEP_HELP  # no matplotlib: --help stays quick
+
     parser = argparse.ArgumentParser(
         prog="python -m fastnn",
         description="fastnn: how deep learning learns, as runnable code.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    steps = "\n".join(f"  {name:<15} {text}" for name, text in _STEP_HELP)
+    width = max(map(len, STEP_HELP)) + 1
+    steps = "\n".join(f"  {name:<{width}} {text}" for name, text in STEP_HELP.items())
     tour = commands.add_parser(
         "tour",
         help=f"run the lecture step by step, writing its figures as PNG files into "
@@ -55,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                       help=f"directory for the figures, created if missing "
                            f"(default: ./{DEFAULT_OUT})")
-    tour.add_argument("--lang", choices=("en", "ja"), default="en",
+    tour.add_argument("--lang", choices=LANGUAGES, default="en",
                       help="language of the narration (default: en)")
     tour.add_argument("--only", nargs="+", metavar="STEP",
                       help="run only these steps, in the tour's order (names below)")

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CORNERS",
     "McCullochPitts",
     "NAND_NEURON",
     "AND_NEURON",
@@ -43,7 +44,7 @@ __all__ = [
     "nand_count",
 ]
 
-# The four inputs of a two-input gate, in binary counting order (as truth_table lists them).
+# The four inputs of a two-input gate, in binary counting order (as truth_table lists them): (4, 2).
 CORNERS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 
 

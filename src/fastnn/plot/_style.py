@@ -8,6 +8,7 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+from .._text import percent  # noqa: F401  (the figures write it as the narration does)
 
 # One palette for the whole lecture: class 0 / class 1, negative / positive.
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")      # blue for 0 (does not fire), orange for 1
@@ -27,15 +28,6 @@ def panel_grid(n: int, ncols: int | None) -> tuple[int, int]:
     """(rows, columns) of panels for ``n`` panels, up to 4 a row by default."""
     ncols = min(n, 4) if ncols is None else max(1, int(ncols))
     return -(-n // ncols), ncols
-
-
-def percent(p: float) -> str:
-    """A probability as the lecture writes it: "93%", "<1%", ">99%"."""
-    if p < 0.005:
-        return "<1%"
-    if 0.995 < p < 1.0:
-        return ">99%"
-    return f"{100 * p:.0f}%"
 
 
 def number(v: float) -> str:
