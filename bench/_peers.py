@@ -25,9 +25,7 @@ import fastnn
 
 
 def make_net(sizes, seed: int = 0) -> fastnn.Sequential:
-    layers = [
-        fastnn.Dense(a, b, activation="relu") for a, b in zip(sizes[:-2], sizes[1:-1])
-    ]
+    layers = [fastnn.Dense(a, b, activation="relu") for a, b in zip(sizes[:-2], sizes[1:-1])]
     layers.append(fastnn.Dense(sizes[-2], sizes[-1], activation="softmax"))
     return fastnn.Sequential(layers, loss="cross_entropy", dtype="float32", seed=seed)
 
@@ -139,9 +137,7 @@ class TorchTrainer:
     def prepare(self, weights, X, y, batch_size):
         torch = self.torch
         self.model = torch_mlp(weights)
-        self.opt = torch.optim.SGD(
-            self.model.parameters(), lr=self.lr, momentum=self.momentum
-        )
+        self.opt = torch.optim.SGD(self.model.parameters(), lr=self.lr, momentum=self.momentum)
         self.loss_fn = torch.nn.CrossEntropyLoss()
         self.X, self.y = torch.from_numpy(X), torch.from_numpy(y)
         self.bs = batch_size
@@ -151,10 +147,7 @@ class TorchTrainer:
 
     def weights(self):
         lins = [m for m in self.model if isinstance(m, self.torch.nn.Linear)]
-        return [
-            (m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
-            for m in lins
-        ]
+        return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in lins]
 
 
 class JaxTrainer:
@@ -321,9 +314,7 @@ class SklearnTrainer:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.clf.partial_fit(
-                X[:batch_size], y[:batch_size], classes=np.arange(self.sizes[-1])
-            )
+            self.clf.partial_fit(X[:batch_size], y[:batch_size], classes=np.arange(self.sizes[-1]))
         self.clf.set_params(warm_start=True)
         dtype = self.clf.coefs_[0].dtype
         self.clf.coefs_ = [W.astype(dtype, copy=True) for W, _ in weights]
@@ -336,9 +327,7 @@ class SklearnTrainer:
             self.clf.fit(self.X, self.y)
 
     def weights(self):
-        return [
-            (W.copy(), b.copy()) for W, b in zip(self.clf.coefs_, self.clf.intercepts_)
-        ]
+        return [(W.copy(), b.copy()) for W, b in zip(self.clf.coefs_, self.clf.intercepts_)]
 
 
 TRAINERS = {
@@ -364,9 +353,7 @@ def timed_runner(trainer, weights, X, y, batch_size, epochs, per: float):
     return run
 
 
-def check_same_work(
-    trainers: dict, weights, X, y, batch_size, bench=None
-) -> dict[str, float]:
+def check_same_work(trainers: dict, weights, X, y, batch_size, bench=None) -> dict[str, float]:
     """Train each for one epoch from the same weights on (X, y) and return,
     per peer, the largest difference of its final weights from fastnn's,
     relative to the largest weight (float32 rounding gives ~1e-6). A peer

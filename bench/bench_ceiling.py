@@ -41,14 +41,12 @@ def options(parser):
     parser.add_argument(
         "--coretype",
         default=None,
-        help="OPENBLAS_CORETYPE for the "
-        "'as set' run (default: as found on the machine)",
+        help="OPENBLAS_CORETYPE for the 'as set' run (default: as found on the machine)",
     )
     parser.add_argument(
         "--l2-size",
         default=None,
-        help="OPENBLAS_L2_SIZE (KiB) for the "
-        "'as set' run (default: as found on the machine)",
+        help="OPENBLAS_L2_SIZE (KiB) for the 'as set' run (default: as found on the machine)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
 
@@ -99,8 +97,10 @@ def child() -> None:
 def as_set(args, started_with: dict[str, str | None]) -> tuple[dict[str, str], str]:
     """The OpenBLAS values of the "as set" run, and where they come from."""
     given = {"OPENBLAS_CORETYPE": args.coretype, "OPENBLAS_L2_SIZE": args.l2_size}
-    for values, source in ((given, "given on the command line"),
-                           (started_with, "this command's environment")):
+    for values, source in (
+        (given, "given on the command line"),
+        (started_with, "this command's environment"),
+    ):
         if any(values.values()):
             return {k: v for k, v in values.items() if v}, source
     return dict(ASSUMED), "assumed: the common AVX-512 Zen override"
@@ -116,9 +116,7 @@ def main() -> None:
     unset = child_env()
     setenv = child_env(**values)
     here = Path(__file__).resolve()
-    base = ["--child", "--threads", str(bench.threads)] + (
-        ["--quick"] if args.quick else []
-    )
+    base = ["--child", "--threads", str(bench.threads)] + (["--quick"] if args.quick else [])
     runs: dict[str, list[dict]] = {"unset": [], "set": []}
     repeats = bench.repeats(2, 1)
     bench.log(
@@ -131,13 +129,9 @@ def main() -> None:
             try:
                 runs[name].append(run_child(here, base, env=env, timeout=600))
             except Exception as exc:  # report, never crash
-                bench.notes.append(
-                    f"a child run with the variables {name} failed: {exc}"
-                )
+                bench.notes.append(f"a child run with the variables {name} failed: {exc}")
     rates = {name: _medians([r["rates"] for r in rs]) for name, rs in runs.items()}
-    kernels = {
-        name: _kernels(rs[-1]["blas"]) if rs else "?" for name, rs in runs.items()
-    }
+    kernels = {name: _kernels(rs[-1]["blas"]) if rs else "?" for name, rs in runs.items()}
     ceiling = {name: max(rs.values()) if rs else None for name, rs in rates.items()}
     lines = [
         f"#### Float32 matrix-product rates, {bench.threads} thread(s) "
@@ -150,8 +144,7 @@ def main() -> None:
         u, s = rates["unset"].get(key), rates["set"].get(key)
         ratio = f"{s / u:.2f}" if u and s else "—"
         lines.append(
-            f"| {key} | {fmt(u / 1e9) if u else '—'} | "
-            f"{fmt(s / 1e9) if s else '—'} | {ratio} |"
+            f"| {key} | {fmt(u / 1e9) if u else '—'} | {fmt(s / 1e9) if s else '—'} | {ratio} |"
         )
     cu, cs = ceiling["unset"], ceiling["set"]
     lines.append(

@@ -25,8 +25,12 @@ from harness import Bench, Timing, alternate, median
 
 
 def options(parser):
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs of the fit comparison (default 50; 5 with --quick)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs of the fit comparison (default 50; 5 with --quick)",
+    )
 
 
 bench = Bench("estimators", __doc__, options, threads=1, peers=("sklearn",))
@@ -43,14 +47,20 @@ CLASSES = np.arange(10)
 
 
 def bare_net(seed: int = 0) -> fastnn.Sequential:
-    return fastnn.Sequential([fastnn.Dense(64, HIDDEN, activation="relu"),
-                              fastnn.Dense(HIDDEN, 10, activation="softmax")],
-                             loss="cross_entropy", seed=seed)
+    return fastnn.Sequential(
+        [
+            fastnn.Dense(64, HIDDEN, activation="relu"),
+            fastnn.Dense(HIDDEN, 10, activation="softmax"),
+        ],
+        loss="cross_entropy",
+        seed=seed,
+    )
 
 
 # ------------------------------------------------------------ 1. partial_fit
 def estimator_per_call(make, X, y, calls: int):
     """Seconds per partial_fit call on one-row chunks (after a first call)."""
+
     def run() -> float:
         est = make()
         est.partial_fit(X[:1], y[:1], classes=CLASSES)
@@ -81,22 +91,31 @@ def engine_per_call(X, y, calls: int):
 def partial_fit_part(X, y, repeats: int) -> None:
     params = dict(hidden_layer_sizes=(HIDDEN,), solver="sgd", random_state=0)
     calls = 300 if args.quick else len(X)
-    runners = {"fastnn": estimator_per_call(lambda: MLPClassifier(**params), X, y, calls),
-               "engine": engine_per_call(X, y, calls)}
+    runners = {
+        "fastnn": estimator_per_call(lambda: MLPClassifier(**params), X, y, calls),
+        "engine": engine_per_call(X, y, calls),
+    }
     if "sklearn" in bench.peers:
         from sklearn.neural_network import MLPClassifier as SkMLP
 
         runners["sklearn"] = estimator_per_call(lambda: SkMLP(**params), X, y, 100)
     bench.log(f"partial_fit: {repeats} alternated rounds")
     bench.workload(
-        "partial_fit", "partial_fit 1 row",
-        f"MLPClassifier.partial_fit on one-row chunks of the digits (64-{HIDDEN}-10, "
-        "solver='sgd')",
-        "time per call", "µs", 1e6, alternate(runners, repeats), lower_is_better=True,
+        "partial_fit",
+        "partial_fit 1 row",
+        f"MLPClassifier.partial_fit on one-row chunks of the digits (64-{HIDDEN}-10, solver='sgd')",
+        "time per call",
+        "µs",
+        1e6,
+        alternate(runners, repeats),
+        lower_is_better=True,
         references=("engine",),
-        labels={"fastnn": "fastnn MLPClassifier.partial_fit",
-                "engine": "fastnn Sequential.partial_fit (the engine alone)",
-                "sklearn": "scikit-learn MLPClassifier.partial_fit"})
+        labels={
+            "fastnn": "fastnn MLPClassifier.partial_fit",
+            "engine": "fastnn Sequential.partial_fit (the engine alone)",
+            "sklearn": "scikit-learn MLPClassifier.partial_fit",
+        },
+    )
 
 
 # ------------------------------------------------------------ 2. fit overhead
@@ -118,8 +137,9 @@ def fit_runners(X, y, epochs: int, ends: dict) -> dict:
         ends["seq"] = net.params.copy()
 
     def est():
-        model = MLPClassifier(hidden_layer_sizes=(HIDDEN,), max_iter=epochs, tol=0.0,
-                              random_state=0)
+        model = MLPClassifier(
+            hidden_layer_sizes=(HIDDEN,), max_iter=epochs, tol=0.0, random_state=0
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # max_iter reached
             model.fit(X, y)
@@ -145,38 +165,58 @@ def fit_runners(X, y, epochs: int, ends: dict) -> dict:
 
         return run
 
-    return {k: timed(f) for k, f in (("seq", seq), ("est", est), ("seq1", seq1),
-                                     ("est1", est1))}
+    return {k: timed(f) for k, f in (("seq", seq), ("est", est), ("seq1", seq1), ("est1", est1))}
 
 
 def fit_part(X, y, epochs: int, repeats: int) -> None:
     ends: dict[str, np.ndarray | None] = {}
     bench.log(f"fit overhead: {epochs} epochs, {repeats} alternated rounds")
     timing = alternate(fit_runners(X, y, epochs, ends), repeats)
-    same = all(ends.get(k) is not None and np.array_equal(ends[k], ends["seq"])
-               for k in ("est", "seq1", "est1"))
-    note = ("same work: the four trainings end with the same weights: "
-            + ("yes" if same else "**no**"))
+    same = all(
+        ends.get(k) is not None and np.array_equal(ends[k], ends["seq"])
+        for k in ("est", "seq1", "est1")
+    )
+    note = "same work: the four trainings end with the same weights: " + (
+        "yes" if same else "**no**"
+    )
     for key, title, engine, estimator in (
-        ("fit", "one engine call (Sequential.fit(epochs=E)) against "
-         "MLPClassifier.fit(max_iter=E), default stopping rule", "seq", "est"),
-        ("fit_per_epoch", "one engine call per epoch: Sequential.fit(epochs=1) and "
-         "MLPClassifier.partial_fit(X, y), E calls each", "seq1", "est1"),
+        (
+            "fit",
+            "one engine call (Sequential.fit(epochs=E)) against "
+            "MLPClassifier.fit(max_iter=E), default stopping rule",
+            "seq",
+            "est",
+        ),
+        (
+            "fit_per_epoch",
+            "one engine call per epoch: Sequential.fit(epochs=1) and "
+            "MLPClassifier.partial_fit(X, y), E calls each",
+            "seq1",
+            "est1",
+        ),
     ):
         pair = {"fastnn": estimator, "engine": engine}
-        part = Timing({name: timing.samples[k] for name, k in pair.items()
-                       if k in timing.samples},
-                      {name: timing.errors[k] for name, k in pair.items()
-                       if k in timing.errors}, timing.other_load)
+        part = Timing(
+            {name: timing.samples[k] for name, k in pair.items() if k in timing.samples},
+            {name: timing.errors[k] for name, k in pair.items() if k in timing.errors},
+            timing.other_load,
+        )
         base = median(timing.samples[engine]) if engine in timing.samples else None
         bench.workload(
-            key, f"estimator {key.replace('_', ' ')}",
-            f"Training on the digits, E={epochs} epochs, batch 200, Adam, 64-{HIDDEN}-10: "
-            + title, "time", "ms", 1e3, part, lower_is_better=True,
-            references=("engine",), chart=False, notes=[note],
-            columns={"over the engine (%)":
-                     lambda n, v, b=base: (v / b - 1) * 100 if b else None},
-            labels={"fastnn": "fastnn MLPClassifier", "engine": "fastnn Sequential"})
+            key,
+            f"estimator {key.replace('_', ' ')}",
+            f"Training on the digits, E={epochs} epochs, batch 200, Adam, 64-{HIDDEN}-10: " + title,
+            "time",
+            "ms",
+            1e3,
+            part,
+            lower_is_better=True,
+            references=("engine",),
+            chart=False,
+            notes=[note],
+            columns={"over the engine (%)": lambda n, v, b=base: (v / b - 1) * 100 if b else None},
+            labels={"fastnn": "fastnn MLPClassifier", "engine": "fastnn Sequential"},
+        )
 
 
 def main() -> None:

@@ -23,8 +23,9 @@ from harness import Bench, alternate
 
 
 def options(parser):
-    parser.add_argument("--steps", type=int, default=None,
-                        help="gradient steps (default 10000; 2000 with --quick)")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="gradient steps (default 10000; 2000 with --quick)"
+    )
 
 
 bench = Bench("hubble", __doc__, options)

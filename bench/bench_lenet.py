@@ -19,8 +19,9 @@ from harness import Bench, alternate
 
 
 def options(parser):
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs per timed run (default 3; 1 with --quick)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="epochs per timed run (default 3; 1 with --quick)"
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32, 1])
 
 
@@ -60,8 +61,12 @@ def torch_runner(X, y, batch_size, epochs, ends):
         net = lenet(seed=0)
         conv, dense = net.layers[0], net.layers[3]
         model = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 6, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(), torch.nn.Linear(96, 10))
+            torch.nn.Conv2d(1, 6, 3, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(96, 10),
+        )
         with torch.no_grad():
             model[0].weight.copy_(torch.from_numpy(conv.W.copy()))
             model[0].bias.copy_(torch.from_numpy(conv.b.copy()))
@@ -94,10 +99,14 @@ def main() -> None:
         timing = alternate(runners, repeats)
         notes = []
         if "torch" in ends:
-            diff = max(float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
-                       for a, b in zip(ends["fastnn"], ends["torch"]))
-            notes.append(f"same work: after {epochs} epoch(s), PyTorch's weights match "
-                         f"fastnn's to {diff:.0e} of the largest weight")
+            diff = max(
+                float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
+                for a, b in zip(ends["fastnn"], ends["torch"])
+            )
+            notes.append(
+                f"same work: after {epochs} epoch(s), PyTorch's weights match "
+                f"fastnn's to {diff:.0e} of the largest weight"
+            )
         bench.workload(
             f"lenet{bs}",
             f"LeNet batch {bs}",

@@ -26,8 +26,9 @@ from machine import MATMUL_LIBS, matmul_runner
 
 
 def options(parser):
-    parser.add_argument("--samples", type=int, default=None,
-                        help="training rows (default 60000; 2048 with --quick)")
+    parser.add_argument(
+        "--samples", type=int, default=None, help="training rows (default 60000; 2048 with --quick)"
+    )
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024])
 
 
@@ -48,8 +49,7 @@ def ceiling_runner(flops_per_sample: float, seen: dict):
     runners = {
         lib: r
         for lib in MATMUL_LIBS
-        if (r := matmul_runner(lib, size, size, size, bench.threads,
-                               0.05 if args.quick else 0.15))
+        if (r := matmul_runner(lib, size, size, size, bench.threads, 0.05 if args.quick else 0.15))
     }
 
     def run() -> float:
@@ -67,30 +67,22 @@ def main() -> None:
     weights = _peers.initial_weights(SIZES)
     fps = _peers.executed_flops(SIZES)
     names = ["fastnn"] + bench.peers
-    trainers = {
-        p: _peers.TRAINERS[p](SIZES, LR, MOMENTUM, bench.threads) for p in names
-    }
+    trainers = {p: _peers.TRAINERS[p](SIZES, LR, MOMENTUM, bench.threads) for p in names}
     same = _peers.check_same_work(trainers, weights, X[:1024], y[:1024], 128, bench)
-    bench.notes.append(
-        _peers.same_work_note(same, "one epoch on 1,024 rows at batch 128")
-    )
+    bench.notes.append(_peers.same_work_note(same, "one epoch on 1,024 rows at batch 128"))
     bench.notes.append(
         f"executed FLOPs per sample: {fps:,} (matrix products only; "
         f"see the script's docstring); {n * fps / 1e9:.1f} GFLOP per epoch"
     )
 
     for bs in args.batch_sizes:
-        bench.log(
-            f"batch {bs}: warming up, then {bench.repeats(3, 1)} alternated rounds"
-        )
+        bench.log(f"batch {bs}: warming up, then {bench.repeats(3, 1)} alternated rounds")
         warm = min(n, 8 * bs)
         for tr in trainers.values():  # a short untimed run: caches, pools, pages
             if not args.quick:
                 _peers.timed_runner(tr, weights, X[:warm], y[:warm], bs, 1, 1.0)()
         seen: dict[str, list[float]] = {}
-        runners = {
-            p: rate_runner(tr, weights, X, y, bs, n) for p, tr in trainers.items()
-        }
+        runners = {p: rate_runner(tr, weights, X, y, bs, n) for p, tr in trainers.items()}
         runners["ceiling"] = ceiling_runner(fps, seen)
         timing = alternate(runners, bench.repeats(3, 1), warmup=False)
         ceiling = median(timing.samples["ceiling"]) if "ceiling" in timing.samples else None

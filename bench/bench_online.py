@@ -20,10 +20,15 @@ from harness import Bench, alternate
 
 
 def options(parser):
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="epochs per timed run of fastnn and JAX (default 3)")
-    parser.add_argument("--peer-epochs", type=int, default=1,
-                        help="epochs per timed run of the slower peers")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs per timed run of fastnn and JAX (default 3)",
+    )
+    parser.add_argument(
+        "--peer-epochs", type=int, default=1, help="epochs per timed run of the slower peers"
+    )
 
 
 bench = Bench("online", __doc__, options)

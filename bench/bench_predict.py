@@ -24,8 +24,9 @@ from harness import Bench, alternate, per_call
 
 
 def options(parser):
-    parser.add_argument("--rows", type=int, default=10_000,
-                        help="rows of the batch prediction (default 10000)")
+    parser.add_argument(
+        "--rows", type=int, default=10_000, help="rows of the batch prediction (default 10000)"
+    )
 
 
 bench = Bench("predict", __doc__, options)
@@ -154,9 +155,8 @@ def main() -> None:
         except Exception as exc:
             bench.skip(name, f"failed: {type(exc).__name__}: {exc}")
             del preds[name]
-    note = (
-        "same output: the probabilities of every peer match fastnn's to within "
-        + ", ".join(f"{k} {v:.0e}" for k, v in diffs.items())
+    note = "same output: the probabilities of every peer match fastnn's to within " + ", ".join(
+        f"{k} {v:.0e}" for k, v in diffs.items()
     )
     min_time = 0.02 if args.quick else 0.1
     repeats = bench.repeats(7, 2)
@@ -182,10 +182,7 @@ def main() -> None:
     ):
         bench.log(f"{short}: {repeats} alternated rounds")
         one = data.shape[0] == 1
-        runners = {
-            name: per_call(lambda f=f, d=data: f(d), min_time)
-            for name, f in preds.items()
-        }
+        runners = {name: per_call(lambda f=f, d=data: f(d), min_time) for name, f in preds.items()}
         arg = data[0] if one else data
         floor = bare(weights, one)
         runners["bare"] = per_call(lambda f=floor, a=arg: f(a), min_time)

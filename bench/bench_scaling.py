@@ -114,9 +114,8 @@ def _load(what: str) -> str:
     v = bench.extra.get("other_load", {}).get(what)
     if v is None:
         return ""
-    return (
-        f"Other processes used {v * 100:.0f}% of the machine's cores during these runs"
-        + (": the timings are not reliable." if contended(v, bench.threads) else ".")
+    return f"Other processes used {v * 100:.0f}% of the machine's cores during these runs" + (
+        ": the timings are not reliable." if contended(v, bench.threads) else "."
     )
 
 
@@ -129,9 +128,7 @@ def samples_part(repeats):
     ns = [1000, 3000] if args.quick else [1000, 3000, 10_000, 30_000, 100_000]
     Xall, yall = _peers.synthetic(max(ns), SIZES[0], SIZES[-1])
     bench.log(f"time per epoch against samples ({repeats} alternated rounds)")
-    res = sweep(
-        "samples", [(n, SIZES, n) for n in ns], lambda n: (Xall[:n], yall[:n]), repeats
-    )
+    res = sweep("samples", [(n, SIZES, n) for n in ns], lambda n: (Xall[:n], yall[:n]), repeats)
     impls = [i for i in ["fastnn"] + bench.peers if all(i in res[n] for n in ns)]
     lines = [
         "#### Time per epoch against the number of samples (784-256-128-10, batch 128)",
@@ -146,22 +143,14 @@ def samples_part(repeats):
     for n in ns:
         lines.append(
             f"| {n:,} | "
-            + " | ".join(
-                f"{fmt(med[i][n] * 1e3)} ({fmt(best[i][n] / n * 1e6)})" for i in impls
-            )
+            + " | ".join(f"{fmt(med[i][n] * 1e3)} ({fmt(best[i][n] / n * 1e6)})" for i in impls)
             + " |"
         )
     big = [n for n in ns if n >= 10_000]
-    slopes = (
-        {i: slope(big, [best[i][n] for n in big]) for i in impls}
-        if len(big) > 1
-        else {}
-    )
+    slopes = {i: slope(big, [best[i][n] for n in big]) for i in impls} if len(big) > 1 else {}
     if slopes:
         lines.append(
-            "| log-log slope, >= 10,000 | "
-            + " | ".join(f"{slopes[i]:.3f}" for i in impls)
-            + " |"
+            "| log-log slope, >= 10,000 | " + " | ".join(f"{slopes[i]:.3f}" for i in impls) + " |"
         )
     lines.append("")
     lines.append(
@@ -213,8 +202,7 @@ def width_part(repeats):
     best = {i: {w: min(res[w][i]) for w in widths} for i in impls}
     flops = {w: _peers.executed_flops((SIZES[0], w, w, SIZES[-1])) for w in widths}
     lines = [
-        f"#### Time per epoch against the layer width (784-w-w-10, {n:,} samples, "
-        "batch 128)",
+        f"#### Time per epoch against the layer width (784-w-w-10, {n:,} samples, batch 128)",
         "",
         "| width | MFLOP/sample | "
         + " | ".join(f"{describe(i)} ms/epoch (GFLOP/s)" for i in impls)
@@ -225,8 +213,7 @@ def width_part(repeats):
         lines.append(
             f"| {w} | {flops[w] / 1e6:.3f} | "
             + " | ".join(
-                f"{fmt(med[i][w] * 1e3)} ({fmt(n * flops[w] / med[i][w] / 1e9)})"
-                for i in impls
+                f"{fmt(med[i][w] * 1e3)} ({fmt(n * flops[w] / med[i][w] / 1e9)})" for i in impls
             )
             + " |"
         )
@@ -235,9 +222,7 @@ def width_part(repeats):
         lines.append(
             "| log-log slope, w >= 256 | "
             + f"{slope(wide, [flops[w] for w in wide]):.2f} | "
-            + " | ".join(
-                f"{slope(wide, [best[i][w] for w in wide]):.2f}" for i in impls
-            )
+            + " | ".join(f"{slope(wide, [best[i][w] for w in wide]):.2f}" for i in impls)
             + " |"
         )
     lines.append("")

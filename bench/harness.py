@@ -47,8 +47,13 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 PEERS = ("jax", "torch", "sklearn", "numpy")
 OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
 SETTLE_SECONDS = 0.15  # OpenBLAS threads spin ~0.1 s after a call
 
 
@@ -68,9 +73,10 @@ def configure_threads(threads: int) -> None:
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
     if threads == 1:
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                                   + " --xla_cpu_multi_thread_eigen=false"
-                                   " intra_op_parallelism_threads=1").strip()
+        os.environ["XLA_FLAGS"] = (
+            os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+            " intra_op_parallelism_threads=1"
+        ).strip()
     if hasattr(os, "sched_setaffinity") and threads < all_cores():
         os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:threads])
 
@@ -87,16 +93,21 @@ def child_env(**overrides: str | None) -> dict:
     return env
 
 
-def run_child(script: Path, args: list[str], env: dict | None = None,
-              timeout: float = 900) -> dict:
+def run_child(script: Path, args: list[str], env: dict | None = None, timeout: float = 900) -> dict:
     """Run a bench script in a fresh interpreter (``child_env()`` unless
     ``env`` is given) and return the JSON object it prints last."""
-    proc = subprocess.run([sys.executable, str(script), *args], capture_output=True,
-                          text=True, env=child_env() if env is None else env,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        env=child_env() if env is None else env,
+        timeout=timeout,
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"{script.name} {' '.join(args)} failed "
-                           f"({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        raise RuntimeError(
+            f"{script.name} {' '.join(args)} failed "
+            f"({proc.returncode}): {proc.stderr.strip()[-2000:]}"
+        )
     last = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if not last:
         raise RuntimeError(f"{script.name} {' '.join(args)} printed no JSON")
@@ -108,9 +119,11 @@ def require_fastnn() -> None:
     try:
         import fastnn  # noqa: F401
     except ImportError as exc:
-        sys.exit(f"error: cannot import fastnn in {sys.executable}: {exc}\n"
-                 "The benchmarks run against the installed package: install it first, "
-                 "from the repository root, with `pip install .`.")
+        sys.exit(
+            f"error: cannot import fastnn in {sys.executable}: {exc}\n"
+            "The benchmarks run against the installed package: install it first, "
+            "from the repository root, with `pip install .`."
+        )
 
 
 def available(peer: str) -> tuple[bool, str]:
@@ -133,8 +146,7 @@ class Timing:
     other_load: float | None = None
 
 
-def alternate(runners: dict[str, Callable[[], float]], repeats: int,
-              warmup: bool = True) -> Timing:
+def alternate(runners: dict[str, Callable[[], float]], repeats: int, warmup: bool = True) -> Timing:
     """Call each runner once per round, ``repeats`` rounds, rotating the
     order (and reversing it every other round) so that no runner always runs
     first or after the same neighbour; sleep ``SETTLE_SECONDS`` before each
@@ -243,22 +255,42 @@ class Workload:
 class Bench:
     """One benchmark script: its options, its workloads, its report."""
 
-    def __init__(self, name: str, doc: str | None, add_options: Callable | None = None,
-                 threads: int | None = None, peers: tuple[str, ...] = PEERS):
+    def __init__(
+        self,
+        name: str,
+        doc: str | None,
+        add_options: Callable | None = None,
+        threads: int | None = None,
+        peers: tuple[str, ...] = PEERS,
+    ):
         self.name = name
         self.title = (doc or name).strip().splitlines()[0].rstrip(".")
         parser = argparse.ArgumentParser(
-            description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-        parser.add_argument("--threads", type=int, default=threads or all_cores(),
-                            help="threads for every library (default %(default)s)")
-        parser.add_argument("--quick", action="store_true",
-                            help="a smoke run: small sizes, few repeats")
-        parser.add_argument("--repeats", type=int, default=None,
-                            help="timed rounds per implementation (alternated)")
-        parser.add_argument("--peers", default=",".join(peers),
-                            help="comma-separated peers to time (default: %(default)s)")
-        parser.add_argument("--out", type=Path, default=None,
-                            help=f"JSON output (default: bench/results/{name}.json)")
+            description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=threads or all_cores(),
+            help="threads for every library (default %(default)s)",
+        )
+        parser.add_argument(
+            "--quick", action="store_true", help="a smoke run: small sizes, few repeats"
+        )
+        parser.add_argument(
+            "--repeats", type=int, default=None, help="timed rounds per implementation (alternated)"
+        )
+        parser.add_argument(
+            "--peers",
+            default=",".join(peers),
+            help="comma-separated peers to time (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--out",
+            type=Path,
+            default=None,
+            help=f"JSON output (default: bench/results/{name}.json)",
+        )
         parser.add_argument("--no-write", action="store_true", help="print only")
         if add_options is not None:
             add_options(parser)
@@ -305,11 +337,22 @@ class Bench:
     def log(self, msg: str) -> None:
         print(f"[{self.name}] {msg}", file=sys.stderr, flush=True)
 
-    def workload(self, key: str, short: str, title: str, metric: str, unit: str,
-                 scale: float, timing: Timing, lower_is_better: bool,
-                 references: tuple[str, ...] = (), notes: list[str] | None = None,
-                 columns: dict[str, Callable[[str, float], float | None]] | None = None,
-                 labels: dict[str, str] | None = None, chart: bool = True) -> Workload:
+    def workload(
+        self,
+        key: str,
+        short: str,
+        title: str,
+        metric: str,
+        unit: str,
+        scale: float,
+        timing: Timing,
+        lower_is_better: bool,
+        references: tuple[str, ...] = (),
+        notes: list[str] | None = None,
+        columns: dict[str, Callable[[str, float], float | None]] | None = None,
+        labels: dict[str, str] | None = None,
+        chart: bool = True,
+    ) -> Workload:
         """Record a workload from ``timing`` (``fastnn`` among its runners);
         ``scale`` converts the raw samples to ``unit``. ``references`` are rows
         that are not peers (a floor or a ceiling). ``columns``: derived
@@ -324,14 +367,31 @@ class Bench:
                 speedup = med / base if lower_is_better else base / med
             rows[name] = Row(
                 label=(labels or {}).get(name) or report.describe(name),
-                median=med, value=med * scale, spread=spread(xs), n=len(xs),
-                samples=xs, reference=name in references, speedup=speedup,
-                columns={c: f(name, med) for c, f in (columns or {}).items()})
+                median=med,
+                value=med * scale,
+                spread=spread(xs),
+                n=len(xs),
+                samples=xs,
+                reference=name in references,
+                speedup=speedup,
+                columns={c: f(name, med) for c, f in (columns or {}).items()},
+            )
         errors = [f"{n} failed and was dropped: {e}" for n, e in timing.errors.items()]
-        wl = Workload(key, short, title, metric, unit, lower_is_better, self.threads,
-                      rows, list(columns or {}), errors + (notes or []),
-                      timing.other_load,
-                      machine.contended(timing.other_load, self.threads), chart)
+        wl = Workload(
+            key,
+            short,
+            title,
+            metric,
+            unit,
+            lower_is_better,
+            self.threads,
+            rows,
+            list(columns or {}),
+            errors + (notes or []),
+            timing.other_load,
+            machine.contended(timing.other_load, self.threads),
+            chart,
+        )
         self.workloads.append(wl)
         return wl
 

@@ -78,8 +78,9 @@ def blas_info() -> list[dict]:
         row["library"] = os.path.basename(path)
         owners = ("numpy", "scipy", "torch", "jaxlib", "sklearn")
         tags = ("numpy", "scipy", "torch", "jaxlib", "scikit_learn")
-        row["loaded_by"] = next((o for o, t in zip(owners, tags)
-                                 if f"/{t}/" in path or f"/{t}.libs/" in path), "?")
+        row["loaded_by"] = next(
+            (o for o, t in zip(owners, tags) if f"/{t}/" in path or f"/{t}.libs/" in path), "?"
+        )
         out.append(row)
     return out
 
@@ -89,10 +90,15 @@ def blas_line(info: list[dict]) -> str:
     for i in info:
         if "error" in i:
             return i["error"]
-        kernel = (f" {i.get('version')} [{i.get('architecture', '?')}]"
-                  if i.get("user_api") == "blas" else "")
-        parts.append(f"{i.get('internal_api')}{kernel} {i.get('num_threads')} threads "
-                     f"({i.get('loaded_by')}: {i.get('library')})")
+        kernel = (
+            f" {i.get('version')} [{i.get('architecture', '?')}]"
+            if i.get("user_api") == "blas"
+            else ""
+        )
+        parts.append(
+            f"{i.get('internal_api')}{kernel} {i.get('num_threads')} threads "
+            f"({i.get('loaded_by')}: {i.get('library')})"
+        )
     return "; ".join(parts) or "no BLAS loaded"
 
 
@@ -124,8 +130,9 @@ def machine_info(threads: int, openblas_env: dict[str, str | None]) -> dict:
             versions[name] = str(getattr(module, "__version__", "?"))
     fastnn = sys.modules.get("fastnn")
     if fastnn is not None:
-        versions["fastnn"] = (f"{getattr(fastnn, '__version__', '?')} "
-                              f"({os.path.dirname(fastnn.__file__)})")
+        versions["fastnn"] = (
+            f"{getattr(fastnn, '__version__', '?')} ({os.path.dirname(fastnn.__file__)})"
+        )
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
@@ -143,8 +150,9 @@ def machine_info(threads: int, openblas_env: dict[str, str | None]) -> dict:
 MATMUL_LIBS = ("numpy", "scipy", "torch")
 
 
-def matmul_runner(lib: str, m: int, k: int, n: int, threads: int,
-                  min_time: float = 0.2) -> Callable[[], float] | None:
+def matmul_runner(
+    lib: str, m: int, k: int, n: int, threads: int, min_time: float = 0.2
+) -> Callable[[], float] | None:
     """A runner returning the float32 rate (FLOP/s, 2*m*k*n per product) of
     ``A (m, k) @ B (k, n)`` through NumPy's BLAS, SciPy's (the one fastnn's
     kernels call) or PyTorch's; None if the library is missing."""

@@ -22,11 +22,23 @@ LABELS = {
     "jax_path": "JAX (jit, lax.scan) recording the path",
     "engine": "fastnn Sequential (the engine alone)",
 }
-HEADS = {"jax": "JAX", "jax_path": "JAX + path", "torch": "PyTorch",
-         "sklearn": "scikit-learn", "numpy": "NumPy", "engine": "engine (ref.)",
-         "ceiling": "sgemm ceiling (ref.)", "bare": "bare matmuls (ref.)"}
-COLORS = {"jax": "#4C72B0", "torch": "#DD8452", "sklearn": "#55A868", "numpy": "#8172B3",
-          "jax_path": "#64B5CD"}
+HEADS = {
+    "jax": "JAX",
+    "jax_path": "JAX + path",
+    "torch": "PyTorch",
+    "sklearn": "scikit-learn",
+    "numpy": "NumPy",
+    "engine": "engine (ref.)",
+    "ceiling": "sgemm ceiling (ref.)",
+    "bare": "bare matmuls (ref.)",
+}
+COLORS = {
+    "jax": "#4C72B0",
+    "torch": "#DD8452",
+    "sklearn": "#55A868",
+    "numpy": "#8172B3",
+    "jax_path": "#64B5CD",
+}
 
 
 def describe(name: str) -> str:
@@ -45,8 +57,9 @@ def fmt(v: float) -> str:
 
 def load_note(share: float, contended: bool) -> str:
     text = f"other processes used {share * 100:.0f}% of the machine's cores during these runs"
-    return text + (": they shared this run's cores, the timings are not reliable"
-                   if contended else "")
+    return text + (
+        ": they shared this run's cores, the timings are not reliable" if contended else ""
+    )
 
 
 # ----------------------------------------------------------------- targets
@@ -67,17 +80,19 @@ def check_targets(payloads: list[dict]) -> list[dict]:
             continue
         at_most = t.kind in ("time", "measure")
         share = t.kind == "share"
-        out.append({
-            "workload": wl["short"] if wl else t.workload.replace("-", " "),
-            "row": t.row,
-            "what": t.what,
-            "goal": f"{'<=' if at_most else '>='} "
-                    + (f"{t.goal:.0%}" if share else f"{t.goal:g}x"),
-            "measured": measured,
-            "shown": f"{measured:.1%}" if share else f"{measured:.2f}x",
-            "met": measured <= t.goal if at_most else measured >= t.goal,
-            "speedup_goal": {"time": 1 / t.goal, "measure": None}.get(t.kind, t.goal),
-        })
+        out.append(
+            {
+                "workload": wl["short"] if wl else t.workload.replace("-", " "),
+                "row": t.row,
+                "what": t.what,
+                "goal": f"{'<=' if at_most else '>='} "
+                + (f"{t.goal:.0%}" if share else f"{t.goal:g}x"),
+                "measured": measured,
+                "shown": f"{measured:.1%}" if share else f"{measured:.2f}x",
+                "met": measured <= t.goal if at_most else measured >= t.goal,
+                "speedup_goal": {"time": 1 / t.goal, "measure": None}.get(t.kind, t.goal),
+            }
+        )
     return out
 
 
@@ -85,8 +100,11 @@ def render_targets(checked: list[dict]) -> str:
     if not checked:
         return ""
     lines = ["| workload | target | goal | measured | met |", "|---|---|---:|---:|:-:|"]
-    lines += [f"| {t['workload']} | {t['what']} | {t['goal']} | {t['shown']} | "
-              f"{'yes' if t['met'] else '**no**'} |" for t in checked]
+    lines += [
+        f"| {t['workload']} | {t['what']} | {t['goal']} | {t['shown']} | "
+        f"{'yes' if t['met'] else '**no**'} |"
+        for t in checked
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -97,20 +115,25 @@ def render_workload(wl: dict) -> str:
         f"#### {wl['title']}",
         "",
         f"| implementation | {wl['metric']} ({wl['unit']}, median) | ± | "
-        + "".join(f"{c} | " for c in cols) + "fastnn speed-up |",
+        + "".join(f"{c} | " for c in cols)
+        + "fastnn speed-up |",
         "|---|---:|---:|" + "---:|" * len(cols) + "---:|",
     ]
     for row in wl["rows"].values():
         label = row["label"] + (" *(reference)*" if row["reference"] else "")
         s = "—" if row["speedup"] is None else f"{row['speedup']:.2f}x"
-        extra = "".join("— | " if row["columns"].get(c) is None
-                        else f"{fmt(row['columns'][c])} | " for c in cols)
-        lines.append(f"| {label} | {fmt(row['value'])} | {row['spread'] * 100:.0f}% | "
-                     f"{extra}{s} |")
+        extra = "".join(
+            "— | " if row["columns"].get(c) is None else f"{fmt(row['columns'][c])} | "
+            for c in cols
+        )
+        lines.append(f"| {label} | {fmt(row['value'])} | {row['spread'] * 100:.0f}% | {extra}{s} |")
     runs = max((r["n"] for r in wl["rows"].values()), default=0)
     better = "lower is better" if wl["lower_is_better"] else "higher is better"
-    lines += ["", f"*{better}; ± is half the interquartile range over {runs} alternated "
-              f"runs; speed-up > 1 means fastnn is faster; {wl['threads']} thread(s).*"]
+    lines += [
+        "",
+        f"*{better}; ± is half the interquartile range over {runs} alternated "
+        f"runs; speed-up > 1 means fastnn is faster; {wl['threads']} thread(s).*",
+    ]
     if wl["other_load"] is not None:
         lines += ["", f"*{load_note(wl['other_load'], wl['contended'])}*"]
     if wl["notes"]:
@@ -120,13 +143,14 @@ def render_workload(wl: dict) -> str:
 
 
 def machine_lines(m: dict, threads: int) -> list[str]:
-    env = ", ".join(f"{k}={v} (unset for the run)" if v is not None else f"{k} unset"
-                    for k, v in m["openblas_env"].items())
+    env = ", ".join(
+        f"{k}={v} (unset for the run)" if v is not None else f"{k} unset"
+        for k, v in m["openblas_env"].items()
+    )
     used = ", ".join(f"{k} {v}" for k, v in m["library_threads"].items())
     return [
         f"- machine: {m['cpu']}, {m['cores']} cores ({m['cores_allowed']} allowed)",
-        f"- threads: {threads} for every library (pinned cores, BLAS pools, "
-        f"torch); used: {used}",
+        f"- threads: {threads} for every library (pinned cores, BLAS pools, torch); used: {used}",
         f"- OpenBLAS variables at the start: {env}",
         "- software: " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()),
     ]
@@ -139,8 +163,10 @@ def render_benchmark(payload: dict, full: bool = True) -> str:
     if full:
         out += machine_lines(payload["machine"], payload["threads"])
     other = payload["other_load"]
-    out.append(f"- took {payload['seconds']} s"
-               + (f"; {load_note(other, payload['contended'])}" if other is not None else ""))
+    out.append(
+        f"- took {payload['seconds']} s"
+        + (f"; {load_note(other, payload['contended'])}" if other is not None else "")
+    )
     out.append(f"- BLAS that ran: {blas_line(payload['blas'])}")
     out += [f"- skipped {peer}: {why}" for peer, why in payload["skipped"].items()]
     out += [f"- {note}" for note in payload["notes"]]
@@ -157,9 +183,10 @@ def render_benchmark(payload: dict, full: bool = True) -> str:
 def speedup_matrix(payloads: list[dict]) -> str:
     workloads = [wl for p in payloads for wl in p["workloads"] if "fastnn" in wl["rows"]]
     cols = [c for c in HEADS if any(c in wl["rows"] for wl in workloads)]
-    lines = ["| workload | fastnn | " + " | ".join(HEADS[c] for c in cols)
-             + " | threads | other load |",
-             "|---|---:|" + "---:|" * len(cols) + "---:|---:|"]
+    lines = [
+        "| workload | fastnn | " + " | ".join(HEADS[c] for c in cols) + " | threads | other load |",
+        "|---|---:|" + "---:|" * len(cols) + "---:|---:|",
+    ]
     for wl in workloads:
         cells = []
         for c in cols:
@@ -167,17 +194,23 @@ def speedup_matrix(payloads: list[dict]) -> str:
             cells.append("—" if r is None or r["speedup"] is None else f"{r['speedup']:.2f}x")
         other = wl["other_load"]
         load = "—" if other is None else f"{other * 100:.0f}%"
-        lines.append(f"| {wl['short']} | {fmt(wl['rows']['fastnn']['value'])} {wl['unit']} | "
-                     + " | ".join(cells) + f" | {wl['threads']} | {load}"
-                     + (" (unreliable)" if wl["contended"] else "") + " |")
+        lines.append(
+            f"| {wl['short']} | {fmt(wl['rows']['fastnn']['value'])} {wl['unit']} | "
+            + " | ".join(cells)
+            + f" | {wl['threads']} | {load}"
+            + (" (unreliable)" if wl["contended"] else "")
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def readme_table(payloads: list[dict]) -> str:
     """The table of the README's Speed section, in its shape."""
     workloads = {wl["key"]: wl for p in payloads for wl in p["workloads"]}
-    lines = ["| workload | fastnn | " + " | ".join(README_PEERS.values()) + " |",
-             "|---|---:|" + "---:|" * len(README_PEERS)]
+    lines = [
+        "| workload | fastnn | " + " | ".join(README_PEERS.values()) + " |",
+        "|---|---:|" + "---:|" * len(README_PEERS),
+    ]
     for key, label in README_ROWS.items():
         wl = workloads.get(key)
         if wl is None or "fastnn" not in wl["rows"]:
@@ -194,12 +227,10 @@ def readme_table(payloads: list[dict]) -> str:
 
 def render_report(run: dict, chart: Path, chart_note: str | None) -> str:
     payloads = list(run["benchmarks"].values())
-    machine = max((p["machine"] for p in payloads), key=lambda m: len(m["versions"]),
-                  default=None)
+    machine = max((p["machine"] for p in payloads), key=lambda m: len(m["versions"]), default=None)
     blas = next((p["blas"] for p in payloads if p["benchmark"] != "ceiling"), [])
     out = [
-        "# fastnn benchmarks" + (" (quick smoke run: not for comparison)"
-                                 if run["quick"] else ""),
+        "# fastnn benchmarks" + (" (quick smoke run: not for comparison)" if run["quick"] else ""),
         "",
         f"Produced by `{run['command']}` in {run['seconds']:.0f} s.",
         "",
@@ -213,13 +244,14 @@ def render_report(run: dict, chart: Path, chart_note: str | None) -> str:
         f"{run['load_average_end']} (above the thread count: other work shared the cores)",
         f"- BLAS that ran: {blas_line(blas)}",
     ]
-    out += [f"- threads in {p['benchmark']}: {p['threads']} for every library; used: "
-            + ", ".join(f"{k} {v}" for k, v in p["machine"]["library_threads"].items())
-            for p in payloads]
+    out += [
+        f"- threads in {p['benchmark']}: {p['threads']} for every library; used: "
+        + ", ".join(f"{k} {v}" for k, v in p["machine"]["library_threads"].items())
+        for p in payloads
+    ]
     out += [f"- **{name} failed**: {why}" for name, why in run["failed"].items()]
     skipped = {k: v for p in payloads for k, v in p["skipped"].items()}
-    out += [f"- skipped {peer} (in at least one benchmark): {why}"
-            for peer, why in skipped.items()]
+    out += [f"- skipped {peer} (in at least one benchmark): {why}" for peer, why in skipped.items()]
     out += [
         "",
         "## Targets of the speed issue, as measured in this run",
@@ -244,8 +276,11 @@ def render_report(run: dict, chart: Path, chart_note: str | None) -> str:
         "",
         readme_table(payloads),
     ]
-    out += ([f"![fastnn's speed-up over each peer]({chart.name})", ""]
-            if chart_note is None else [f"(no chart: {chart_note})", ""])
+    out += (
+        [f"![fastnn's speed-up over each peer]({chart.name})", ""]
+        if chart_note is None
+        else [f"(no chart: {chart_note})", ""]
+    )
     out += ["## The benchmarks", ""]
     out += [render_benchmark(p, full=False) for p in payloads]
     return "\n".join(out) + "\n"
@@ -259,9 +294,11 @@ def chart_groups(payloads: list[dict]) -> list[tuple[str, list[tuple]]]:
     for wl in (wl for p in payloads for wl in p["workloads"]):
         if not wl["chart"] or "fastnn" not in wl["rows"]:
             continue
-        bars = [(name, row["label"], row["speedup"], row["reference"],
-                 goals.get((wl["short"], name)))
-                for name, row in wl["rows"].items() if row["speedup"] is not None]
+        bars = [
+            (name, row["label"], row["speedup"], row["reference"], goals.get((wl["short"], name)))
+            for name, row in wl["rows"].items()
+            if row["speedup"] is not None
+        ]
         heading = f"{wl['short']}  (fastnn: {fmt(wl['rows']['fastnn']['value'])} {wl['unit']}"
         if wl["contended"]:
             heading += f"; other load {wl['other_load'] * 100:.0f}%: unreliable"
@@ -289,20 +326,41 @@ def draw_chart(payloads: list[dict], path: Path, title: str) -> str | None:
     fig, ax = plt.subplots(figsize=(10, 1.3 + 0.3 * n_bars + 0.45 * len(groups)))
     y, ticks, labels, marked = 0.0, [], [], False
     for heading, bars in groups:
-        ax.text(lo * 1.08, y - 0.75, heading, ha="left", va="center", fontsize=9.5,
-                fontweight="bold", zorder=5,
-                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0})
+        ax.text(
+            lo * 1.08,
+            y - 0.75,
+            heading,
+            ha="left",
+            va="center",
+            fontsize=9.5,
+            fontweight="bold",
+            zorder=5,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+        )
         for name, label, s, ref, goal in bars:
-            ax.barh(y, s - 1.0, left=1.0, color=COLORS.get(name, "#999999"), height=0.72,
-                    hatch="//" if ref else None, alpha=0.6 if ref else 1.0,
-                    edgecolor="#555555" if ref else "white")
+            ax.barh(
+                y,
+                s - 1.0,
+                left=1.0,
+                color=COLORS.get(name, "#999999"),
+                height=0.72,
+                hatch="//" if ref else None,
+                alpha=0.6 if ref else 1.0,
+                edgecolor="#555555" if ref else "white",
+            )
             right = s >= 1
             x = max(s, goal or 0) * 1.08 if right else min(s, goal or 1) / 1.08
-            ax.text(x, y, f"{s:.2f}x", va="center", ha="left" if right else "right",
-                    fontsize=8.5)
+            ax.text(x, y, f"{s:.2f}x", va="center", ha="left" if right else "right", fontsize=8.5)
             if goal is not None:
-                ax.plot([goal], [y], marker="|", color="#C44E52", markersize=15, mew=2.5,
-                        label=None if marked else "target of the speed issue")
+                ax.plot(
+                    [goal],
+                    [y],
+                    marker="|",
+                    color="#C44E52",
+                    markersize=15,
+                    mew=2.5,
+                    label=None if marked else "target of the speed issue",
+                )
                 marked = True
             ticks.append(y)
             labels.append(label + (" (ref.)" if ref else ""))
@@ -316,8 +374,9 @@ def draw_chart(payloads: list[dict], path: Path, title: str) -> str | None:
     ax.set_yticklabels(labels, fontsize=8.5)
     ax.invert_yaxis()
     ax.set_ylim(y - 1.2, -1.4)
-    ax.set_xlabel("fastnn's speed-up over the implementation (log scale; right of 1x: "
-                  "fastnn is faster)")
+    ax.set_xlabel(
+        "fastnn's speed-up over the implementation (log scale; right of 1x: fastnn is faster)"
+    )
     if marked:
         ax.legend(loc="lower right", fontsize=8.5, framealpha=0.9)
     ax.grid(axis="x", which="both", color="#eeeeee", lw=0.6)

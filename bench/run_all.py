@@ -32,17 +32,22 @@ from pathlib import Path
 from harness import BENCH_DIR, OPENBLAS_VARS, RESULTS_DIR, child_env, require_fastnn
 from report import draw_chart, render_report
 
-ORDER = ("ceiling", "online", "minibatch", "predict", "hubble", "scaling", "lenet",
-         "estimators")
+ORDER = ("ceiling", "online", "minibatch", "predict", "hubble", "scaling", "lenet", "estimators")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for every benchmark (default: each its own)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run (a few minutes), numbers not for comparison")
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for every benchmark (default: each its own)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run (a few minutes), numbers not for comparison"
+    )
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run")
     parser.add_argument("--skip", default="", help="comma-separated benchmarks to skip")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR)
@@ -57,8 +62,9 @@ def main() -> int:
     openblas_env = {v: os.environ.get(v) for v in OPENBLAS_VARS}
     for var, value in openblas_env.items():
         if value is not None:
-            print(f"note: {var}={value} is set here; the benchmarks run without it",
-                  file=sys.stderr)
+            print(
+                f"note: {var}={value} is set here; the benchmarks run without it", file=sys.stderr
+            )
     started = time.time()
     load_start = [round(x, 2) for x in os.getloadavg()]
     payloads, failed = {}, {}
@@ -77,9 +83,11 @@ def main() -> int:
         payloads[name] = json.loads(out.read_text())
         print(f"== {name}: {time.time() - t:.0f} s", file=sys.stderr, flush=True)
     seconds = time.time() - started
-    command = ("env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run_all.py"
-               + (" --quick" if args.quick else "")
-               + (f" --threads {args.threads}" if args.threads else ""))
+    command = (
+        "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/run_all.py"
+        + (" --quick" if args.quick else "")
+        + (f" --threads {args.threads}" if args.threads else "")
+    )
     run = {
         "command": command,
         "quick": args.quick,
@@ -96,9 +104,12 @@ def main() -> int:
     title = "fastnn speed-up per workload" + (" — quick smoke run" if args.quick else "")
     chart_note = draw_chart(list(payloads.values()), chart, title)
     (args.out / "results.md").write_text(render_report(run, chart, chart_note))
-    print(f"wrote {args.out / 'results.md'}, results.json, "
-          + (chart.name if chart_note is None else f"(no chart: {chart_note})")
-          + f" in {seconds:.0f} s", file=sys.stderr)
+    print(
+        f"wrote {args.out / 'results.md'}, results.json, "
+        + (chart.name if chart_note is None else f"(no chart: {chart_note})")
+        + f" in {seconds:.0f} s",
+        file=sys.stderr,
+    )
     return 1 if failed else 0
 
 

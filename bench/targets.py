@@ -31,21 +31,38 @@ TARGETS = (
     Target("online", "numpy", "speedup", 15, "faster than the NumPy loop"),
     Target("batch128", "jax", "speedup", 1.0, "samples/s at least JAX's"),
     Target("batch128", "torch", "speedup", 1.5, "1.5x PyTorch's samples/s"),
-    Target("batch1024", "ceiling", "share", 0.75,
-           "share of the sgemm ceiling (same run, same threads)"),
+    Target(
+        "batch1024", "ceiling", "share", 0.75, "share of the sgemm ceiling (same run, same threads)"
+    ),
     Target("batch1024", "jax", "speedup", 1.0, "samples/s at least JAX's"),
     Target("predict1", "torch", "speedup", 3.0, "3x faster than PyTorch under inference_mode"),
     Target("predict1", "jax", "speedup", 3.0, "3x faster than a jitted JAX function"),
-    Target("predict1", "bare", "time", 1.3,
-           "time within 1.3x of the three bare matrix-vector products"),
-    Target("hubble", "jax", "speedup", 1.0,
-           "recording the path, at least as fast as JAX's scan recording nothing"),
-    Target("scaling-samples", None, "measure", 1.25,
-           "time per epoch linear in samples: the marginal cost per sample from 30k "
-           "to 100k rows within 1.25x of that from 10k to 30k"),
-    Target("peak-memory", None, "measure", 1.3,
-           "peak memory of the fit within 1.3x of data + parameters + optimizer "
-           "state + one batch's activations"),
+    Target(
+        "predict1", "bare", "time", 1.3, "time within 1.3x of the three bare matrix-vector products"
+    ),
+    Target(
+        "hubble",
+        "jax",
+        "speedup",
+        1.0,
+        "recording the path, at least as fast as JAX's scan recording nothing",
+    ),
+    Target(
+        "scaling-samples",
+        None,
+        "measure",
+        1.25,
+        "time per epoch linear in samples: the marginal cost per sample from 30k "
+        "to 100k rows within 1.25x of that from 10k to 30k",
+    ),
+    Target(
+        "peak-memory",
+        None,
+        "measure",
+        1.3,
+        "peak memory of the fit within 1.3x of data + parameters + optimizer "
+        "state + one batch's activations",
+    ),
 )
 
 # workload key -> its line in the README's table (in this order)
@@ -60,5 +77,4 @@ README_ROWS = {
     "lenet1": "LeNet on the 8x8 digits, batch 1",
     "partial_fit": "MLPClassifier.partial_fit, one row",
 }
-README_PEERS = {"jax": "JAX", "torch": "PyTorch", "sklearn": "scikit-learn",
-                "numpy": "NumPy"}
+README_PEERS = {"jax": "JAX", "torch": "PyTorch", "sklearn": "scikit-learn", "numpy": "NumPy"}

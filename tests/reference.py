@@ -15,7 +15,7 @@ def activate(Z: np.ndarray, act: str) -> np.ndarray:
     if act == "relu":
         return np.maximum(Z, 0)
     if act == "sigmoid":
-        E = np.exp(-np.abs(Z))                      # never overflows
+        E = np.exp(-np.abs(Z))  # never overflows
         return np.where(Z >= 0, 1 / (1 + E), E / (1 + E))
     if act == "tanh":
         return np.tanh(Z)
@@ -54,8 +54,7 @@ def loss_and_delta(Z, loss, act, y):
     if loss == "cross_entropy":
         # torch's order, (max - z_y) + log(sum(exp(z - max))): exact at any size of z
         mx = Z.max(axis=1)
-        value = np.mean((mx - Z[np.arange(n), y])
-                        + np.log(np.exp(Z - mx[:, None]).sum(axis=1)))
+        value = np.mean((mx - Z[np.arange(n), y]) + np.log(np.exp(Z - mx[:, None]).sum(axis=1)))
         delta = activate(Z, "softmax")
         delta[np.arange(n), y] -= 1
         return value, delta / n
@@ -94,8 +93,7 @@ def loss_and_grads(layers, X, y, loss):
     return value, grads
 
 
-def sgd_step(w, g, buf, t, lr, momentum=0.0, dampening=0.0, nesterov=False,
-             weight_decay=0.0):
+def sgd_step(w, g, buf, t, lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
     """One torch.optim.SGD step on arrays; returns (w, buf)."""
     g = g + weight_decay * w
     if momentum:
@@ -115,16 +113,18 @@ def adam_step(w, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay
     return w - lr / (1 - b1**step) * m / denom, m, v
 
 
-def adagrad_step(w, g, s, t, lr=0.01, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
-                 initial_accumulator_value=0.0):
+def adagrad_step(
+    w, g, s, t, lr=0.01, lr_decay=0.0, weight_decay=0.0, eps=1e-10, initial_accumulator_value=0.0
+):
     """One torch.optim.Adagrad step (s starts at initial_accumulator_value)."""
     g = g + weight_decay * w
     s = s + g * g
     return w - lr / (1 + t * lr_decay) * g / (np.sqrt(s) + eps), s
 
 
-def rmsprop_step(w, g, sq, ga, buf, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0,
-                 momentum=0.0, centered=False):
+def rmsprop_step(
+    w, g, sq, ga, buf, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False
+):
     """One torch.optim.RMSprop step; returns (w, sq, ga, buf)."""
     g = g + weight_decay * w
     sq = alpha * sq + (1 - alpha) * g * g
@@ -155,9 +155,16 @@ def train(layers, X, y, loss, batches, opt="sgd", l2=0.0, **hyper):
     l2 / (2 rows) * sum(W**2)."""
     flat = [p for W, b, _ in layers for p in (W, b)]
     is_weight = [True, False] * len(layers)
-    state = [dict(buf=np.zeros_like(p), m=np.zeros_like(p), v=np.zeros_like(p),
-                  s=np.full_like(p, hyper.get("initial_accumulator_value", 0.0)),
-                  step=np.full_like(p, hyper.get("lr", 0.01))) for p in flat]
+    state = [
+        dict(
+            buf=np.zeros_like(p),
+            m=np.zeros_like(p),
+            v=np.zeros_like(p),
+            s=np.full_like(p, hyper.get("initial_accumulator_value", 0.0)),
+            step=np.full_like(p, hyper.get("lr", 0.01)),
+        )
+        for p in flat
+    ]
     losses = []
     for t, rows in enumerate(batches):
         yb = y[rows]
@@ -165,8 +172,10 @@ def train(layers, X, y, loss, batches, opt="sgd", l2=0.0, **hyper):
         if l2:
             value += 0.5 * l2 / len(rows) * sum(float(np.sum(W * W)) for W, _, _ in layers)
         losses.append(value)
-        gflat = [g + l2 / len(rows) * p if (l2 and w) else g
-                 for g, p, w in zip((g for pair in grads for g in pair), flat, is_weight)]
+        gflat = [
+            g + l2 / len(rows) * p if (l2 and w) else g
+            for g, p, w in zip((g for pair in grads for g in pair), flat, is_weight)
+        ]
         for p, g, s in zip(flat, gflat, state):
             if opt == "sgd":
                 new, s["buf"] = sgd_step(p, g, s["buf"], t, **hyper)
@@ -175,8 +184,9 @@ def train(layers, X, y, loss, batches, opt="sgd", l2=0.0, **hyper):
             elif opt == "adagrad":
                 new, s["s"] = adagrad_step(p, g, s["s"], t, **hyper)
             elif opt == "rmsprop":
-                new, s["m"], s["v"], s["buf"] = rmsprop_step(p, g, s["m"], s["v"], s["buf"],
-                                                             **hyper)
+                new, s["m"], s["v"], s["buf"] = rmsprop_step(
+                    p, g, s["m"], s["v"], s["buf"], **hyper
+                )
             else:
                 new, s["m"], s["step"] = rprop_step(p, g, s["m"], s["step"], **hyper)
             p[...] = new
@@ -203,7 +213,7 @@ def conv2d_forward(X, W, b, stride=(1, 1), padding=(0, 0)):
     out = np.empty((n, c_out, oh, ow), dtype=X.dtype)
     for oy in range(oh):
         for ox in range(ow):
-            patch = Xp[:, :, oy * sh:oy * sh + kh, ox * sw:ox * sw + kw]   # (n, c_in, kh, kw)
+            patch = Xp[:, :, oy * sh : oy * sh + kh, ox * sw : ox * sw + kw]  # (n, c_in, kh, kw)
             out[:, :, oy, ox] = np.tensordot(patch, W, axes=([1, 2, 3], [1, 2, 3])) + b
     return out
 
@@ -219,10 +229,10 @@ def conv2d_backward(X, W, delta, stride=(1, 1), padding=(0, 0)):
     for oy in range(delta.shape[2]):
         for ox in range(delta.shape[3]):
             ys, xs = slice(oy * sh, oy * sh + kh), slice(ox * sw, ox * sw + kw)
-            d = delta[:, :, oy, ox]                                       # (n, c_out)
+            d = delta[:, :, oy, ox]  # (n, c_out)
             dW += np.tensordot(d, Xp[:, :, ys, xs], axes=([0], [0]))
-            dXp[:, :, ys, xs] += np.tensordot(d, W, axes=([1], [0]))     # (n, c_in, kh, kw)
-    return dW, delta.sum(axis=(0, 2, 3)), dXp[:, :, ph:ph + h, pw:pw + w]
+            dXp[:, :, ys, xs] += np.tensordot(d, W, axes=([1], [0]))  # (n, c_in, kh, kw)
+    return dW, delta.sum(axis=(0, 2, 3)), dXp[:, :, ph : ph + h, pw : pw + w]
 
 
 def _windows(X, size):
@@ -230,7 +240,7 @@ def _windows(X, size):
     kh, kw = size
     n, c, h, w = X.shape
     oh, ow = h // kh, w // kw
-    V = X[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
+    V = X[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
     return V.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, kh * kw)
 
 
@@ -239,9 +249,9 @@ def _unwindows(V, size, shape):
     kh, kw = size
     n, c, oh, ow, _ = V.shape
     out = np.zeros(shape, dtype=V.dtype)
-    out[:, :, :oh * kh, :ow * kw] = (V.reshape(n, c, oh, ow, kh, kw)
-                                      .transpose(0, 1, 2, 4, 3, 5)
-                                      .reshape(n, c, oh * kh, ow * kw))
+    out[:, :, : oh * kh, : ow * kw] = (
+        V.reshape(n, c, oh, ow, kh, kw).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh * kh, ow * kw)
+    )
     return out
 
 

@@ -39,8 +39,14 @@ SCRIPT = textwrap.dedent("""
 
 def run_with(isa):
     env = dict(os.environ, FASTNN_ISA=isa)
-    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, check=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
     return json.loads(done.stdout)
 
 
@@ -53,8 +59,13 @@ def test_the_chosen_build_is_reported():
 
 def test_forcing_an_unknown_build_fails_clearly():
     env = dict(os.environ, FASTNN_ISA="sse9")
-    done = subprocess.run([sys.executable, "-c", "import fastnn"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", "import fastnn"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0
     assert "unknown instruction set 'sse9'" in done.stderr
 
@@ -71,5 +82,6 @@ def test_all_builds_agree():
                 continue
             tol = 1e-12 if key.startswith("float64") else 2e-4
             for field in ("params", "pred", "loss"):
-                np.testing.assert_allclose(res[key][field], ref[field], rtol=tol, atol=tol,
-                                           err_msg=f"{isa} {key} {field}")
+                np.testing.assert_allclose(
+                    res[key][field], ref[field], rtol=tol, atol=tol, err_msg=f"{isa} {key} {field}"
+                )

@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_net, net3
 
 import fastnn
+from conftest import make_net, net3
 
 
 # ------------------------------------------------------------ callbacks
@@ -29,9 +29,14 @@ def test_a_callback_sees_each_epoch_and_can_stop(data):
 def test_end_loss_is_given_only_when_asked_for(data):
     X, y = data
     keys = []
-    net3().fit(X, y, epochs=2, callbacks=lambda e, logs, n: keys.append(set(logs)),
-               optimizer=fastnn.SGD(lr=0.1))
-    assert keys == [{"loss", "accuracy", "lr"}] * 2      # net3 classifies
+    net3().fit(
+        X,
+        y,
+        epochs=2,
+        callbacks=lambda e, logs, n: keys.append(set(logs)),
+        optimizer=fastnn.SGD(lr=0.1),
+    )
+    assert keys == [{"loss", "accuracy", "lr"}] * 2  # net3 classifies
 
     class Wants(fastnn.Callback):
         def wants_end_loss(self, validation):
@@ -92,8 +97,15 @@ def test_early_stopping_restores_the_best_epoch(data, patience):
         snapshots.append(net.params.copy())
 
     # a learning rate high enough that the validation loss goes up again
-    hist = net.fit(X[:40], y[:40], epochs=200, batch_size=4, validation_data=(Xv, yv),
-                   callbacks=[keep, stopper], optimizer=fastnn.SGD(lr=0.5, momentum=0.9))
+    hist = net.fit(
+        X[:40],
+        y[:40],
+        epochs=200,
+        batch_size=4,
+        validation_data=(Xv, yv),
+        callbacks=[keep, stopper],
+        optimizer=fastnn.SGD(lr=0.5, momentum=0.9),
+    )
     assert hist.stopped_early
     assert hist.epochs == keras_stop_epoch(hist.val_loss, patience) + 1
     best = int(np.argmin(hist.val_loss))
@@ -107,8 +119,7 @@ def test_early_stopping_restores_the_best_epoch(data, patience):
 @pytest.mark.parametrize("monitor", ["val_loss", "loss"])
 @pytest.mark.parametrize("batch_size", [None, 5])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_without_validation_the_kept_weights_score_the_reported_best(monitor, batch_size,
-                                                                     dtype):
+def test_without_validation_the_kept_weights_score_the_reported_best(monitor, batch_size, dtype):
     """The training loss it monitors is that of the weights it keeps: the
     weights at the end of the epoch, not the step losses measured before
     each update."""
@@ -122,8 +133,14 @@ def test_without_validation_the_kept_weights_score_the_reported_best(monitor, ba
     def score(epoch, logs, net):
         scores.append(net.evaluate(X, y))
 
-    hist = net.fit(X, y, epochs=60, batch_size=batch_size, callbacks=[score, stopper],
-                   optimizer=fastnn.SGD(lr=0.01, momentum=0.9))
+    hist = net.fit(
+        X,
+        y,
+        epochs=60,
+        batch_size=batch_size,
+        callbacks=[score, stopper],
+        optimizer=fastnn.SGD(lr=0.01, momentum=0.9),
+    )
     assert stopper.best == min(scores)
     assert stopper.best_epoch == int(np.argmin(scores)) > 0
     assert net.evaluate(X, y) == stopper.best
@@ -139,19 +156,28 @@ def test_restore_best_weights_false_keeps_the_last_weights(data):
     net = net3()
     last = []
     stopper = fastnn.EarlyStopping(patience=1, restore_best_weights=False)
-    net.fit(X[:40], y[:40], epochs=100, batch_size=4, validation_data=(X[40:], y[40:]),
-            callbacks=[lambda e, logs, n: last.append(n.params.copy()), stopper],
-            optimizer=fastnn.SGD(lr=0.5, momentum=0.9))
+    net.fit(
+        X[:40],
+        y[:40],
+        epochs=100,
+        batch_size=4,
+        validation_data=(X[40:], y[40:]),
+        callbacks=[lambda e, logs, n: last.append(n.params.copy()), stopper],
+        optimizer=fastnn.SGD(lr=0.5, momentum=0.9),
+    )
     np.testing.assert_array_equal(net.params, last[-1])
     assert stopper.best_params is None
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(monitor="accuracy"), ValueError, "monitor must be 'val_loss' or 'loss'"),
-    (dict(patience=-1), ValueError, "patience must be >= 0"),
-    (dict(patience=1.5), TypeError, "patience must be an integer"),
-    (dict(min_delta=-0.1), ValueError, "min_delta must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(monitor="accuracy"), ValueError, "monitor must be 'val_loss' or 'loss'"),
+        (dict(patience=-1), ValueError, "patience must be >= 0"),
+        (dict(patience=1.5), TypeError, "patience must be an integer"),
+        (dict(min_delta=-0.1), ValueError, "min_delta must be >= 0"),
+    ],
+)
 def test_bad_early_stopping_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         fastnn.EarlyStopping(**kwargs)
@@ -171,10 +197,16 @@ def everything(net, opt, stopper=None):
     """All a call may change: the weights, the shuffling stream, the optimizer's
     state for the network (or that it has none) and the callback's state."""
     state = opt._states.get(net)
-    kept = None if state is None else (
-        state.buffer.copy(), state.t, state.epoch, dict(state.schedule_state), state.schedule)
-    cb = None if stopper is None else {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                                        for k, v in vars(stopper).items()}
+    kept = (
+        None
+        if state is None
+        else (state.buffer.copy(), state.t, state.epoch, dict(state.schedule_state), state.schedule)
+    )
+    cb = (
+        None
+        if stopper is None
+        else {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(stopper).items()}
+    )
     return net.params.copy(), net._rng_state.copy(), kept, cb
 
 
@@ -200,15 +232,19 @@ def setup(dtype):
     X = rng.normal(size=(48, 5))
     y = rng.integers(0, 3, size=48)
     net = net3(dtype=dtype)
-    opt = fastnn.SGD(lr=0.1, momentum=0.9, schedule=fastnn.ReduceOnPlateau(
-        factor=0.5, patience=0, threshold=0.05))
+    opt = fastnn.SGD(
+        lr=0.1,
+        momentum=0.9,
+        schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=0, threshold=0.05),
+    )
     return X, y, net, opt
 
 
 def blow_up_after(epoch_index):
     def cb(epoch, logs, net):
-        if epoch == epoch_index:       # weights whose outputs overflow: the next step fails
+        if epoch == epoch_index:  # weights whose outputs overflow: the next step fails
             net.params[...] = np.finfo(net.dtype).max / 4
+
     return cb
 
 
@@ -221,24 +257,59 @@ def test_divergence_mid_fit_leaves_everything_as_before(dtype, batch_size, valid
     kwargs = dict(validation_data=(X[36:], y[36:])) if validation else {}
     stopper, twin_stopper = fastnn.EarlyStopping(patience=50), fastnn.EarlyStopping(patience=50)
     # an earlier fit, so that nothing starts from its beginning
-    net.fit(X[:36], y[:36], epochs=3, batch_size=batch_size, optimizer=opt,
-            callbacks=[stopper], **kwargs)
-    twin.fit(X[:36], y[:36], epochs=3, batch_size=batch_size, optimizer=twin_opt,
-             callbacks=[twin_stopper], **kwargs)
+    net.fit(
+        X[:36],
+        y[:36],
+        epochs=3,
+        batch_size=batch_size,
+        optimizer=opt,
+        callbacks=[stopper],
+        **kwargs,
+    )
+    twin.fit(
+        X[:36],
+        y[:36],
+        epochs=3,
+        batch_size=batch_size,
+        optimizer=twin_opt,
+        callbacks=[twin_stopper],
+        **kwargs,
+    )
     before = everything(net, opt, stopper)
     with pytest.raises(fastnn.TrainingDiverged, match="restored") as info:
-        net.fit(X[:36], y[:36], epochs=10, batch_size=batch_size, optimizer=opt,
-                callbacks=[stopper, blow_up_after(3)], **kwargs)
+        net.fit(
+            X[:36],
+            y[:36],
+            epochs=10,
+            batch_size=batch_size,
+            optimizer=opt,
+            callbacks=[stopper, blow_up_after(3)],
+            **kwargs,
+        )
     steps_per_epoch = 1 if batch_size is None else 3
     # the weights blown up after epoch 3 (from 0) fail the first step of epoch 4
     assert info.value.step == 4 * steps_per_epoch + 1
     assert f"at step {4 * steps_per_epoch + 1} of this call" in str(info.value)
     assert_same(everything(net, opt, stopper), before)
     # and the next fit runs as if the failed one had never been
-    h = net.fit(X[:36], y[:36], epochs=4, batch_size=batch_size, optimizer=opt,
-                callbacks=[stopper], **kwargs)
-    th = twin.fit(X[:36], y[:36], epochs=4, batch_size=batch_size, optimizer=twin_opt,
-                  callbacks=[twin_stopper], **kwargs)
+    h = net.fit(
+        X[:36],
+        y[:36],
+        epochs=4,
+        batch_size=batch_size,
+        optimizer=opt,
+        callbacks=[stopper],
+        **kwargs,
+    )
+    th = twin.fit(
+        X[:36],
+        y[:36],
+        epochs=4,
+        batch_size=batch_size,
+        optimizer=twin_opt,
+        callbacks=[twin_stopper],
+        **kwargs,
+    )
     assert h == th
     np.testing.assert_array_equal(net.params, twin.params)
     assert stopper.best == twin_stopper.best
@@ -275,8 +346,10 @@ def test_a_fresh_optimizer_keeps_no_state_from_a_failed_call(dtype, batch_size):
     net = make_net((3, 8, 1), ["relu", "identity"], "mse", dtype=dtype)
     X = rng.normal(size=(20, 3)) * 1e3
     y = rng.normal(size=20) * 1e3
-    for opt in (fastnn.SGD(lr=1e307, momentum=0.9),     # the first update overflows
-                fastnn.SGD(lr=1e307, schedule=fastnn.StepDecay(2))):
+    for opt in (
+        fastnn.SGD(lr=1e307, momentum=0.9),  # the first update overflows
+        fastnn.SGD(lr=1e307, schedule=fastnn.StepDecay(2)),
+    ):
         before = everything(net, opt)
         with pytest.raises(fastnn.TrainingDiverged, match="restored"):
             net.fit(X, y, epochs=3, batch_size=batch_size, optimizer=opt, shuffle=False)
@@ -284,7 +357,9 @@ def test_a_fresh_optimizer_keeps_no_state_from_a_failed_call(dtype, batch_size):
         assert net not in opt._states
         # the weights overflow in step 1: the stepper sees them, the compiled
         # loop the loss of step 2 that they give
-        with pytest.raises(fastnn.TrainingDiverged, match="(at|by the end of) step [12] of this call"):
+        with pytest.raises(
+            fastnn.TrainingDiverged, match="(at|by the end of) step [12] of this call"
+        ):
             net.partial_fit(X, y, optimizer=opt, batch_size=batch_size)
         assert_same(everything(net, opt), before)
         assert net not in opt._states
@@ -323,8 +398,13 @@ def test_bad_input_leaves_the_model_and_the_optimizer_as_they_were(data):
 
 
 def test_an_image_network_is_not_built_by_a_call_that_fails(rng):
-    net = fastnn.Sequential([fastnn.Conv2D(1, 2, kernel_size=3, activation="relu"),
-                             fastnn.Flatten(), fastnn.Dense(2 * 4 * 4, 3, activation="softmax")])
+    net = fastnn.Sequential(
+        [
+            fastnn.Conv2D(1, 2, kernel_size=3, activation="relu"),
+            fastnn.Flatten(),
+            fastnn.Dense(2 * 4 * 4, 3, activation="softmax"),
+        ]
+    )
     summary = net.summary()
     X = rng.normal(size=(10, 1, 6, 6))
     with pytest.raises(ValueError, match="samples"):

@@ -257,7 +257,5 @@ def test_digits_file_that_is_not_valid_gzip(damage):
 
 
 def test_empty_digits_file():
-    with pytest.raises(
-        ValueError, match="the digits data file is corrupt: the file is empty"
-    ):
+    with pytest.raises(ValueError, match="the digits data file is corrupt: the file is empty"):
         _read_digits(io.BytesIO(b""))

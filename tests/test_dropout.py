@@ -8,15 +8,25 @@ import fastnn
 
 
 def dropout_net(p, seed=0, dtype="float64"):
-    return fastnn.Sequential([fastnn.Dense(6, 40, activation="relu"), fastnn.Dropout(p),
-                              fastnn.Dense(40, 3, activation="softmax")],
-                             loss="cross_entropy", dtype=dtype, seed=seed)
+    return fastnn.Sequential(
+        [
+            fastnn.Dense(6, 40, activation="relu"),
+            fastnn.Dropout(p),
+            fastnn.Dense(40, 3, activation="softmax"),
+        ],
+        loss="cross_entropy",
+        dtype=dtype,
+        seed=seed,
+    )
 
 
 def plain_twin(net):
-    twin = fastnn.Sequential([fastnn.Dense(6, 40, activation="relu"),
-                              fastnn.Dense(40, 3, activation="softmax")],
-                             loss="cross_entropy", dtype=net.dtype.name, seed=net.seed)
+    twin = fastnn.Sequential(
+        [fastnn.Dense(6, 40, activation="relu"), fastnn.Dense(40, 3, activation="softmax")],
+        loss="cross_entropy",
+        dtype=net.dtype.name,
+        seed=net.seed,
+    )
     twin.params[...] = net.params
     return twin
 
@@ -48,13 +58,19 @@ def test_rate_zero_trains_exactly_like_no_dropout(data):
 
 def test_dropout_training_is_seeded_and_changes_training(data):
     X, y = data
-    runs = [dropout_net(0.5, seed=s).fit(X, y, epochs=2, batch_size=5,
-                                         optimizer=fastnn.SGD(lr=0.1)).step_loss
-            for s in (0, 0, 1)]
+    runs = [
+        dropout_net(0.5, seed=s)
+        .fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1))
+        .step_loss
+        for s in (0, 0, 1)
+    ]
     assert runs[0] == runs[1]
     assert runs[0] != runs[2]
-    plain = plain_twin(dropout_net(0.5)).fit(X, y, epochs=2, batch_size=5,
-                                             optimizer=fastnn.SGD(lr=0.1)).step_loss
+    plain = (
+        plain_twin(dropout_net(0.5))
+        .fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1))
+        .step_loss
+    )
     assert plain != runs[0]
 
 
@@ -63,26 +79,30 @@ def test_masks_drop_the_rate_and_gradients_flow_through_kept_units_only():
     reveals how many units were kept, and one SGD step changes exactly the
     weights of the kept units, by the amount the scaled mask gives."""
     n_units, p, lr = 200, 0.3, 1e-3
-    net = fastnn.Sequential([fastnn.Dense(1, n_units), fastnn.Dropout(p),
-                             fastnn.Dense(n_units, 1)], loss="mse", dtype="float64", seed=3)
-    p_kept = round(p * 2**30) / 2**30           # the rate as the kernel holds it (30 bits)
+    net = fastnn.Sequential(
+        [fastnn.Dense(1, n_units), fastnn.Dropout(p), fastnn.Dense(n_units, 1)],
+        loss="mse",
+        dtype="float64",
+        seed=3,
+    )
+    p_kept = round(p * 2**30) / 2**30  # the rate as the kernel holds it (30 bits)
     scale = 1 / (1 - p_kept)
     assert scale == pytest.approx(1 / (1 - p), rel=1e-9)
     kept_fractions = []
     for _ in range(40):
         net.layers[0].W[...] = 0.0
-        net.layers[0].b[...] = 1.0        # every unit outputs 1 before dropout
+        net.layers[0].b[...] = 1.0  # every unit outputs 1 before dropout
         net.layers[2].W[...] = 1.0
         net.layers[2].b[...] = 0.0
         hist = net.fit([[0.0]], [0.0], epochs=1, optimizer=fastnn.SGD(lr=lr))
         out = np.sqrt(hist.step_loss[0])  # the output is sum(mask) >= 0, the target 0
         kept = round(out / scale)
         assert out == pytest.approx(kept * scale, rel=1e-12)
-        dW2 = 1.0 - net.layers[2].W.ravel()   # lr * 2 * out * mask_j
+        dW2 = 1.0 - net.layers[2].W.ravel()  # lr * 2 * out * mask_j
         changed = dW2 != 0
         assert changed.sum() == kept
         np.testing.assert_allclose(dW2[changed], lr * 2 * out * scale, rtol=1e-12)
-        db1 = 1.0 - net.layers[0].b          # lr * 2 * out * W2_j * mask_j
+        db1 = 1.0 - net.layers[0].b  # lr * 2 * out * W2_j * mask_j
         np.testing.assert_array_equal(db1 != 0, changed)
         kept_fractions.append(kept / n_units)
     assert np.mean(kept_fractions) == pytest.approx(1 - p, abs=0.02)
@@ -100,10 +120,18 @@ def test_dropout_placement_and_rate_are_checked():
 
 
 def test_dropout_in_a_convolutional_network_and_save_load(tmp_path, rng):
-    net = fastnn.Sequential([fastnn.Conv2D(1, 3, kernel_size=3, padding=1, activation="relu"),
-                             fastnn.Dropout(0.25), fastnn.MaxPool2D(2), fastnn.Flatten(),
-                             fastnn.Dense(3 * 4 * 4, 4, activation="softmax")],
-                            loss="cross_entropy", dtype="float64", seed=1)
+    net = fastnn.Sequential(
+        [
+            fastnn.Conv2D(1, 3, kernel_size=3, padding=1, activation="relu"),
+            fastnn.Dropout(0.25),
+            fastnn.MaxPool2D(2),
+            fastnn.Flatten(),
+            fastnn.Dense(3 * 4 * 4, 4, activation="softmax"),
+        ],
+        loss="cross_entropy",
+        dtype="float64",
+        seed=1,
+    )
     X = rng.normal(size=(20, 1, 8, 8))
     y = rng.integers(0, 4, size=20)
     net.fit(X, y, epochs=2, batch_size=4, optimizer=fastnn.SGD(lr=0.05))

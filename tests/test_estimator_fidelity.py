@@ -68,8 +68,15 @@ def test_starting_weights_are_sklearns(kind, activation, seed):
     def random_state():
         return np.random.RandomState(5) if seed == "RandomState(5)" else seed
 
-    params = dict(hidden_layer_sizes=(6, 4), activation=activation, solver="sgd",
-                  learning_rate_init=1e-300, momentum=0.0, alpha=0.0, max_iter=1)
+    params = dict(
+        hidden_layer_sizes=(6, 4),
+        activation=activation,
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        alpha=0.0,
+        max_iter=1,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk = Sk(random_state=random_state(), **params).fit(X, y)
@@ -91,8 +98,14 @@ def test_starting_weights_are_sklearns(kind, activation, seed):
 def test_starting_weights_follow_the_random_state_and_partial_fit_starts_alike():
     sknn = _sknn()
     X, y = _problem("multiclass")
-    params = dict(hidden_layer_sizes=(6,), solver="sgd", learning_rate_init=1e-300,
-                  momentum=0.0, alpha=0.0, random_state=11)
+    params = dict(
+        hidden_layer_sizes=(6,),
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        alpha=0.0,
+        random_state=11,
+    )
     sk = sknn.MLPClassifier(**params).partial_fit(X, y, classes=[0, 1, 2])
     fa = MLPClassifier(dtype="float64", **params).partial_fit(X, y, classes=[0, 1, 2])
     for a, b in zip(_weights(fa), _weights(sk)):
@@ -105,17 +118,27 @@ def test_starting_weights_follow_the_random_state_and_partial_fit_starts_alike()
 # ------------------------------------------------------------------ the same training
 @pytest.mark.parametrize("kind", TARGETS)
 @pytest.mark.parametrize(
-    "momentum, schedule", [(0.9, "constant"), (0.0, "invscaling"), (0.0, "adaptive")])
-def test_same_random_state_gives_sklearns_weights_after_training(kind, momentum,
-                                                                 schedule):
+    "momentum, schedule", [(0.9, "constant"), (0.0, "invscaling"), (0.0, "adaptive")]
+)
+def test_same_random_state_gives_sklearns_weights_after_training(kind, momentum, schedule):
     # no weights copied: the same integer random_state starts both from the
     # same weights, and SGD without shuffling then follows the same steps
     Sk, Fa = _pair(kind)
     X, y = _problem(kind, n=120)
-    params = dict(hidden_layer_sizes=(7,), solver="sgd", alpha=1e-3, batch_size=50,
-                  shuffle=False, learning_rate=schedule, learning_rate_init=0.05,
-                  momentum=momentum, random_state=3, max_iter=25,
-                  tol=1.0 if schedule == "adaptive" else 1e-4, n_iter_no_change=3)
+    params = dict(
+        hidden_layer_sizes=(7,),
+        solver="sgd",
+        alpha=1e-3,
+        batch_size=50,
+        shuffle=False,
+        learning_rate=schedule,
+        learning_rate_init=0.05,
+        momentum=momentum,
+        random_state=3,
+        max_iter=25,
+        tol=1.0 if schedule == "adaptive" else 1e-4,
+        n_iter_no_change=3,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk = Sk(**params).fit(X, y)
@@ -136,11 +159,21 @@ def test_momentum_with_a_changing_rate_gives_sklearns_weights(kind, schedule, ne
     # of the current step. The estimators must follow scikit-learn's rule.
     Sk, Fa = _pair(kind)
     X, y = _problem(kind, n=120)
-    params = dict(hidden_layer_sizes=(7,), solver="sgd", momentum=0.9,
-                  nesterovs_momentum=nesterov, learning_rate=schedule, alpha=1e-3,
-                  batch_size=40, shuffle=False, learning_rate_init=0.05, max_iter=20,
-                  random_state=0, tol=1.0 if schedule == "adaptive" else 0.0,
-                  n_iter_no_change=3)
+    params = dict(
+        hidden_layer_sizes=(7,),
+        solver="sgd",
+        momentum=0.9,
+        nesterovs_momentum=nesterov,
+        learning_rate=schedule,
+        alpha=1e-3,
+        batch_size=40,
+        shuffle=False,
+        learning_rate_init=0.05,
+        max_iter=20,
+        random_state=0,
+        tol=1.0 if schedule == "adaptive" else 0.0,
+        n_iter_no_change=3,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk = Sk(**params).fit(X, y)
@@ -169,8 +202,8 @@ def test_digits_cross_validation_matches_sklearn():
         scores = []
         for seed in range(5):
             model = make_pipeline(
-                StandardScaler(),
-                Est(hidden_layer_sizes=(32,), max_iter=20, random_state=seed))
+                StandardScaler(), Est(hidden_layer_sizes=(32,), max_iter=20, random_state=seed)
+            )
             scores.append(cross_val_score(model, X, y, cv=3).mean())
         return float(np.mean(scores))
 

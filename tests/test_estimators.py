@@ -259,9 +259,17 @@ def test_sgd_with_alpha_is_sklearns(kind):
     classify = kind in ("multiclass", "binary", "multilabel")
     Sk = sknn.MLPClassifier if classify else sknn.MLPRegressor
     Fa = MLPClassifier if classify else MLPRegressor
-    params = dict(hidden_layer_sizes=(7,), solver="sgd", alpha=0.05, batch_size=50,
-                  shuffle=False, learning_rate_init=0.05, momentum=0.9, random_state=0,
-                  tol=0.0)
+    params = dict(
+        hidden_layer_sizes=(7,),
+        solver="sgd",
+        alpha=0.05,
+        batch_size=50,
+        shuffle=False,
+        learning_rate_init=0.05,
+        momentum=0.9,
+        random_state=0,
+        tol=0.0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         sk, fa = _same_start(Sk, Fa, X, y, **params)
@@ -269,7 +277,7 @@ def test_sgd_with_alpha_is_sklearns(kind):
         fa.set_params(max_iter=15).fit(X, y)
     for a, b in zip(fa.coefs_ + fa.intercepts_, sk.coefs_ + sk.intercepts_):
         assert_allclose(a, b, rtol=1e-9, atol=1e-12)
-    if kind == "multioutput":   # part of the reported penalty is interpolated
+    if kind == "multioutput":  # part of the reported penalty is interpolated
         assert_allclose(fa.loss_curve_[1:], sk.loss_curve_[1:], rtol=5e-3)
     else:
         assert_allclose(fa.loss_curve_[1:], sk.loss_curve_[1:], rtol=1e-9)
@@ -397,9 +405,7 @@ def test_partial_fit_in_chunks_continues_the_optimizer(solver):
         stream.partial_fit(X[start : start + 20], y[start : start + 20])
         assert stream._optimizer is optimizer
     assert optimizer.state_for(stream.net_).t == 6
-    for a, b in zip(
-        stream.coefs_ + stream.intercepts_, whole.coefs_ + whole.intercepts_
-    ):
+    for a, b in zip(stream.coefs_ + stream.intercepts_, whole.coefs_ + whole.intercepts_):
         assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     assert stream.n_iter_ == 1 and stream.t_ == 120 and len(stream.loss_curve_) == 6
 
@@ -423,9 +429,7 @@ def test_partial_fit_one_row_at_a_time_learns_and_regressor_streams():
     assert clf.score(X, y) > 0.9
     assert clf.t_ == 450
 
-    reg = MLPRegressor(
-        hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0
-    )
+    reg = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
     target = X @ np.array([1.0, -1.0, 0.5, 0.0])
     for _ in range(20):
         for start in range(0, 150, 30):
@@ -444,17 +448,13 @@ def test_partial_fit_rules():
         clf.partial_fit(X, y + 4)
     with pytest.raises(ValueError, match="is not the same as on last call"):
         clf.partial_fit(X, y, classes=[0, 1, 2])
-    with pytest.raises(
-        ValueError, match="X has 3 features, but MLPClassifier is expecting 4"
-    ):
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4"):
         clf.partial_fit(X[:, :3], y)
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
     assert not hasattr(MLPRegressor(solver="lbfgs"), "partial_fit")
-    with pytest.raises(
-        AttributeError, match="only available for stochastic optimizers"
-    ):
+    with pytest.raises(AttributeError, match="only available for stochastic optimizers"):
         MLPRegressor(solver="lbfgs").partial_fit(X, y)
 
     # fit starts anew; partial_fit after fit continues fit's optimizer
@@ -596,9 +596,7 @@ def test_get_params_set_params_and_repr():
 def test_scikit_learn_defaults():
     import inspect
 
-    defaults = {
-        k: v.default for k, v in inspect.signature(MLPClassifier).parameters.items()
-    }
+    defaults = {k: v.default for k, v in inspect.signature(MLPClassifier).parameters.items()}
     assert defaults == dict(
         hidden_layer_sizes=(100,),
         activation="relu",
@@ -739,9 +737,7 @@ def test_bad_X_and_y_at_fit():
         clf.fit(X[:, 0], y)
     with pytest.raises(ValueError, match=r"0 feature\(s\) \(shape=\(20, 0\)\)"):
         clf.fit(X[:, :0], y)
-    with pytest.raises(
-        ValueError, match="inconsistent numbers of samples: \\[20, 19\\]"
-    ):
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: \\[20, 19\\]"):
         clf.fit(X, y[:-1])
     with pytest.raises(ValueError, match="requires y to be passed"):
         clf.fit(X, None)
@@ -825,7 +821,8 @@ def test_poisson_loss_is_refused_clearly():
 
 @pytest.mark.parametrize("solver, tol", [("adam", 1e-2), ("sgd", 1e-3), ("adam", 0.0)])
 def test_stopping_rule_runs_in_one_engine_call_and_stops_where_the_rule_says(
-        digits, monkeypatch, solver, tol):
+    digits, monkeypatch, solver, tol
+):
     # the rule (no improvement of the training loss by tol for more than
     # n_iter_no_change epochs) runs in the compiled loop: one engine call
     # up to the epoch it stops at, which is the first epoch where the rule,
@@ -835,12 +832,19 @@ def test_stopping_rule_runs_in_one_engine_call_and_stops_where_the_rule_says(
     train = fastnn._training.run
 
     def counting(net, *args, **kwargs):
-        calls.append(args[3])                    # epochs asked for
+        calls.append(args[3])  # epochs asked for
         return train(net, *args, **kwargs)
 
     monkeypatch.setattr(fastnn._training, "run", counting)
-    clf = MLPClassifier(hidden_layer_sizes=(16,), solver=solver, tol=tol, n_iter_no_change=4,
-                        max_iter=60, random_state=0, learning_rate_init=0.01)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(16,),
+        solver=solver,
+        tol=tol,
+        n_iter_no_change=4,
+        max_iter=60,
+        random_state=0,
+        learning_rate_init=0.01,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf.fit(X_train, y_train)
@@ -854,7 +858,7 @@ def test_stopping_rule_runs_in_one_engine_call_and_stops_where_the_rule_says(
             break
     assert clf.n_iter_ == (stop_at if stop_at is not None else 60)
     if tol == 1e-2:
-        assert stop_at is not None         # a tolerance this large stops early
+        assert stop_at is not None  # a tolerance this large stops early
 
 
 # ------------------------------------------------------------ early stopping's split
@@ -866,38 +870,58 @@ def _tiny(n=10, seed=0):
     "make, y, match",
     [
         # one validation row: R^2 undefined (scikit-learn's first sentence)
-        (lambda: MLPRegressor(early_stopping=True), np.arange(10.0),
-         r"The validation set is too small\. Increase 'validation_fraction' or the "
-         r"size of your dataset: validation_fraction=0\.1 of n_samples=10 "
-         r"holds out 1 row"),
-        (lambda: MLPClassifier(early_stopping=True), np.arange(10) % 2,
-         r"The validation set is too small\. .* holds out 1 row"),
-        (lambda: MLPClassifier(early_stopping=True),
-         np.tile([[0, 1, 1], [1, 0, 1]], (5, 1)),
-         r"The validation set is too small\. .* holds out 1 row"),
-        (lambda: MLPRegressor(early_stopping=True, validation_fraction=0.95),
-         np.arange(10.0),
-         "early stopping leaves an empty training set"),
+        (
+            lambda: MLPRegressor(early_stopping=True),
+            np.arange(10.0),
+            r"The validation set is too small\. Increase 'validation_fraction' or the "
+            r"size of your dataset: validation_fraction=0\.1 of n_samples=10 "
+            r"holds out 1 row",
+        ),
+        (
+            lambda: MLPClassifier(early_stopping=True),
+            np.arange(10) % 2,
+            r"The validation set is too small\. .* holds out 1 row",
+        ),
+        (
+            lambda: MLPClassifier(early_stopping=True),
+            np.tile([[0, 1, 1], [1, 0, 1]], (5, 1)),
+            r"The validation set is too small\. .* holds out 1 row",
+        ),
+        (
+            lambda: MLPRegressor(early_stopping=True, validation_fraction=0.95),
+            np.arange(10.0),
+            "early stopping leaves an empty training set",
+        ),
         # a constant target: R^2 undefined on any held-out rows
-        (lambda: MLPRegressor(early_stopping=True, validation_fraction=0.3),
-         np.ones(10),
-         r"cannot be scored: y is constant \(output 0\), and R\^2 is undefined"),
-        (lambda: MLPRegressor(early_stopping=True, validation_fraction=0.3),
-         np.c_[np.arange(10.0), np.full(10, 2.0)],
-         r"y is constant \(output 1\)"),
+        (
+            lambda: MLPRegressor(early_stopping=True, validation_fraction=0.3),
+            np.ones(10),
+            r"cannot be scored: y is constant \(output 0\), and R\^2 is undefined",
+        ),
+        (
+            lambda: MLPRegressor(early_stopping=True, validation_fraction=0.3),
+            np.c_[np.arange(10.0), np.full(10, 2.0)],
+            r"y is constant \(output 1\)",
+        ),
         # classes the stratified split cannot put on both sides
-        (lambda: MLPClassifier(early_stopping=True, validation_fraction=0.3),
-         np.array(["a"] * 9 + ["b"]),
-         r"least populated class in y has only 1 member.*"
-         r"Classes with 1 member: \['b'\]"),
-        (lambda: MLPClassifier(early_stopping=True, validation_fraction=0.2),
-         np.arange(10) % 3,
-         "the validation set of early stopping has 2 rows, too few to hold each of "
-         "the 3 classes: increase 'validation_fraction'"),
-        (lambda: MLPClassifier(early_stopping=True, validation_fraction=0.8),
-         np.arange(10) % 3,
-         "the training set of early stopping has 2 rows, too few to hold each of "
-         "the 3 classes: lower 'validation_fraction'"),
+        (
+            lambda: MLPClassifier(early_stopping=True, validation_fraction=0.3),
+            np.array(["a"] * 9 + ["b"]),
+            r"least populated class in y has only 1 member.*"
+            r"Classes with 1 member: \['b'\]",
+        ),
+        (
+            lambda: MLPClassifier(early_stopping=True, validation_fraction=0.2),
+            np.arange(10) % 3,
+            "the validation set of early stopping has 2 rows, too few to hold each of "
+            "the 3 classes: increase 'validation_fraction'",
+        ),
+        (
+            lambda: MLPClassifier(early_stopping=True, validation_fraction=0.8),
+            np.arange(10) % 3,
+            "the training set of early stopping has 2 rows, too few to hold each of "
+            "the 3 classes: lower 'validation_fraction'",
+        ),
     ],
 )
 def test_early_stopping_refuses_a_split_it_cannot_score(make, y, match):
@@ -914,8 +938,13 @@ def test_a_regressor_split_whose_held_out_targets_are_equal_is_refused():
     y = np.r_[np.zeros(16), 1.0, 2.0, 3.0, 4.0]  # most draws hold out only zeros
     refused = 0
     for seed in range(10):
-        reg = MLPRegressor(early_stopping=True, validation_fraction=0.1,
-                           random_state=seed, max_iter=2, hidden_layer_sizes=(3,))
+        reg = MLPRegressor(
+            early_stopping=True,
+            validation_fraction=0.1,
+            random_state=seed,
+            max_iter=2,
+            hidden_layer_sizes=(3,),
+        )
         try:
             reg.fit(_tiny(20), y)
         except ValueError as exc:
@@ -930,8 +959,13 @@ def test_the_stratified_split_puts_every_class_on_both_sides():
     # 2 rows of class 0 among 100: its share of 10 validation rows rounds to 0
     X = _tiny(100)
     y = np.r_[[0, 0], np.ones(98, dtype=int)]
-    clf = MLPClassifier(early_stopping=True, validation_fraction=0.1, max_iter=1,
-                        random_state=0, hidden_layer_sizes=(3,))
+    clf = MLPClassifier(
+        early_stopping=True,
+        validation_fraction=0.1,
+        max_iter=1,
+        random_state=0,
+        hidden_layer_sizes=(3,),
+    )
     seen = {}
 
     def score(X_val, T_val):
@@ -975,8 +1009,14 @@ def _everything(est):
         opt = attrs.get("_optimizer")
         if opt is not None:
             state = opt.state_for(net)
-            out["_optimizer"] = (id(opt), opt.settings(), state.buffer.copy(), state.t,
-                                 state.epoch, dict(state.schedule_state))
+            out["_optimizer"] = (
+                id(opt),
+                opt.settings(),
+                state.buffer.copy(),
+                state.t,
+                state.epoch,
+                dict(state.schedule_state),
+            )
     return out
 
 
@@ -1013,17 +1053,24 @@ HUGE = 1e200  # every solver and dtype overflows in its first step
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 @pytest.mark.parametrize(
     "solver, schedule",
-    [("sgd", "constant"), ("sgd", "invscaling"), ("sgd", "adaptive"),
-     ("adam", "constant")])
+    [("sgd", "constant"), ("sgd", "invscaling"), ("sgd", "adaptive"), ("adam", "constant")],
+)
 @pytest.mark.parametrize("early_stopping", [False, True])
 @pytest.mark.parametrize("call", ["first fit", "warm fit", "fit", "partial_fit"])
-def test_a_call_that_diverges_changes_nothing(dtype, kind, solver, schedule,
-                                              early_stopping, call):
+def test_a_call_that_diverges_changes_nothing(dtype, kind, solver, schedule, early_stopping, call):
     X, y = _problem_for(kind)
     Est = MLPClassifier if kind == "classifier" else MLPRegressor
-    est = Est(hidden_layer_sizes=(8,), solver=solver, learning_rate=schedule,
-              dtype=dtype, early_stopping=early_stopping and call != "partial_fit",
-              max_iter=4, batch_size=20, random_state=0, warm_start=call == "warm fit")
+    est = Est(
+        hidden_layer_sizes=(8,),
+        solver=solver,
+        learning_rate=schedule,
+        dtype=dtype,
+        early_stopping=early_stopping and call != "partial_fit",
+        max_iter=4,
+        batch_size=20,
+        random_state=0,
+        warm_start=call == "warm fit",
+    )
     extra = {}
     if kind == "classifier" and call == "partial_fit":
         extra = {"classes": [0, 1, 2]}
@@ -1060,17 +1107,28 @@ def test_a_call_that_diverges_changes_nothing(dtype, kind, solver, schedule,
 @pytest.mark.parametrize("early_stopping", [False, True])
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_divergence_after_epochs_and_rate_cuts_is_undone_whole(
-        monkeypatch, dtype, schedule, early_stopping, kind):
+    monkeypatch, dtype, schedule, early_stopping, kind
+):
     # The engine restores what its own call changed; a fit makes one call per
     # epoch (early stopping, invscaling) or per run of the stopping rule
     # (adaptive: a call, a cut of the rate, the next call). Here the engine
     # diverges in a later call, after epochs, records and rate cuts of this fit.
     X, y = _problem_for(kind)
     Est = MLPClassifier if kind == "classifier" else MLPRegressor
-    est = Est(hidden_layer_sizes=(8,), solver="sgd", learning_rate=schedule,
-              learning_rate_init=0.01, early_stopping=early_stopping, dtype=dtype,
-              batch_size=20, max_iter=3, random_state=0, warm_start=True,
-              tol=1e9 if schedule == "adaptive" else 0.0, n_iter_no_change=2)
+    est = Est(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        learning_rate=schedule,
+        learning_rate_init=0.01,
+        early_stopping=early_stopping,
+        dtype=dtype,
+        batch_size=20,
+        max_iter=3,
+        random_state=0,
+        warm_start=True,
+        tol=1e9 if schedule == "adaptive" else 0.0,
+        n_iter_no_change=2,
+    )
     est.fit(X, y)
     est.set_params(max_iter=8)
     real, calls = fastnn._training.run, []
@@ -1114,9 +1172,17 @@ def test_regressor_with_early_stopping_that_diverges_keeps_its_weights(dtype):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(80, 4))
     y = X @ [1.0, -2.0, 3.0, 0.5]
-    reg = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", early_stopping=True,
-                       learning_rate_init=0.01, batch_size=20, max_iter=3,
-                       random_state=0, warm_start=True, dtype=dtype).fit(X, y)
+    reg = MLPRegressor(
+        hidden_layer_sizes=(8,),
+        solver="sgd",
+        early_stopping=True,
+        learning_rate_init=0.01,
+        batch_size=20,
+        max_iter=3,
+        random_state=0,
+        warm_start=True,
+        dtype=dtype,
+    ).fit(X, y)
     before = _everything(reg)
     predictions = reg.predict(X)
     reg.set_params(learning_rate_init=0.4, max_iter=200)
@@ -1130,8 +1196,9 @@ def test_regressor_with_early_stopping_that_diverges_keeps_its_weights(dtype):
 @pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
 def test_other_calls_that_raise_change_nothing(solver):
     X, y = blobs(n=60)
-    params = dict(hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0,
-                  warm_start=True)
+    params = dict(
+        hidden_layer_sizes=(5,), solver=solver, max_iter=5, random_state=0, warm_start=True
+    )
     clf = MLPClassifier(**params).fit(X, y)
     reg = MLPRegressor(**params).fit(X, X[:, :2])
     bad = [
@@ -1143,8 +1210,11 @@ def test_other_calls_that_raise_change_nothing(solver):
     ]
     if solver != "lbfgs":  # lbfgs has no early stopping and no partial_fit
         bad += [
-            (clf, lambda: clf.set_params(early_stopping=True).fit(X[:10], y[:10]),
-             "validation set is too small"),
+            (
+                clf,
+                lambda: clf.set_params(early_stopping=True).fit(X[:10], y[:10]),
+                "validation set is too small",
+            ),
             (clf, lambda: clf.partial_fit(X, y + 4), "classes not in"),
             (clf, lambda: clf.partial_fit(X, y, classes=[0, 1]), "is not the same as"),
         ]

@@ -5,11 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import make_net
 
 import fastnn
-from fastnn.datasets import load_digits
+from conftest import make_net
 from fastnn import DivergenceWarning
+from fastnn.datasets import load_digits
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +21,16 @@ def digits():
 def replayed_accuracy(net, X, y, batch_size, loss):
     """Accuracy of one epoch without shuffling, step by step: each batch is
     scored by the weights before its own update (a twin network replays it)."""
-    twin = fastnn.Sequential([type(layer)(layer.n_in, layer.n_out, activation=layer.activation)
-                              for layer in net.layers], loss=loss, dtype=net.dtype.name)
+    twin = fastnn.Sequential(
+        [type(layer)(layer.n_in, layer.n_out, activation=layer.activation) for layer in net.layers],
+        loss=loss,
+        dtype=net.dtype.name,
+    )
     twin.params[...] = net.params
     opt = fastnn.SGD(lr=0.1)
     right = 0
     for start in range(0, len(X), batch_size):
-        xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+        xb, yb = X[start : start + batch_size], y[start : start + batch_size]
         P = twin.predict(xb)
         if loss == "cross_entropy":
             right += int((P.argmax(axis=1) == yb).sum())
@@ -44,13 +47,14 @@ def test_accuracy_per_epoch_is_measured_before_each_update(digits, loss, batch_s
     X, y = digits
     X, y = X[:120], y[:120]
     if loss == "binary_cross_entropy":
-        y = np.stack([y % 2, y > 4], axis=1).astype(float)     # two labels per row
+        y = np.stack([y % 2, y > 4], axis=1).astype(float)  # two labels per row
         net = make_net([64, 16, 2], ["tanh", "sigmoid"], loss, dtype=dtype, seed=1)
     else:
         net = make_net([64, 16, 10], ["tanh", "softmax"], loss, dtype=dtype, seed=1)
     want = replayed_accuracy(net, X, y, batch_size or len(X), loss)
-    hist = net.fit(X, y, epochs=1, batch_size=batch_size, shuffle=False,
-                   optimizer=fastnn.SGD(lr=0.1))
+    hist = net.fit(
+        X, y, epochs=1, batch_size=batch_size, shuffle=False, optimizer=fastnn.SGD(lr=0.1)
+    )
     assert hist.accuracy == [pytest.approx(want, abs=1e-12)]
     assert 0.0 <= hist.accuracy[0] <= 1.0
 
@@ -69,8 +73,10 @@ def test_split_batches_count_accuracy_like_whole_ones():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(1024, 100))
     y = rng.integers(0, 10, size=1024)
-    net = fastnn.Sequential([fastnn.Dense(100, 256, activation="relu"),
-                             fastnn.Dense(256, 10, activation="softmax")], seed=0)
+    net = fastnn.Sequential(
+        [fastnn.Dense(100, 256, activation="relu"), fastnn.Dense(256, 10, activation="softmax")],
+        seed=0,
+    )
     assert net._splits(512)
     before = net.params.copy()
     first = replayed_accuracy(net, X[:512], y[:512], 512, "cross_entropy")
@@ -111,8 +117,15 @@ def test_a_run_that_blows_up_says_so(digits):
         reg.fit(X, y.astype(float), epochs=20, batch_size=None, optimizer=fastnn.SGD(lr=0.1))
 
 
-@pytest.mark.parametrize("opt", [fastnn.SGD(lr=0.5, momentum=0.9), fastnn.Adam(lr=0.05),
-                                 fastnn.RMSprop(lr=0.01), fastnn.SGD(lr=0.01)])
+@pytest.mark.parametrize(
+    "opt",
+    [
+        fastnn.SGD(lr=0.5, momentum=0.9),
+        fastnn.Adam(lr=0.05),
+        fastnn.RMSprop(lr=0.01),
+        fastnn.SGD(lr=0.01),
+    ],
+)
 @pytest.mark.parametrize("batch_size", [1, 32, None])
 def test_healthy_runs_do_not_warn(digits, opt, batch_size):
     X, y = digits
@@ -155,7 +168,7 @@ def test_score_is_r2_for_mse(digits, outputs):
     assert net.score(X, Y) == pytest.approx(r2(Y, net.predict(X)), abs=1e-12)
     assert 0.0 < net.score(X, Y) < 1.0
     constant = np.ones((len(X), outputs))
-    assert net.score(X, constant) == 0.0       # scikit-learn's value for constant targets
+    assert net.score(X, constant) == 0.0  # scikit-learn's value for constant targets
 
 
 @pytest.mark.sklearn

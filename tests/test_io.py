@@ -9,15 +9,20 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import make_net
 
 import fastnn
+from conftest import make_net
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("acts, loss", [(["relu", "softmax"], "cross_entropy"),
-                                        (["tanh", "sigmoid"], "binary_cross_entropy"),
-                                        (["sigmoid", "identity"], "mse")])
+@pytest.mark.parametrize(
+    "acts, loss",
+    [
+        (["relu", "softmax"], "cross_entropy"),
+        (["tanh", "sigmoid"], "binary_cross_entropy"),
+        (["sigmoid", "identity"], "mse"),
+    ],
+)
 def test_round_trip_predicts_bit_for_bit(tmp_path, rng, dtype, acts, loss):
     net = make_net((5, 7, 3), acts, loss, dtype=dtype, seed=3)
     X = rng.normal(size=(40, 5))
@@ -42,8 +47,7 @@ def test_load_accepts_str_paths_and_file_layout(tmp_path):
     with np.load(path, allow_pickle=False) as data:
         assert set(data.files) == {"format", "version", "config", "params", "rng_state"}
         config = json.loads(str(data["config"]))
-    assert config["layers"] == [{"type": "Dense", "n_in": 2, "n_out": 2,
-                                 "activation": "identity"}]
+    assert config["layers"] == [{"type": "Dense", "n_in": 2, "n_out": 2, "activation": "identity"}]
     assert fastnn.load(path).n_params == 6
 
 
@@ -54,22 +58,34 @@ def _write(path, **arrays):
 
 def _valid_arrays():
     net = make_net((2, 3), ["softmax"], "cross_entropy")
-    return dict(format=np.array("fastnn-model"), version=np.array(1),
-                config=np.array(json.dumps(net.config())), params=net.params.copy())
+    return dict(
+        format=np.array("fastnn-model"),
+        version=np.array(1),
+        config=np.array(json.dumps(net.config())),
+        params=net.params.copy(),
+    )
 
 
-@pytest.mark.parametrize("change, match", [
-    (lambda a: a.update(version=np.array(99)), "version 99 is not supported"),
-    (lambda a: a.pop("params"), "'params' is missing"),
-    (lambda a: a.update(format=np.array("something-else")), "format tag"),
-    (lambda a: a.update(config=np.array("{not json")), "bad network description"),
-    (lambda a: a.update(config=np.array(json.dumps({"layers": [{"type": "Evil"}],
-                                                     "loss": "mse", "dtype": "float64"}))),
-     "bad network description"),
-    (lambda a: a.update(params=a["params"][:-1]), "expected float64"),
-    (lambda a: a.update(params=a["params"].astype(np.float32)), "dtype float32"),
-    (lambda a: a.update(params=np.full_like(a["params"], np.nan)), "NaN"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (lambda a: a.update(version=np.array(99)), "version 99 is not supported"),
+        (lambda a: a.pop("params"), "'params' is missing"),
+        (lambda a: a.update(format=np.array("something-else")), "format tag"),
+        (lambda a: a.update(config=np.array("{not json")), "bad network description"),
+        (
+            lambda a: a.update(
+                config=np.array(
+                    json.dumps({"layers": [{"type": "Evil"}], "loss": "mse", "dtype": "float64"})
+                )
+            ),
+            "bad network description",
+        ),
+        (lambda a: a.update(params=a["params"][:-1]), "expected float64"),
+        (lambda a: a.update(params=a["params"].astype(np.float32)), "dtype float32"),
+        (lambda a: a.update(params=np.full_like(a["params"], np.nan)), "NaN"),
+    ],
+)
 def test_bad_contents_are_refused(tmp_path, change, match):
     arrays = _valid_arrays()
     change(arrays)
@@ -190,10 +206,15 @@ def test_load_reads_the_name_save_was_given(tmp_path, kind, dtype, with_optimize
     net, opt, X, y = _trained(dtype)
     given = make_name(tmp_path)
     net.save(given, optimizer=opt if with_optimizer else None)
-    assert os.listdir(tmp_path) == [written]          # that file, no temporary left
+    assert os.listdir(tmp_path) == [written]  # that file, no temporary left
     stem = written[: -len(".npz")]
-    for name in (given, str(tmp_path / written), tmp_path / written,
-                 str(tmp_path / stem), tmp_path / stem):
+    for name in (
+        given,
+        str(tmp_path / written),
+        tmp_path / written,
+        str(tmp_path / stem),
+        tmp_path / stem,
+    ):
         _check_reader(lambda reader, name=name: reader(name), net, opt, X, y, with_optimizer)
 
 
@@ -206,15 +227,16 @@ def _save_to_bytesio(net, opt, d):
     def read(reader):
         rewound = io.BytesIO(data)
         result = reader(rewound)
-        assert rewound.tell() == len(data)           # left at its end
+        assert rewound.tell() == len(data)  # left at its end
         return result
+
     return read
 
 
 def _save_to_open_file(net, opt, d, buffering=-1):
     with open(d / "model.data", "wb", buffering=buffering) as f:
         net.save(f, optimizer=opt)
-    assert os.listdir(d) == ["model.data"]           # a file object's name is kept
+    assert os.listdir(d) == ["model.data"]  # a file object's name is kept
 
     def read(reader):
         with open(d / "model.data", "rb", buffering=buffering) as f:
@@ -226,6 +248,7 @@ def _save_to_open_file(net, opt, d, buffering=-1):
             other = other[0] if isinstance(other, tuple) else other
             np.testing.assert_array_equal(other.params, net.params)
         return result
+
     return read
 
 
@@ -238,6 +261,7 @@ def _save_after_a_header(net, opt, d):
     def read(reader):
         buf.seek(len(b"header"))
         return reader(buf)
+
     return read
 
 
@@ -255,7 +279,7 @@ class _Stream(io.RawIOBase):
 
     def readinto(self, b):
         n = min(len(b), len(self.data) - self.pos)
-        b[:n] = self.data[self.pos:self.pos + n]
+        b[:n] = self.data[self.pos : self.pos + n]
         self.pos += n
         return n
 
@@ -360,14 +384,14 @@ def _joblib(how):
         joblib.dump(est, buf)
         buf.seek(0)
         return joblib.load(buf)
+
     return dump_load
 
 
 _ESTIMATOR_IO = {
     "pickle file": _pickle_to_file,
     "pickle BytesIO": _pickle_to_bytesio,
-    **{f"joblib {how}": _joblib(how)
-       for how in ("str", "Path", "mmap", "file object", "BytesIO")},
+    **{f"joblib {how}": _joblib(how) for how in ("str", "Path", "mmap", "file object", "BytesIO")},
 }
 
 
@@ -378,16 +402,18 @@ def test_fitted_estimators_round_trip_through_files(tmp_path, how, Estimator, dt
     rng = np.random.default_rng(7)
     X = rng.normal(size=(60, 4))
     y = rng.integers(0, 3, size=60) if Estimator is fastnn.MLPClassifier else X[:, :2] @ [1, -2]
-    est = Estimator(hidden_layer_sizes=(6,), solver="sgd", momentum=0.9, dtype=dtype,
-                    random_state=0)
-    est.partial_fit(X[:30], y[:30], **({"classes": [0, 1, 2]}
-                                       if Estimator is fastnn.MLPClassifier else {}))
+    est = Estimator(
+        hidden_layer_sizes=(6,), solver="sgd", momentum=0.9, dtype=dtype, random_state=0
+    )
+    est.partial_fit(
+        X[:30], y[:30], **({"classes": [0, 1, 2]} if Estimator is fastnn.MLPClassifier else {})
+    )
     back = _ESTIMATOR_IO[how](est, tmp_path)
     assert type(back) is Estimator and back.get_params() == est.get_params()
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
     if Estimator is fastnn.MLPClassifier:
         np.testing.assert_array_equal(back.predict_proba(X), est.predict_proba(X))
-    back.partial_fit(X[30:], y[30:])                # the optimizer's momentum came along
+    back.partial_fit(X[30:], y[30:])  # the optimizer's momentum came along
     est.partial_fit(X[30:], y[30:])
     np.testing.assert_array_equal(back.net_.params, est.net_.params)
     assert back.net_.params.dtype == np.dtype(dtype)
@@ -400,8 +426,14 @@ def test_a_network_and_its_optimizer_pickle_to_a_file(tmp_path, dtype):
         pickle.dump((net, opt), f)
     with open(tmp_path / "net.pkl", "rb") as f:
         back, back_opt = pickle.load(f)
-    _check_reader(lambda reader: back if reader is fastnn.load else (back, back_opt),
-                  net, opt, X, y, with_optimizer=True)
+    _check_reader(
+        lambda reader: back if reader is fastnn.load else (back, back_opt),
+        net,
+        opt,
+        X,
+        y,
+        with_optimizer=True,
+    )
 
 
 # ------------------------------------------------ what is refused, and how
@@ -419,7 +451,7 @@ def test_readers_refuse_what_is_not_a_name_or_a_binary_file(tmp_path, reader):
     with pytest.raises(TypeError, match="StringIO object is open in text mode.*'rb'"):
         reader(io.StringIO("text"))
     (tmp_path / "m.npz").write_bytes(b"")
-    with open(tmp_path / "m.npz") as f:                # text mode
+    with open(tmp_path / "m.npz") as f:  # text mode
         with pytest.raises(TypeError, match="'.*m.npz' is open in text mode"):
             reader(f)
     with open(tmp_path / "w.npz", "wb") as f:
@@ -479,8 +511,11 @@ def test_directories_are_refused_by_name(tmp_path):
 
 @pytest.mark.parametrize("reader", _READERS)
 def test_missing_files_name_the_file_looked_for(tmp_path, reader):
-    with pytest.raises(FileNotFoundError, match=r"the name that save\('.*model'\) writes"
-                                                r"\): '.*model.npz'") as info:
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"the name that save\('.*model'\) writes"
+        r"\): '.*model.npz'",
+    ) as info:
         reader(str(tmp_path / "model"))
     assert info.value.filename == str(tmp_path / "model.npz")
     with pytest.raises(FileNotFoundError, match="'.*model.bin.npz'"):
@@ -504,15 +539,29 @@ def test_files_that_are_not_fastnn_archives(tmp_path):
     (tmp_path / "model.json").write_text('{"layers": []}')
     with zipfile.ZipFile(tmp_path / "notes.zip", "w") as zf:
         zf.writestr("readme.txt", "hello")
-    cases = [("arrays.npz", "valid fastnn model file: the entry 'format' is missing: an .npz "
-                            "archive, but not one that fastnn wrote"),
-             ("obj.pkl", "readable fastnn model file: it holds pickled Python objects.*"
-                         "pickle.load or joblib.load"),
-             ("one.npy", r"readable fastnn model file: it holds a single array \(.npy"),
-             ("model.json", r"readable fastnn model file: it is not an .npz archive \(a zip "
-                            r"file of .npy arrays\)"),
-             ("notes.zip", "readable fastnn model file: it is a zip file but not an .npz "
-                           "archive: its member 'readme.txt'")]
+    cases = [
+        (
+            "arrays.npz",
+            "valid fastnn model file: the entry 'format' is missing: an .npz "
+            "archive, but not one that fastnn wrote",
+        ),
+        (
+            "obj.pkl",
+            "readable fastnn model file: it holds pickled Python objects.*"
+            "pickle.load or joblib.load",
+        ),
+        ("one.npy", r"readable fastnn model file: it holds a single array \(.npy"),
+        (
+            "model.json",
+            r"readable fastnn model file: it is not an .npz archive \(a zip "
+            r"file of .npy arrays\)",
+        ),
+        (
+            "notes.zip",
+            "readable fastnn model file: it is a zip file but not an .npz "
+            "archive: its member 'readme.txt'",
+        ),
+    ]
     for name, match in cases:
         for reader in _READERS:
             with pytest.raises(ValueError, match=f"'.*{name}' is not a {match}"):
@@ -520,7 +569,7 @@ def test_files_that_are_not_fastnn_archives(tmp_path):
             with open(tmp_path / name, "rb") as f:
                 with pytest.raises(ValueError, match=f"file object '.*{name}' is not a {match}"):
                     reader(f)
-                assert f.tell() == 0                         # left where it was
+                assert f.tell() == 0  # left where it was
 
 
 def test_an_estimator_pickle_is_refused_by_load(tmp_path):
@@ -541,8 +590,10 @@ def test_a_checkpoint_is_a_model_file_but_not_the_other_way_round(tmp_path):
     buf = io.BytesIO()
     net.save(buf)
     buf.seek(0)
-    with pytest.raises(ValueError, match="the BytesIO object holds a network but no "
-                                         "optimizer.*read it with fastnn.load"):
+    with pytest.raises(
+        ValueError,
+        match="the BytesIO object holds a network but no optimizer.*read it with fastnn.load",
+    ):
         fastnn.load_checkpoint(buf)
     assert buf.tell() == 0
     assert fastnn.load(buf).n_params == net.n_params
@@ -553,13 +604,17 @@ def test_reading_a_file_object_after_writing_without_rewinding(tmp_path):
     buf = io.BytesIO()
     net.save(buf)
     end = buf.tell()
-    with pytest.raises(ValueError, match=r"BytesIO object is not a readable fastnn model "
-                                         r"file: nothing to read .*seek\(0\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BytesIO object is not a readable fastnn model "
+        r"file: nothing to read .*seek\(0\)",
+    ):
         fastnn.load(buf)
     assert buf.tell() == end
     (tmp_path / "empty.npz").write_bytes(b"")
-    with pytest.raises(ValueError, match="'.*empty.npz' is not a readable fastnn model file: "
-                                         "the file is empty"):
+    with pytest.raises(
+        ValueError, match="'.*empty.npz' is not a readable fastnn model file: the file is empty"
+    ):
         fastnn.load(tmp_path / "empty")
 
 
@@ -572,8 +627,10 @@ def test_a_failed_read_leaves_the_file_object_where_it_was(tmp_path):
     arrays["version"] = np.array(7)
     bad = io.BytesIO()
     np.savez(bad, **arrays)
-    for data, match in [(raw[: len(raw) // 2], "not a readable fastnn model file"),
-                        (bad.getvalue(), "version 7 is not supported")]:
+    for data, match in [
+        (raw[: len(raw) // 2], "not a readable fastnn model file"),
+        (bad.getvalue(), "version 7 is not supported"),
+    ]:
         f = io.BytesIO(b"head" + data)
         f.seek(4)
         for reader in _READERS:
@@ -617,7 +674,6 @@ def test_a_checkpoint_written_before_the_package_was_reshaped_resumes_exactly():
     here = Path(__file__).parent / "data"
     then = json.loads((here / "checkpoint_format1.json").read_text())
     net, opt = fastnn.load_checkpoint(here / "checkpoint_format1")
-    hist = net.fit(np.array(then["X"]), np.array(then["y"]), epochs=2, batch_size=8,
-                   optimizer=opt)
+    hist = net.fit(np.array(then["X"]), np.array(then["y"]), epochs=2, batch_size=8, optimizer=opt)
     assert hist.step_loss == then["step_loss"]
     np.testing.assert_array_equal(net.params, np.array(then["params"]))

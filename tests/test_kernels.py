@@ -7,9 +7,9 @@ plain loops, large ones through BLAS.
 
 import numpy as np
 import pytest
-from conftest import make_net, make_targets, numeric_grads, ref, ref_layers
 
 import fastnn
+from conftest import make_net, make_targets, numeric_grads, ref, ref_layers
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu"]
 OUTPUTS = {
@@ -59,8 +59,10 @@ def test_non_contiguous_inputs_give_the_same_results(rng, dtype):
     wide = np.zeros((20, 12))
     wide[:, ::2] = X
     np.testing.assert_array_equal(net.predict(wide[:, ::2]), base)
-    np.testing.assert_array_equal(net.predict(X.astype(np.float16).astype(int)),
-                                  net.predict(X.astype(np.float16).astype(int).astype(float)))
+    np.testing.assert_array_equal(
+        net.predict(X.astype(np.float16).astype(int)),
+        net.predict(X.astype(np.float16).astype(int).astype(float)),
+    )
     lv, g = net.loss_and_grads(np.asfortranarray(X), y[::-1].copy()[::-1])
     lv2, g2 = net.loss_and_grads(X, y)
     assert lv == lv2
@@ -97,7 +99,7 @@ def test_softmax_cross_entropy_is_stable_for_huge_logits():
     net.layers[0].W[...] = [[1e4, 0.0, -1e4]]
     net.layers[0].b[...] = 0
     X = np.array([[1.0], [-1.0]])
-    y = np.array([2, 0])           # both labels have logit -1e4 against +1e4
+    y = np.array([2, 0])  # both labels have logit -1e4 against +1e4
     value, grads = net.loss_and_grads(X, y)
     assert value == pytest.approx(2e4)
     assert all(np.isfinite(g).all() for pair in grads for g in pair)
@@ -111,7 +113,7 @@ def test_sigmoid_binary_cross_entropy_is_stable_for_huge_logits():
     net.layers[0].b[...] = 0
     value, grads = net.loss_and_grads(np.array([[1.0], [-1.0]]), np.array([0.0, 1.0]))
     assert value == pytest.approx(1e4)
-    np.testing.assert_allclose(grads[0][0], [[1.0]])   # mean of (1 - 0)*1 and (0 - 1)*-1
+    np.testing.assert_allclose(grads[0][0], [[1.0]])  # mean of (1 - 0)*1 and (0 - 1)*-1
 
 
 def test_step_activation_forward():
@@ -146,16 +148,20 @@ OPTIMIZERS = [
     ("sgd", dict(lr=0.05, momentum=0.5, dampening=0.3, weight_decay=0.01)),
     ("adam", dict(lr=0.01)),
     ("adam", dict(lr=0.01, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
-    ("adagrad", dict(lr=0.05, lr_decay=0.01, weight_decay=0.01,
-                     initial_accumulator_value=0.1)),
+    ("adagrad", dict(lr=0.05, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1)),
     ("rmsprop", dict(lr=0.01)),
     ("rmsprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01, alpha=0.9)),
     ("rprop", dict(lr=0.01)),
     ("rprop", dict(lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1))),
 ]
 
-OPTIMIZER_CLASSES = {"sgd": fastnn.SGD, "adam": fastnn.Adam, "adagrad": fastnn.AdaGrad,
-                     "rmsprop": fastnn.RMSprop, "rprop": fastnn.Rprop}
+OPTIMIZER_CLASSES = {
+    "sgd": fastnn.SGD,
+    "adam": fastnn.Adam,
+    "adagrad": fastnn.AdaGrad,
+    "rmsprop": fastnn.RMSprop,
+    "rprop": fastnn.Rprop,
+}
 
 
 def _batches(n, bs, epochs):
@@ -169,15 +175,16 @@ def _batches(n, bs, epochs):
 @pytest.mark.parametrize("n, sizes", SHAPES)
 def test_training_matches_reference(rng, dtype, opt, hyper, batch_size, n, sizes):
     if n > 10 and batch_size == 1:
-        batch_size = 16        # keep the large case on the BLAS path
+        batch_size = 16  # keep the large case on the BLAS path
     net = make_net(sizes, ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=2)
     X = rng.normal(size=(n, sizes[0])).astype(dtype)
     y = rng.integers(0, sizes[-1], size=n)
     layers = ref_layers(net)
     optimizer = OPTIMIZER_CLASSES[opt](**hyper)
     hist = net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=optimizer, shuffle=False)
-    ref_losses = ref.train(layers, X, y, "cross_entropy", _batches(n, batch_size, 2),
-                           opt=opt, **hyper)
+    ref_losses = ref.train(
+        layers, X, y, "cross_entropy", _batches(n, batch_size, 2), opt=opt, **hyper
+    )
     tol = 1e-10 if dtype == "float64" else 2e-4
     if opt == "rprop" and dtype == "float32":
         # Rprop steps by the sign of each gradient: a float32 rounding that
@@ -197,20 +204,23 @@ def test_training_other_losses_match_reference(rng, loss, out):
     X = rng.normal(size=(11, 5))
     y = make_targets(rng, loss, 11, 2)
     layers = ref_layers(net)
-    hist = net.fit(X, y, epochs=3, batch_size=3, optimizer=fastnn.SGD(lr=0.2, momentum=0.8),
-                   shuffle=False)
+    hist = net.fit(
+        X, y, epochs=3, batch_size=3, optimizer=fastnn.SGD(lr=0.2, momentum=0.8), shuffle=False
+    )
     ref_losses = ref.train(layers, X, y, loss, _batches(11, 3, 3), lr=0.2, momentum=0.8)
     np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=1e-12)
     for layer, (W, b, _) in zip(net.layers, layers):
         np.testing.assert_allclose(layer.W, W, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(layer.b, b, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("n", [1, 5, 255, 256, 257, 1023, 1024, 1025, 2500])
 def test_predict_chunks_agree_with_reference(rng, n):
     net = make_net((10, 9, 4), ["relu", "softmax"], "cross_entropy", dtype="float64")
     X = rng.normal(size=(n, 10))
-    np.testing.assert_allclose(net.predict(X), ref.forward(ref_layers(net), X)[-1],
-                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        net.predict(X), ref.forward(ref_layers(net), X)[-1], rtol=1e-12, atol=1e-15
+    )
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -220,7 +230,7 @@ def test_line_fast_path_matches_reference(rng, dtype, batch_size, shuffle):
     # Dense(1, 1) under MSE (the regression machine) trains by a fused
     # one-pass step; it must give the reference's steps, in order or
     # shuffled (the shuffled run is the reference over the drawn orders).
-    n, epochs = 23, 3                       # 23: every remainder of 4 occurs
+    n, epochs = 23, 3  # 23: every remainder of 4 occurs
     X = rng.normal(size=(n, 1)).astype(dtype)
     y = (1.5 * X[:, 0] - 0.7 + 0.1 * rng.normal(size=n)).astype(dtype)
     net = make_net((1, 1), ["identity"], "mse", dtype=dtype, seed=3)
@@ -232,9 +242,15 @@ def test_line_fast_path_matches_reference(rng, dtype, batch_size, shuffle):
         order = np.arange(n, dtype=np.int64)
         if shuffle:
             fastnn._kernels.permutation(state, order)
-        batches += [order[s:s + bs] for s in range(0, n, bs)]
-    hist = net.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-                   optimizer=fastnn.SGD(lr=0.1, momentum=0.5))
+        batches += [order[s : s + bs] for s in range(0, n, bs)]
+    hist = net.fit(
+        X,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        optimizer=fastnn.SGD(lr=0.1, momentum=0.5),
+    )
     ref_losses = ref.train(layers, X, y, "mse", batches, lr=0.1, momentum=0.5)
     tol = 1e-12 if dtype == "float64" else 2e-5
     np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=tol, atol=tol)
@@ -248,7 +264,7 @@ def test_split_batches_match_reference(rng, dtype, shuffle):
     # batches of 512 rows or more (with enough parameters) train as two
     # halves whose gradients are combined: the reference's steps, also for
     # the odd last batch
-    n, sizes = 601, (100, 80, 10)      # the last batch, 89 rows, splits 45 + 44
+    n, sizes = 601, (100, 80, 10)  # the last batch, 89 rows, splits 45 + 44
     net = make_net(sizes, ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=2)
     assert net._splits(512)
     X = rng.normal(size=(n, sizes[0])).astype(dtype)
@@ -260,9 +276,10 @@ def test_split_batches_match_reference(rng, dtype, shuffle):
         order = np.arange(n, dtype=np.int64)
         if shuffle:
             fastnn._kernels.permutation(state, order)
-        batches += [order[s:s + 512] for s in range(0, n, 512)]
-    hist = net.fit(X, y, epochs=2, batch_size=512, shuffle=shuffle,
-                   optimizer=fastnn.SGD(lr=0.1, momentum=0.9))
+        batches += [order[s : s + 512] for s in range(0, n, 512)]
+    hist = net.fit(
+        X, y, epochs=2, batch_size=512, shuffle=shuffle, optimizer=fastnn.SGD(lr=0.1, momentum=0.9)
+    )
     ref_losses = ref.train(layers, X, y, "cross_entropy", batches, lr=0.1, momentum=0.9)
     tol = 1e-10 if dtype == "float64" else 2e-4
     np.testing.assert_allclose(hist.step_loss, ref_losses, rtol=tol, atol=tol)
@@ -276,12 +293,13 @@ def test_split_batches_stream_like_one_fit(rng):
     # weights of one fit over the same batches
     X = rng.normal(size=(1536, 100))
     y = rng.integers(0, 10, size=1536)
-    whole, streamed = (make_net((100, 80, 10), ["relu", "softmax"], "cross_entropy", seed=1)
-                       for _ in range(2))
+    whole, streamed = (
+        make_net((100, 80, 10), ["relu", "softmax"], "cross_entropy", seed=1) for _ in range(2)
+    )
     whole.fit(X, y, epochs=1, batch_size=512, shuffle=False, optimizer=fastnn.Adam(lr=0.01))
     opt = fastnn.Adam(lr=0.01)
     for start in range(0, 1536, 512):
-        streamed.partial_fit(X[start:start + 512], y[start:start + 512], optimizer=opt)
+        streamed.partial_fit(X[start : start + 512], y[start : start + 512], optimizer=opt)
     np.testing.assert_array_equal(whole.params, streamed.params)
 
 

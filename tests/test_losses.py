@@ -21,8 +21,13 @@ LOSSES = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": 
 
 def logits_for(scale, k=3):
     """Rows of logits of one magnitude: equal, opposite, mixed signs, one large."""
-    rows = [[scale] * k, [scale, -scale] + [0.0] * (k - 2), [-scale] * k,
-            [scale, 0.5 * scale] + [-scale] * (k - 2), [0.0] * (k - 1) + [scale]]
+    rows = [
+        [scale] * k,
+        [scale, -scale] + [0.0] * (k - 2),
+        [-scale] * k,
+        [scale, 0.5 * scale] + [-scale] * (k - 2),
+        [0.0] * (k - 1) + [scale],
+    ]
     return np.array(rows, dtype=np.float64)
 
 
@@ -38,8 +43,9 @@ def targets_for(loss, n, k):
 def net_with_logits(Z, loss, dtype):
     """A network whose logits on np.eye(n) are exactly Z (n, k)."""
     n, k = Z.shape
-    net = fastnn.Sequential([fastnn.Dense(n, k, activation=LOSSES[loss])], loss=loss,
-                            dtype=dtype, seed=0)
+    net = fastnn.Sequential(
+        [fastnn.Dense(n, k, activation=LOSSES[loss])], loss=loss, dtype=dtype, seed=0
+    )
     net.layers[0].W[...] = Z
     net.layers[0].b[...] = 0
     return net
@@ -81,15 +87,17 @@ def reported(net, Z, y):
     X = np.eye(n)
     out = {"evaluate": net.evaluate(X, y), "loss_and_grads": net.loss_and_grads(X, y)[0]}
     params = net.params.copy()
-    tiny = fastnn.SGD(lr=1e-300)    # the first step's loss is measured before its update
-    for name, call in (("fit", lambda: net.fit(X, y, epochs=1, optimizer=tiny)),
-                       ("partial_fit", lambda: net.partial_fit(X, y, optimizer=tiny))):
+    tiny = fastnn.SGD(lr=1e-300)  # the first step's loss is measured before its update
+    for name, call in (
+        ("fit", lambda: net.fit(X, y, epochs=1, optimizer=tiny)),
+        ("partial_fit", lambda: net.partial_fit(X, y, optimizer=tiny)),
+    ):
         try:
             hist = call()
             out[name] = hist.step_loss[0]
             out[name + " epoch"] = hist.loss[0]
         except fastnn.TrainingDiverged:
-            out[name] = math.inf            # a loss that is not finite in the dtype
+            out[name] = math.inf  # a loss that is not finite in the dtype
         net.params[...] = params
     return out
 
@@ -105,11 +113,11 @@ def close(a, b, dtype):
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("scale", MAGNITUDES)
 def test_every_path_reports_the_exact_loss(scale, loss, dtype):
-    Z = logits_for(scale).astype(dtype).astype(np.float64)   # the logits the net holds
+    Z = logits_for(scale).astype(dtype).astype(np.float64)  # the logits the net holds
     y = targets_for(loss, *Z.shape)
     net = net_with_logits(Z, loss, dtype)
     want = expected(Z, y, loss)
-    with np.errstate(over="ignore"):        # the loss in the dtype: inf where it overflows
+    with np.errstate(over="ignore"):  # the loss in the dtype: inf where it overflows
         want = float(np.dtype(dtype).type(want))
     for path, value in reported(net, Z, y).items():
         assert close(value, want, dtype), (path, value, want)
@@ -143,7 +151,7 @@ def test_the_gradient_at_extreme_logits_is_softmax_minus_one_hot(dtype):
     Z = np.array([[1e16, 1e16], [1e30, -1e30]])
     net = net_with_logits(Z, "cross_entropy", dtype)
     _, grads = net.loss_and_grads(np.eye(2), [0, 1])
-    dZ = np.array([[0.5 - 1, 0.5], [1.0, -1.0]]) / 2      # (softmax - onehot) / n
+    dZ = np.array([[0.5 - 1, 0.5], [1.0, -1.0]]) / 2  # (softmax - onehot) / n
     np.testing.assert_allclose(grads[0][0], dZ, rtol=1e-6)
 
 
@@ -156,17 +164,26 @@ def test_estimators_loss_curve_is_exact_at_extreme_inputs(hidden, dtype):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3)) * 1e15
     y = np.arange(40) % 2
-    clf = fastnn.MLPClassifier(hidden_layer_sizes=hidden, activation="identity",
-                               solver="sgd", learning_rate_init=1e-300, momentum=0.0,
-                               alpha=0.0, batch_size=40, max_iter=1, shuffle=False,
-                               random_state=0, dtype=dtype)
-    with pytest.warns(Warning):     # one iteration: scikit-learn's ConvergenceWarning
+    clf = fastnn.MLPClassifier(
+        hidden_layer_sizes=hidden,
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1e-300,
+        momentum=0.0,
+        alpha=0.0,
+        batch_size=40,
+        max_iter=1,
+        shuffle=False,
+        random_state=0,
+        dtype=dtype,
+    )
+    with pytest.warns(Warning):  # one iteration: scikit-learn's ConvergenceWarning
         clf.fit(X, y)
     A = X
     for W, b in zip(clf.coefs_, clf.intercepts_):
         A = A @ np.asarray(W, dtype=np.float64) + np.asarray(b, dtype=np.float64)
     want = expected(A, y.reshape(-1, 1).astype(np.float64), "binary_cross_entropy")
-    assert want > 1e13                       # the logits are huge, and so is the loss
+    assert want > 1e13  # the logits are huge, and so is the loss
     # float32: the logits themselves are float32 products of the rows
     assert math.isclose(clf.loss_curve_[0], want, rel_tol=1e-9 if dtype == "float64" else 1e-6)
 

@@ -4,9 +4,9 @@ import pickle
 
 import numpy as np
 import pytest
-from conftest import make_net
 
 import fastnn
+from conftest import make_net
 from fastnn import _training
 from fastnn._validation import _empty_targets
 from fastnn.datasets import load_digits
@@ -48,10 +48,11 @@ def test_default_dtype_is_float32_and_seed_fixes_weights():
 
 
 def test_initialisation_scales():
-    relu = fastnn.Sequential([fastnn.Dense(400, 300, activation="relu"),
-                              fastnn.Dense(300, 2)], dtype="float64")
+    relu = fastnn.Sequential(
+        [fastnn.Dense(400, 300, activation="relu"), fastnn.Dense(300, 2)], dtype="float64"
+    )
     W = relu.layers[0].W
-    assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)          # He
+    assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)  # He
     assert relu.layers[1].W.std() == pytest.approx(np.sqrt(2 / 302), rel=0.1)  # Glorot
     assert np.all(relu.layers[0].b == 0)
 
@@ -61,40 +62,53 @@ def test_loss_defaults_from_the_output_layer():
     assert fastnn.Sequential([fastnn.Dense(2, 1)]).loss == "mse"
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: fastnn.Dense(0, 3), "n_in must be >= 1"),
-    (lambda: fastnn.Dense(2, -1), "n_out must be >= 1"),
-    (lambda: fastnn.Dense(2.5, 3), "n_in must be an integer"),
-    (lambda: fastnn.Dense(2, 3, activation="swish"), "unknown activation 'swish'"),
-    (lambda: fastnn.Sequential([]), "at least one layer"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 3), fastnn.Dense(4, 1)]),
-     "takes 4 inputs but layer 0"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 3, activation="softmax"), fastnn.Dense(3, 1)]),
-     "softmax is for the output layer only"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], loss="hinge"), "unknown loss 'hinge'"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], loss="cross_entropy"),
-     "needs a softmax output"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 1)], loss="binary_cross_entropy"),
-     "needs a sigmoid output"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], dtype="float16"), "float32' or 'float64"),
-    (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], seed=-1), "seed must be"),
-    (lambda: fastnn.Sequential(fastnn.Dense(2, 3)), "list of layers"),
-    (lambda: fastnn.SGD(lr=0), "lr must be > 0"),
-    (lambda: fastnn.SGD(lr=float("nan")), "lr must be finite"),
-    (lambda: fastnn.SGD(lr=0.1, momentum=-0.5), "momentum must be >= 0"),
-    (lambda: fastnn.SGD(lr=0.1, nesterov=True), "Nesterov momentum requires"),
-    (lambda: fastnn.SGD(lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
-    (lambda: fastnn.Adam(lr=-1), "lr must be > 0"),
-    (lambda: fastnn.Adam(betas=(0.9, 1.0)), r"betas\[1\] must be < 1"),
-    (lambda: fastnn.Adam(eps=float("inf")), "eps must be finite"),
-    (lambda: fastnn.AdaGrad(lr_decay=-1), "lr_decay must be >= 0"),
-    (lambda: fastnn.AdaGrad(initial_accumulator_value=-0.1), "initial_accumulator_value"),
-    (lambda: fastnn.RMSprop(alpha=1.5), "alpha must be <= 1"),
-    (lambda: fastnn.RMSprop(centered="yes"), "centered must be True or False"),
-    (lambda: fastnn.Rprop(etas=(1.2, 0.5)), "etas must satisfy"),
-    (lambda: fastnn.Rprop(step_sizes=(1.0, 0.1)), "step_sizes must satisfy"),
-    (lambda: fastnn.Rprop(etas=0.5), "etas must be a pair"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: fastnn.Dense(0, 3), "n_in must be >= 1"),
+        (lambda: fastnn.Dense(2, -1), "n_out must be >= 1"),
+        (lambda: fastnn.Dense(2.5, 3), "n_in must be an integer"),
+        (lambda: fastnn.Dense(2, 3, activation="swish"), "unknown activation 'swish'"),
+        (lambda: fastnn.Sequential([]), "at least one layer"),
+        (
+            lambda: fastnn.Sequential([fastnn.Dense(2, 3), fastnn.Dense(4, 1)]),
+            "takes 4 inputs but layer 0",
+        ),
+        (
+            lambda: fastnn.Sequential(
+                [fastnn.Dense(2, 3, activation="softmax"), fastnn.Dense(3, 1)]
+            ),
+            "softmax is for the output layer only",
+        ),
+        (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], loss="hinge"), "unknown loss 'hinge'"),
+        (
+            lambda: fastnn.Sequential([fastnn.Dense(2, 3)], loss="cross_entropy"),
+            "needs a softmax output",
+        ),
+        (
+            lambda: fastnn.Sequential([fastnn.Dense(2, 1)], loss="binary_cross_entropy"),
+            "needs a sigmoid output",
+        ),
+        (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], dtype="float16"), "float32' or 'float64"),
+        (lambda: fastnn.Sequential([fastnn.Dense(2, 3)], seed=-1), "seed must be"),
+        (lambda: fastnn.Sequential(fastnn.Dense(2, 3)), "list of layers"),
+        (lambda: fastnn.SGD(lr=0), "lr must be > 0"),
+        (lambda: fastnn.SGD(lr=float("nan")), "lr must be finite"),
+        (lambda: fastnn.SGD(lr=0.1, momentum=-0.5), "momentum must be >= 0"),
+        (lambda: fastnn.SGD(lr=0.1, nesterov=True), "Nesterov momentum requires"),
+        (lambda: fastnn.SGD(lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
+        (lambda: fastnn.Adam(lr=-1), "lr must be > 0"),
+        (lambda: fastnn.Adam(betas=(0.9, 1.0)), r"betas\[1\] must be < 1"),
+        (lambda: fastnn.Adam(eps=float("inf")), "eps must be finite"),
+        (lambda: fastnn.AdaGrad(lr_decay=-1), "lr_decay must be >= 0"),
+        (lambda: fastnn.AdaGrad(initial_accumulator_value=-0.1), "initial_accumulator_value"),
+        (lambda: fastnn.RMSprop(alpha=1.5), "alpha must be <= 1"),
+        (lambda: fastnn.RMSprop(centered="yes"), "centered must be True or False"),
+        (lambda: fastnn.Rprop(etas=(1.2, 0.5)), "etas must satisfy"),
+        (lambda: fastnn.Rprop(step_sizes=(1.0, 0.1)), "step_sizes must satisfy"),
+        (lambda: fastnn.Rprop(etas=0.5), "etas must be a pair"),
+    ],
+)
 def test_bad_construction_is_refused(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make()
@@ -116,7 +130,7 @@ def test_modes_make_the_right_number_of_steps(data, batch_size, steps):
     assert len(hist.step_loss) == 3 * steps
     assert len(hist.loss) == 3
     if batch_size == 5:
-        assert hist.batch_sizes[:5] == [5, 5, 5, 5, 3]       # the last batch is kept
+        assert hist.batch_sizes[:5] == [5, 5, 5, 5, 3]  # the last batch is kept
 
 
 def test_epoch_loss_is_the_size_weighted_mean_of_step_losses(data):
@@ -136,7 +150,7 @@ def test_history_lists_are_plain_python_and_stay_consistent(data):
     np.testing.assert_array_equal(hist._step_loss_array, hist.step_loss)
     again = small_net().fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1))
     assert again == hist and repr(again) == repr(hist)
-    hist.step_loss += [1.0]                     # lists stay writable
+    hist.step_loss += [1.0]  # lists stay writable
     assert hist.step_loss[-1] == 1.0 and hist._step_loss_array[-1] == 1.0
     assert again != hist
 
@@ -166,8 +180,7 @@ def test_same_seed_same_run_and_shuffle_changes_the_order(data):
     runs = []
     for seed in (0, 0, 1):
         net = small_net(seed=0)
-        net._rng_state[...] = fastnn.Sequential(
-            [fastnn.Dense(1, 1)], seed=seed)._rng_state
+        net._rng_state[...] = fastnn.Sequential([fastnn.Dense(1, 1)], seed=seed)._rng_state
         runs.append(net.fit(X, y, epochs=3, batch_size=4, optimizer=fastnn.SGD(lr=0.1)))
     assert runs[0].step_loss == runs[1].step_loss
     assert runs[0].step_loss != runs[2].step_loss
@@ -191,8 +204,9 @@ def test_shuffled_training_is_the_reference_over_the_drawn_order(data):
     assert sorted(order) == list(range(len(X)))
     twin = small_net()
     h1 = net.fit(X, y, epochs=1, batch_size=4, optimizer=fastnn.SGD(lr=0.1))
-    h2 = twin.fit(X[order], y[order], epochs=1, batch_size=4, optimizer=fastnn.SGD(lr=0.1),
-                  shuffle=False)
+    h2 = twin.fit(
+        X[order], y[order], epochs=1, batch_size=4, optimizer=fastnn.SGD(lr=0.1), shuffle=False
+    )
     np.testing.assert_allclose(h1.step_loss, h2.step_loss, rtol=1e-14)
     np.testing.assert_allclose(net.params, twin.params, rtol=1e-14)
 
@@ -229,9 +243,10 @@ def test_partial_fit_chunks_equal_one_fit_without_shuffle(data):
     whole.fit(X, y, epochs=1, batch_size=4, optimizer=fastnn.Adam(lr=0.01), shuffle=False)
     opt = fastnn.Adam(lr=0.01)
     steps = []
-    for start in range(0, 23, 8):                 # chunks of 8 rows, batches of 4
-        h = streamed.partial_fit(X[start:start + 8], y[start:start + 8], optimizer=opt,
-                                 batch_size=4)
+    for start in range(0, 23, 8):  # chunks of 8 rows, batches of 4
+        h = streamed.partial_fit(
+            X[start : start + 8], y[start : start + 8], optimizer=opt, batch_size=4
+        )
         steps += h.step_loss
     np.testing.assert_array_equal(whole.params, streamed.params)
     assert len(steps) == 6
@@ -298,13 +313,16 @@ def test_bad_input_is_refused_and_leaves_the_model_unchanged(data, corrupt, matc
     assert opt.state_for(net).t == t_before
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(batch_size=0), "batch_size must be >= 1"),
-    (dict(batch_size=2.0), "batch_size must be an integer"),
-    (dict(epochs=1.5), "epochs must be an integer"),
-    (dict(optimizer="sgd"), "optimizer must be a fastnn optimizer"),
-    (dict(shuffle="yes"), "shuffle must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(batch_size=0), "batch_size must be >= 1"),
+        (dict(batch_size=2.0), "batch_size must be an integer"),
+        (dict(epochs=1.5), "epochs must be an integer"),
+        (dict(optimizer="sgd"), "optimizer must be a fastnn optimizer"),
+        (dict(shuffle="yes"), "shuffle must be True or False"),
+    ],
+)
 def test_bad_fit_arguments(data, kwargs, match):
     X, y = data
     net = small_net()
@@ -379,24 +397,27 @@ def test_a_failed_stream_step_leaves_model_and_optimizer_as_they_were(rng, dtype
     # chunk had never come.
     X = rng.normal(size=(12, 3))
     y = rng.normal(size=12)
-    net, twin = (make_net((3, 5, 1), ["tanh", "identity"], "mse", dtype=dtype, seed=1)
-                 for _ in range(2))
+    net, twin = (
+        make_net((3, 5, 1), ["tanh", "identity"], "mse", dtype=dtype, seed=1) for _ in range(2)
+    )
     opt, twin_opt = fastnn.Adam(lr=0.01), fastnn.Adam(lr=0.01)
     for i in range(3):
-        net.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=opt)
-        twin.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=twin_opt)
+        net.partial_fit(X[i : i + 1], y[i : i + 1], optimizer=opt)
+        twin.partial_fit(X[i : i + 1], y[i : i + 1], optimizer=twin_opt)
     params, buffer = net.params.copy(), opt.state_for(net).buffer.copy()
     huge = np.full((1, 3), 1e30 if dtype == "float64" else 1e18)
-    for bad_X, bad_y, bad_opt in ((huge, [1e30], fastnn.SGD(lr=1e300)),     # overflow
-                                  (X[:1], [np.finfo(dtype).max], opt)):      # inf gradient
+    for bad_X, bad_y, bad_opt in (
+        (huge, [1e30], fastnn.SGD(lr=1e300)),  # overflow
+        (X[:1], [np.finfo(dtype).max], opt),
+    ):  # inf gradient
         with pytest.raises(fastnn.TrainingDiverged):
             net.partial_fit(bad_X, bad_y, optimizer=bad_opt)
         np.testing.assert_array_equal(net.params, params)
         np.testing.assert_array_equal(opt.state_for(net).buffer, buffer)
         assert opt.state_for(net).t == 3
     for i in range(3, 12):
-        net.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=opt)
-        twin.partial_fit(X[i:i + 1], y[i:i + 1], optimizer=twin_opt)
+        net.partial_fit(X[i : i + 1], y[i : i + 1], optimizer=opt)
+        twin.partial_fit(X[i : i + 1], y[i : i + 1], optimizer=twin_opt)
     np.testing.assert_array_equal(net.params, twin.params)
 
 
@@ -405,8 +426,8 @@ def test_stream_steps_survive_pickling_and_growing_chunks(data):
     net, twin = small_net(), small_net()
     opt = fastnn.SGD(lr=0.1, momentum=0.9)
     net.partial_fit(X[:2], y[:2], optimizer=opt)
-    net, opt = pickle.loads(pickle.dumps((net, opt)))   # the stepper is rebuilt
-    for start, stop in ((2, 3), (3, 9), (9, 10)):        # chunks of 1, 6, 1 rows
+    net, opt = pickle.loads(pickle.dumps((net, opt)))  # the stepper is rebuilt
+    for start, stop in ((2, 3), (3, 9), (9, 10)):  # chunks of 1, 6, 1 rows
         net.partial_fit(X[start:stop], y[start:stop], optimizer=opt)
     twin_opt = fastnn.SGD(lr=0.1, momentum=0.9)
     for start, stop in ((0, 2), (2, 3), (3, 9), (9, 10)):
@@ -420,9 +441,16 @@ def test_the_kernels_refuse_class_labels_outside_the_output_layer(data):
     before = net.params.copy()
     for labels in (np.array([3]), np.array([-1])):
         with pytest.raises(ValueError, match="outside 0..2"):
-            _training.run(net, np.ascontiguousarray(X[:1]), labels.astype(np.int64),
-                          _empty_targets(net.n_out, net.dtype), 1, None, fastnn.SGD(lr=0.1),
-                          False)
+            _training.run(
+                net,
+                np.ascontiguousarray(X[:1]),
+                labels.astype(np.int64),
+                _empty_targets(net.n_out, net.dtype),
+                1,
+                None,
+                fastnn.SGD(lr=0.1),
+                False,
+            )
     np.testing.assert_array_equal(net.params, before)
 
 
@@ -432,9 +460,11 @@ def test_xor_is_learned_on_most_seeds():
     y = np.array([0, 1, 1, 0])
     solved = 0
     for seed in range(10):
-        net = fastnn.Sequential([fastnn.Dense(2, 4, activation="tanh"),
-                                 fastnn.Dense(4, 1, activation="sigmoid")],
-                                loss="binary_cross_entropy", seed=seed)
+        net = fastnn.Sequential(
+            [fastnn.Dense(2, 4, activation="tanh"), fastnn.Dense(4, 1, activation="sigmoid")],
+            loss="binary_cross_entropy",
+            seed=seed,
+        )
         net.fit(X, y, epochs=500, optimizer=fastnn.SGD(lr=0.5, momentum=0.9))
         solved += np.array_equal((net.predict(X).ravel() > 0.5).astype(int), y)
     assert solved >= 8
@@ -445,11 +475,14 @@ def test_digits_are_learned_above_95_percent():
     X = X / 16.0
     order = np.random.default_rng(0).permutation(len(X))
     train, test = order[:1400], order[1400:]
-    net = fastnn.Sequential([fastnn.Dense(64, 32, activation="relu"),
-                             fastnn.Dense(32, 10, activation="softmax")],
-                            loss="cross_entropy", seed=0)
-    hist = net.fit(X[train], y[train], epochs=20, batch_size=16,
-                   optimizer=fastnn.SGD(lr=0.1, momentum=0.9))
+    net = fastnn.Sequential(
+        [fastnn.Dense(64, 32, activation="relu"), fastnn.Dense(32, 10, activation="softmax")],
+        loss="cross_entropy",
+        seed=0,
+    )
+    hist = net.fit(
+        X[train], y[train], epochs=20, batch_size=16, optimizer=fastnn.SGD(lr=0.1, momentum=0.9)
+    )
     accuracy = np.mean(net.predict(X[test]).argmax(axis=1) == y[test])
     assert accuracy > 0.95
     assert hist.loss[-1] < hist.loss[0] / 5
@@ -460,7 +493,7 @@ def test_optimizer_settings_changed_between_calls_are_checked_and_used(data):
     opt = fastnn.SGD(lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match="lr must be > 0"):
         opt.lr = -1.0
-    assert opt.lr == 0.1                       # a refused change leaves the old value
+    assert opt.lr == 0.1  # a refused change leaves the old value
     a, b = small_net(), small_net()
     opt.lr = 0.05
     a.fit(X, y, epochs=2, optimizer=opt, shuffle=False)
@@ -477,11 +510,9 @@ def test_the_training_driver_refuses_arrays_of_another_layout_or_dtype(data):
     empty = _empty_targets(net.n_out, net.dtype)
     before = net.params.copy()
     with pytest.raises(ValueError, match="contiguous"):
-        _training.run(net, np.asfortranarray(X), labels, empty, 1, None, fastnn.SGD(lr=0.1),
-                      False)
+        _training.run(net, np.asfortranarray(X), labels, empty, 1, None, fastnn.SGD(lr=0.1), False)
     with pytest.raises((TypeError, ValueError)):
-        _training.run(net, X.astype(np.float32), labels, empty, 1, None, fastnn.SGD(lr=0.1),
-                      False)
+        _training.run(net, X.astype(np.float32), labels, empty, 1, None, fastnn.SGD(lr=0.1), False)
     np.testing.assert_array_equal(net.params, before)
     a, b = small_net(), small_net()
     _training.run(a, np.ascontiguousarray(X), labels, empty, 2, 5, fastnn.SGD(lr=0.1), False)

@@ -68,9 +68,7 @@ def test_xor_does_not_converge_and_warns():
 
 
 def test_too_few_epochs_warns_on_a_separable_problem():
-    with pytest.warns(
-        ConvergenceWarning, match=r"max_epochs=1 epochs still made \d+ mistakes"
-    ):
+    with pytest.warns(ConvergenceWarning, match=r"max_epochs=1 epochs still made \d+ mistakes"):
         p = Perceptron(max_epochs=1).fit(X_GATE, SEPARABLE["AND"])
     assert p.converged_ is False
     assert p.n_epochs_ == 1
@@ -136,10 +134,7 @@ def test_same_seed_same_result_and_the_seed_matters():
     b = Perceptron(seed=5).fit(X_GATE, SEPARABLE["AND"])
     assert a.errors_ == b.errors_
     assert a.coef_.tolist() == b.coef_.tolist()
-    histories = {
-        tuple(Perceptron(seed=s).fit(X_GATE, SEPARABLE["AND"]).errors_)
-        for s in range(10)
-    }
+    histories = {tuple(Perceptron(seed=s).fit(X_GATE, SEPARABLE["AND"]).errors_) for s in range(10)}
     assert len(histories) > 1
 
 
@@ -196,9 +191,7 @@ def test_accepts_bools_lists_and_other_dtypes():
     y_bool = np.array(SEPARABLE["AND"], dtype=bool)
     p = Perceptron().fit(X_GATE.astype(bool), y_bool)
     assert p.predict(X_GATE).tolist() == SEPARABLE["AND"]
-    q = Perceptron().fit(
-        np.asfortranarray(X_GATE, dtype=np.float32), [0.0, 0.0, 0.0, 1.0]
-    )
+    q = Perceptron().fit(np.asfortranarray(X_GATE, dtype=np.float32), [0.0, 0.0, 0.0, 1.0])
     assert q.predict(X_GATE.tolist()).tolist() == SEPARABLE["AND"]
 
 
@@ -267,9 +260,7 @@ def test_predict_before_fit():
 
 def test_predict_rejects_bad_X():
     p = Perceptron().fit(X_GATE, SEPARABLE["AND"])
-    with pytest.raises(
-        ValueError, match="X has 3 features, but the perceptron was fitted with 2"
-    ):
+    with pytest.raises(ValueError, match="X has 3 features, but the perceptron was fitted with 2"):
         p.predict(np.zeros((4, 3)))
     with pytest.raises(ValueError, match="X must be 2-D"):
         p.predict([0, 1])

@@ -16,7 +16,7 @@ def test_full_batch_descent_reaches_the_closed_form(hubble):
     x, y = hubble
     m = fastnn.RegressionMachine().fit(x, y, lr=0.3, steps=3000)
     a, b = m.closed_form()
-    assert (a, b) == pytest.approx((454.158, -40.784), abs=1e-3)   # the reference OLS fit
+    assert (a, b) == pytest.approx((454.158, -40.784), abs=1e-3)  # the reference OLS fit
     assert m.a == pytest.approx(a, abs=1e-6) and m.b == pytest.approx(b, abs=1e-6)
     assert m.through_origin() == pytest.approx(423.937, abs=1e-3)  # Hubble's constant
 
@@ -43,8 +43,7 @@ def test_hessian_and_stability_limit(hubble):
     x, y = hubble
     m = fastnn.RegressionMachine().fit(x, y, lr=0.1, steps=1)
     H = m.hessian()
-    np.testing.assert_allclose(H, 2 * np.array([[np.mean(x * x), np.mean(x)],
-                                                [np.mean(x), 1.0]]))
+    np.testing.assert_allclose(H, 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]]))
     assert m.stability_limit() == pytest.approx(2 / np.linalg.eigvalsh(H).max())
     assert 0.45 < m.stability_limit() < 0.52
     below = fastnn.RegressionMachine().fit(x, y, lr=0.9 * m.stability_limit(), steps=300)
@@ -59,10 +58,10 @@ def test_mini_batch_and_online_modes(hubble):
     online = fastnn.RegressionMachine(seed=1).fit(x, y, lr=0.02, steps=960, batch_size=1)
     again = fastnn.RegressionMachine(seed=1).fit(x, y, lr=0.05, steps=600, batch_size=4)
     assert mb.path.shape == (600, 2) and online.path.shape == (960, 2)
-    np.testing.assert_array_equal(mb.path, again.path)             # seeded
+    np.testing.assert_array_equal(mb.path, again.path)  # seeded
     assert mb.history.steps_per_epoch == 6 and online.history.steps_per_epoch == 24
     a, b = mb.closed_form()
-    for m in (mb, online):                                          # noisy, but near
+    for m in (mb, online):  # noisy, but near
         assert m.loss(m.a, m.b) < 1.1 * m.loss(a, b)
 
 
@@ -76,14 +75,17 @@ def test_a_diverging_run_says_so_and_keeps_the_machine_usable(hubble):
     assert m.path.shape == (10, 2)
 
 
-@pytest.mark.parametrize("args, match", [
-    (dict(x=[1.0], y=[2.0]), "at least 2 points"),
-    (dict(x=[1.0, 2.0], y=[1.0]), "different lengths"),
-    (dict(x=[[1.0, 2.0]], y=[1.0, 2.0]), "1-D arrays"),
-    (dict(x=[1.0, np.nan], y=[1.0, 2.0]), "finite"),
-    (dict(x=[1.0, 2.0], y=[1.0, 2.0], lr=0), "lr must be > 0"),
-    (dict(x=[1.0, 2.0], y=[1.0, 2.0], steps=-1), "steps must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (dict(x=[1.0], y=[2.0]), "at least 2 points"),
+        (dict(x=[1.0, 2.0], y=[1.0]), "different lengths"),
+        (dict(x=[[1.0, 2.0]], y=[1.0, 2.0]), "1-D arrays"),
+        (dict(x=[1.0, np.nan], y=[1.0, 2.0]), "finite"),
+        (dict(x=[1.0, 2.0], y=[1.0, 2.0], lr=0), "lr must be > 0"),
+        (dict(x=[1.0, 2.0], y=[1.0, 2.0], steps=-1), "steps must be >= 0"),
+    ],
+)
 def test_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         fastnn.RegressionMachine().fit(**args)

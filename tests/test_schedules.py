@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_net, net3
 
 import fastnn
+from conftest import net3
 
 
 # ------------------------------------------------------------ the rules, as torch documents them
@@ -54,8 +54,9 @@ class RefScheduler:
             if (t_cur - T) % (2 * T) == 0:
                 g["lr"] = g["lr"] + (g["initial_lr"] - eta_min) * (1 - math.cos(math.pi / T)) / 2
             else:
-                g["lr"] = ((1 + math.cos(math.pi * (t_cur + 1) / T))
-                           / (1 + math.cos(math.pi * t_cur / T)) * (g["lr"] - eta_min) + eta_min)
+                g["lr"] = (1 + math.cos(math.pi * (t_cur + 1) / T)) / (
+                    1 + math.cos(math.pi * t_cur / T)
+                ) * (g["lr"] - eta_min) + eta_min
         else:
             self._plateau(metric)
 
@@ -82,10 +83,18 @@ class RefScheduler:
             self.bad = 0
 
 
-FASTNN = {"step": fastnn.StepDecay, "exp": fastnn.ExponentialDecay,
-          "cos": fastnn.CosineAnnealing, "plateau": fastnn.ReduceOnPlateau}
-TORCH = {"step": "StepLR", "exp": "ExponentialLR", "cos": "CosineAnnealingLR",
-         "plateau": "ReduceLROnPlateau"}
+FASTNN = {
+    "step": fastnn.StepDecay,
+    "exp": fastnn.ExponentialDecay,
+    "cos": fastnn.CosineAnnealing,
+    "plateau": fastnn.ReduceOnPlateau,
+}
+TORCH = {
+    "step": "StepLR",
+    "exp": "ExponentialLR",
+    "cos": "CosineAnnealingLR",
+    "plateau": "ReduceLROnPlateau",
+}
 
 SPECS = [
     ("step", dict(step_size=3, gamma=0.5)),
@@ -93,11 +102,15 @@ SPECS = [
     ("cos", dict(T_max=3, eta_min=0.01)),
     ("cos", dict(T_max=1)),
     ("plateau", dict(factor=0.5, patience=1, threshold=0.05)),
-    ("plateau", dict(mode="max", factor=0.3, patience=0, threshold_mode="abs", threshold=0.0,
-                     cooldown=2)),
-    ("plateau", dict(factor=0.5, patience=0, threshold=0.5, threshold_mode="rel",
-                     min_lr=0.02, eps=1e-3)),
-    ("plateau", dict(min_lr=0.5)),          # above the rate: torch never raises it
+    (
+        "plateau",
+        dict(mode="max", factor=0.3, patience=0, threshold_mode="abs", threshold=0.0, cooldown=2),
+    ),
+    (
+        "plateau",
+        dict(factor=0.5, patience=0, threshold=0.5, threshold_mode="rel", min_lr=0.02, eps=1e-3),
+    ),
+    ("plateau", dict(min_lr=0.5)),  # above the rate: torch never raises it
 ]
 SPEC_IDS = [f"{k}-{'-'.join(f'{a}={v}' for a, v in kw.items())}" for k, kw in SPECS]
 
@@ -117,8 +130,14 @@ def scenarios(spec):
         "replaced": [("schedule", OTHER), ("fit", 5), ("schedule", spec), ("fit", 8)],
         "after-plateau": [("schedule", PLATEAU), ("fit", 5), ("schedule", spec), ("fit", 8)],
         "lr-set": [("schedule", spec), ("fit", 4), ("lr", 0.05), ("fit", 6)],
-        "removed": [("schedule", OTHER), ("fit", 5), ("schedule", None), ("fit", 2),
-                    ("schedule", spec), ("fit", 7)],
+        "removed": [
+            ("schedule", OTHER),
+            ("fit", 5),
+            ("schedule", None),
+            ("fit", 2),
+            ("schedule", spec),
+            ("fit", 7),
+        ],
     }
 
 
@@ -137,8 +156,16 @@ def run_fastnn(steps, data, tmp_path, validation, lr=0.2):
             net.save(tmp_path / "ckpt.npz", optimizer=opt)
             net, opt = fastnn.load_checkpoint(tmp_path / "ckpt.npz")
         else:
-            hist = net.fit(X[:45], y[:45], epochs=step[1], batch_size=8, optimizer=opt,
-                           verbose=False, callbacks=lambda e, logs, n: None, **kwargs)
+            hist = net.fit(
+                X[:45],
+                y[:45],
+                epochs=step[1],
+                batch_size=8,
+                optimizer=opt,
+                verbose=False,
+                callbacks=lambda e, logs, n: None,
+                **kwargs,
+            )
             rates += hist.lr
             metrics += hist.val_loss if validation else hist.loss
     return rates, metrics
@@ -150,7 +177,7 @@ def run_reference(steps, metrics, lr=0.2):
         if step[0] == "schedule":
             sched = None if step[1] is None else RefScheduler(step[1][0], group, **step[1][1])
             if sched is None:
-                group["lr"] = lr          # without a schedule fastnn trains at opt.lr
+                group["lr"] = lr  # without a schedule fastnn trains at opt.lr
         elif step[0] == "lr":
             group["lr"] = lr = step[1]
         elif step[0] == "fit":
@@ -178,7 +205,7 @@ def run_torch(torch, steps, metrics, lr=0.2):
                 opt.param_groups[0]["lr"] = lr
         elif step[0] == "lr":
             opt.param_groups[0]["lr"] = lr = step[1]
-        elif step[0] == "checkpoint":       # torch's way: scheduler first, then both states
+        elif step[0] == "checkpoint":  # torch's way: scheduler first, then both states
             opt_state = opt.state_dict()
             sched_state = None if sched is None else sched.state_dict()
             opt = torch.optim.SGD([param], lr=lr)
@@ -222,16 +249,21 @@ def test_rates_are_torchs(data, tmp_path, spec, scenario, validation):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("spec", [s for s in SPECS if s[0] == "plateau"] + [
-    ("plateau", dict(factor=0.7, patience=2, cooldown=1, threshold=0.02)),
-    ("plateau", dict(mode="max", factor=0.5, patience=1, threshold=0.1)),
-    ("plateau", dict(factor=0.5, patience=0, threshold=0.0, threshold_mode="abs", eps=0.0)),
-], ids=str)
+@pytest.mark.parametrize(
+    "spec",
+    [s for s in SPECS if s[0] == "plateau"]
+    + [
+        ("plateau", dict(factor=0.7, patience=2, cooldown=1, threshold=0.02)),
+        ("plateau", dict(mode="max", factor=0.5, patience=1, threshold=0.1)),
+        ("plateau", dict(factor=0.5, patience=0, threshold=0.0, threshold_mode="abs", eps=0.0)),
+    ],
+    ids=str,
+)
 def test_plateau_on_any_sequence_is_torchs(seed, spec):
     """Monitored values with plateaus, rises and ties, fed one by one."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(seed)
-    metrics = np.round(np.cumsum(rng.normal(size=40)) * 2) / 2     # ties and plateaus
+    metrics = np.round(np.cumsum(rng.normal(size=40)) * 2) / 2  # ties and plateaus
     net, opt = net3(), fastnn.SGD(lr=0.3, schedule=FASTNN[spec[0]](**spec[1]))
     state = opt.state_for(net)
     ours = [opt.current_lr(state)] + [opt.step_schedule(state, m) for m in metrics]
@@ -248,25 +280,35 @@ def test_fresh_rates_are_the_closed_forms_of_torchs_docs(data):
     cases = [
         (fastnn.StepDecay(3, 0.5), lambda e: 0.2 * 0.5 ** (e // 3)),
         (fastnn.ExponentialDecay(0.9), lambda e: 0.2 * 0.9**e),
-        (fastnn.CosineAnnealing(5, 0.01),
-         lambda e: 0.01 + (0.2 - 0.01) * (1 + math.cos(math.pi * e / 5)) / 2),
+        (
+            fastnn.CosineAnnealing(5, 0.01),
+            lambda e: 0.01 + (0.2 - 0.01) * (1 + math.cos(math.pi * e / 5)) / 2,
+        ),
         (fastnn.Constant(), lambda e: 0.2),
     ]
     for schedule, formula in cases:
-        hist = net3().fit(X, y, epochs=17, batch_size=10,
-                          optimizer=fastnn.SGD(lr=0.2, schedule=schedule))
-        np.testing.assert_allclose(hist.lr, [formula(e) for e in range(17)], rtol=1e-12,
-                                   atol=1e-15)
+        hist = net3().fit(
+            X, y, epochs=17, batch_size=10, optimizer=fastnn.SGD(lr=0.2, schedule=schedule)
+        )
+        np.testing.assert_allclose(hist.lr, [formula(e) for e in range(17)], rtol=1e-12, atol=1e-15)
         if hasattr(schedule, "lr"):
-            np.testing.assert_allclose([schedule.lr(0.2, e) for e in range(17)],
-                                       [formula(e) for e in range(17)], rtol=1e-14)
+            np.testing.assert_allclose(
+                [schedule.lr(0.2, e) for e in range(17)],
+                [formula(e) for e in range(17)],
+                rtol=1e-14,
+            )
 
 
 def test_schedule_changes_the_steps_taken(data):
     X, y = data
     a, b = net3(), net3()
-    a.fit(X, y, epochs=4, optimizer=fastnn.SGD(lr=0.2, schedule=fastnn.StepDecay(2, 0.1)),
-          shuffle=False)
+    a.fit(
+        X,
+        y,
+        epochs=4,
+        optimizer=fastnn.SGD(lr=0.2, schedule=fastnn.StepDecay(2, 0.1)),
+        shuffle=False,
+    )
     # the same by hand: two epochs at 0.2, two at 0.02, momentum-free
     b.fit(X, y, epochs=2, optimizer=fastnn.SGD(lr=0.2), shuffle=False)
     b.fit(X, y, epochs=2, optimizer=fastnn.SGD(lr=0.2 * 0.1), shuffle=False)
@@ -276,8 +318,9 @@ def test_schedule_changes_the_steps_taken(data):
 # ------------------------------------------------------------ the plateau rule's edges
 def test_plateau_never_raises_a_rate_below_min_lr(data):
     X, y = data
-    opt = fastnn.SGD(lr=0.001, schedule=fastnn.ReduceOnPlateau(min_lr=0.01, patience=0,
-                                                               threshold=0.9))
+    opt = fastnn.SGD(
+        lr=0.001, schedule=fastnn.ReduceOnPlateau(min_lr=0.01, patience=0, threshold=0.9)
+    )
     hist = net3().fit(X, y, epochs=6, optimizer=opt)
     assert hist.lr == [0.001] * 6
 
@@ -285,16 +328,20 @@ def test_plateau_never_raises_a_rate_below_min_lr(data):
 def test_plateau_ignores_changes_smaller_than_eps():
     # factor 0.5 from 1e-7: cuts of 5e-8, 2.5e-8 and 1.25e-8 exceed eps=1e-8;
     # the next (6.25e-9) does not, and the rate stays
-    net, opt = net3(), fastnn.SGD(lr=1e-7, schedule=fastnn.ReduceOnPlateau(
-        factor=0.5, patience=0, eps=1e-8))
+    net, opt = (
+        net3(),
+        fastnn.SGD(lr=1e-7, schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=0, eps=1e-8)),
+    )
     state = opt.state_for(net)
     rates = [opt.step_schedule(state, 1.0) for _ in range(7)]
     assert rates == [1e-7] + [1e-7 * 0.5**k for k in (1, 2, 3)] + [1e-7 * 0.5**3] * 3
 
 
 def test_plateau_in_cooldown_counts_no_bad_epoch():
-    net, opt = net3(), fastnn.SGD(lr=1.0, schedule=fastnn.ReduceOnPlateau(
-        factor=0.5, patience=1, cooldown=2))
+    net, opt = (
+        net3(),
+        fastnn.SGD(lr=1.0, schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=1, cooldown=2)),
+    )
     state = opt.state_for(net)
     rates = [opt.step_schedule(state, 1.0) for _ in range(8)]
     # best at step 1; bad 2, 3 -> cut at 3; cooldown 4, 5; bad 6, 7 -> cut at 7
@@ -304,12 +351,14 @@ def test_plateau_in_cooldown_counts_no_bad_epoch():
 # ------------------------------------------------------------ state kept and restored
 def test_a_checkpoint_resumes_the_schedule_exactly(data, tmp_path):
     X, y = data
-    straight = fastnn.SGD(lr=0.3, schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=0,
-                                                                  threshold=0.2, cooldown=1))
+    straight = fastnn.SGD(
+        lr=0.3, schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=0, threshold=0.2, cooldown=1)
+    )
     a = net3()
     ha = a.fit(X, y, epochs=10, batch_size=7, optimizer=straight)
-    opt = fastnn.SGD(lr=0.3, schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=0,
-                                                             threshold=0.2, cooldown=1))
+    opt = fastnn.SGD(
+        lr=0.3, schedule=fastnn.ReduceOnPlateau(factor=0.5, patience=0, threshold=0.2, cooldown=1)
+    )
     b = net3()
     h1 = b.fit(X, y, epochs=4, batch_size=7, optimizer=opt)
     b.save(tmp_path / "c.npz", optimizer=opt)
@@ -335,7 +384,7 @@ def test_a_schedule_attached_later_starts_from_the_rate_then(data):
     X, y = data
     opt = fastnn.SGD(lr=0.2, schedule=fastnn.ExponentialDecay(0.5))
     net = net3()
-    net.fit(X, y, epochs=3, optimizer=opt)               # 0.2, 0.1, 0.05; next 0.025
+    net.fit(X, y, epochs=3, optimizer=opt)  # 0.2, 0.1, 0.05; next 0.025
     opt.schedule = fastnn.StepDecay(2, 0.1)
     hist = net.fit(X, y, epochs=4, optimizer=opt)
     assert hist.lr == [0.2 * 0.5**3, 0.2 * 0.5**3, 0.2 * 0.5**3 * 0.1, 0.2 * 0.5**3 * 0.1]
@@ -375,9 +424,11 @@ def test_a_bad_schedule_state_is_refused_and_changes_nothing(data, tmp_path):
     with np.load(tmp_path / "ok.npz") as f:
         arrays = dict(f)
     info = json.loads(str(arrays["optimizer"]))
-    for bad, match in [({**info["schedule_state"], "lr": "fast"}, "lr must be a finite number"),
-                       ({**info["schedule_state"], "lr": -1.0}, "lr must be a finite number"),
-                       ({**info["schedule_state"], "initial_lr": None}, "initial_lr must be")]:
+    for bad, match in [
+        ({**info["schedule_state"], "lr": "fast"}, "lr must be a finite number"),
+        ({**info["schedule_state"], "lr": -1.0}, "lr must be a finite number"),
+        ({**info["schedule_state"], "initial_lr": None}, "initial_lr must be"),
+    ]:
         arrays["optimizer"] = np.array(json.dumps({**info, "schedule_state": bad}))
         np.savez(tmp_path / "bad.npz", **arrays)
         net2, opt2 = fastnn.load_checkpoint(tmp_path / "bad.npz")
@@ -412,23 +463,32 @@ def test_partial_fit_trains_at_the_current_rate_without_stepping(data):
 
 
 # ------------------------------------------------------------ bad input
-@pytest.mark.parametrize("make, error, match", [
-    (lambda: fastnn.StepDecay(step_size=0), ValueError, "step_size must be >= 1"),
-    (lambda: fastnn.StepDecay(step_size=2.5), TypeError, "step_size must be an integer"),
-    (lambda: fastnn.StepDecay(gamma=0.0), ValueError, "gamma must be > 0"),
-    (lambda: fastnn.ExponentialDecay(gamma=-1.0), ValueError, "gamma must be > 0"),
-    (lambda: fastnn.CosineAnnealing(T_max=0), ValueError, "T_max must be >= 1"),
-    (lambda: fastnn.CosineAnnealing(eta_min=-0.1), ValueError, "eta_min must be >= 0"),
-    (lambda: fastnn.ReduceOnPlateau(factor=1.0), ValueError, "factor must be < 1"),
-    (lambda: fastnn.ReduceOnPlateau(patience=-1), ValueError, "patience must be >= 0"),
-    (lambda: fastnn.ReduceOnPlateau(mode="avg"), ValueError, "mode must be 'min' or 'max'"),
-    (lambda: fastnn.ReduceOnPlateau(threshold_mode="pct"), ValueError,
-     "threshold_mode must be 'rel' or 'abs'"),
-    (lambda: fastnn.ReduceOnPlateau(eps=-1e-8), ValueError, "eps must be >= 0"),
-    (lambda: fastnn.ReduceOnPlateau(min_lr=float("nan")), ValueError, "min_lr must be finite"),
-    (lambda: fastnn.SGD(lr=0.1, schedule="cosine"), TypeError,
-     "schedule must be a fastnn schedule"),
-])
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: fastnn.StepDecay(step_size=0), ValueError, "step_size must be >= 1"),
+        (lambda: fastnn.StepDecay(step_size=2.5), TypeError, "step_size must be an integer"),
+        (lambda: fastnn.StepDecay(gamma=0.0), ValueError, "gamma must be > 0"),
+        (lambda: fastnn.ExponentialDecay(gamma=-1.0), ValueError, "gamma must be > 0"),
+        (lambda: fastnn.CosineAnnealing(T_max=0), ValueError, "T_max must be >= 1"),
+        (lambda: fastnn.CosineAnnealing(eta_min=-0.1), ValueError, "eta_min must be >= 0"),
+        (lambda: fastnn.ReduceOnPlateau(factor=1.0), ValueError, "factor must be < 1"),
+        (lambda: fastnn.ReduceOnPlateau(patience=-1), ValueError, "patience must be >= 0"),
+        (lambda: fastnn.ReduceOnPlateau(mode="avg"), ValueError, "mode must be 'min' or 'max'"),
+        (
+            lambda: fastnn.ReduceOnPlateau(threshold_mode="pct"),
+            ValueError,
+            "threshold_mode must be 'rel' or 'abs'",
+        ),
+        (lambda: fastnn.ReduceOnPlateau(eps=-1e-8), ValueError, "eps must be >= 0"),
+        (lambda: fastnn.ReduceOnPlateau(min_lr=float("nan")), ValueError, "min_lr must be finite"),
+        (
+            lambda: fastnn.SGD(lr=0.1, schedule="cosine"),
+            TypeError,
+            "schedule must be a fastnn schedule",
+        ),
+    ],
+)
 def test_bad_schedule_arguments(make, error, match):
     with pytest.raises(error, match=match):
         make()

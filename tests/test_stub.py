@@ -23,8 +23,10 @@ except ImportError:
 VARIANTS = [isa for isa in _dispatch.available() if isa != "baseline"]
 MODULES = ["fastnn._kernels"] + [f"fastnn._kernels_{isa}" for isa in VARIANTS]
 # What Cython adds to every compiled module: not part of the kernels' interface.
-ALLOWLIST = (r"fastnn\._kernels(_avx2|_avx512)?\."
-             r"__(reduce_cython|setstate_cython|test)__")
+ALLOWLIST = (
+    r"fastnn\._kernels(_avx2|_avx512)?\."
+    r"__(reduce_cython|setstate_cython|test)__"
+)
 
 
 def test_typing_files_installed():
@@ -38,20 +40,30 @@ def test_stubtest(tmp_path):
     allowlist = tmp_path / "allowlist.txt"
     allowlist.write_text(ALLOWLIST + "\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "--concise",
-         "--allowlist", str(allowlist), *MODULES],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "mypy.stubtest",
+            "--concise",
+            "--allowlist",
+            str(allowlist),
+            *MODULES,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
     )
     out = proc.stdout + proc.stderr
     missing = sorted(set(re.findall(r"^(\S+) is not present in stub", out, re.M)))
     stale = sorted(set(re.findall(r"^(\S+) is not present at runtime", out, re.M)))
     problems = []
     if missing:
-        problems.append("names the compiled module exports but the stub lacks: "
-                        + ", ".join(missing))
+        problems.append(
+            "names the compiled module exports but the stub lacks: " + ", ".join(missing)
+        )
     if stale:
-        problems.append("names in the stub that the compiled module lacks: "
-                        + ", ".join(stale))
+        problems.append("names in the stub that the compiled module lacks: " + ", ".join(stale))
     assert proc.returncode == 0, (
         "src/fastnn/_kernels.pyi does not match the compiled kernels; "
         + "; ".join(problems)

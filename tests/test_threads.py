@@ -109,8 +109,13 @@ def test_results_do_not_depend_on_the_thread_count(environment):
     else:
         env.update(extra)
     counts = ["1", "2", "3"] if environment == "as-is" else ["1", "2"]
-    done = subprocess.run([sys.executable, "-c", SCRIPT, *counts], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, *counts],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)
     one = runs.pop("1")
@@ -135,8 +140,13 @@ def test_blas_keeps_the_thread_count_its_user_set():
         rng = np.random.default_rng(0)
         X = rng.normal(size=(1100, 100))
         y = rng.integers(0, 10, size=1100)
-        net = fastnn.Sequential([fastnn.Dense(100, 256, activation="relu"),
-                                 fastnn.Dense(256, 10, activation="softmax")], seed=0)
+        net = fastnn.Sequential(
+            [
+                fastnn.Dense(100, 256, activation="relu"),
+                fastnn.Dense(256, 10, activation="softmax"),
+            ],
+            seed=0,
+        )
         net.fit(X, y, epochs=1, batch_size=512)
         net.predict(X)
         net.evaluate(X, y)

@@ -2,15 +2,19 @@
 
 import numpy as np
 import pytest
-from conftest import make_net, make_targets
 
 import fastnn
+from conftest import make_net, make_targets
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-ACT = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid,
-       "identity": torch.nn.Identity}
+ACT = {
+    "relu": torch.nn.ReLU,
+    "tanh": torch.nn.Tanh,
+    "sigmoid": torch.nn.Sigmoid,
+    "identity": torch.nn.Identity,
+}
 
 
 def to_torch(net):
@@ -31,8 +35,11 @@ def to_torch(net):
 
 
 def torch_loss(loss):
-    return {"mse": torch.nn.MSELoss(), "cross_entropy": torch.nn.CrossEntropyLoss(),
-            "binary_cross_entropy": torch.nn.BCEWithLogitsLoss()}[loss]
+    return {
+        "mse": torch.nn.MSELoss(),
+        "cross_entropy": torch.nn.CrossEntropyLoss(),
+        "binary_cross_entropy": torch.nn.BCEWithLogitsLoss(),
+    }[loss]
 
 
 def train_torch(model, opt, loss_fn, X, y, batch_size, epochs):
@@ -46,7 +53,7 @@ def train_torch(model, opt, loss_fn, X, y, batch_size, epochs):
     for _ in range(epochs):
         for s in range(0, n, bs):
             opt.zero_grad()
-            loss = loss_fn(model(Xt[s:s + bs]), yt[s:s + bs])
+            loss = loss_fn(model(Xt[s : s + bs]), yt[s : s + bs])
             loss.backward()
             opt.step()
             losses.append(loss.item())
@@ -82,10 +89,18 @@ def test_sgd_matches_torch(batch_size, hyper):
     y = rng.integers(0, 4, size=30)
     net = make_net((6, 10, 4), ["relu", "softmax"], "cross_entropy", seed=11)
     model = to_torch(net)
-    fn_losses = net.fit(X, y, epochs=2, batch_size=batch_size,
-                        optimizer=fastnn.SGD(**hyper), shuffle=False).step_loss
-    t_losses = train_torch(model, torch.optim.SGD(model.parameters(), **hyper),
-                           torch.nn.CrossEntropyLoss(), X, y, batch_size, 2)
+    fn_losses = net.fit(
+        X, y, epochs=2, batch_size=batch_size, optimizer=fastnn.SGD(**hyper), shuffle=False
+    ).step_loss
+    t_losses = train_torch(
+        model,
+        torch.optim.SGD(model.parameters(), **hyper),
+        torch.nn.CrossEntropyLoss(),
+        X,
+        y,
+        batch_size,
+        2,
+    )
     np.testing.assert_allclose(fn_losses, t_losses, rtol=1e-9)
     assert_same_weights(net, model)
 
@@ -98,23 +113,33 @@ def test_adam_matches_torch(batch_size, hyper):
     y = rng.normal(size=(30, 2))
     net = make_net((5, 8, 7, 2), ["tanh", "sigmoid", "identity"], "mse", seed=12)
     model = to_torch(net)
-    fn_losses = net.fit(X, y, epochs=2, batch_size=batch_size,
-                        optimizer=fastnn.Adam(**hyper), shuffle=False).step_loss
-    t_losses = train_torch(model, torch.optim.Adam(model.parameters(), **hyper),
-                           torch.nn.MSELoss(), X, y, batch_size, 2)
+    fn_losses = net.fit(
+        X, y, epochs=2, batch_size=batch_size, optimizer=fastnn.Adam(**hyper), shuffle=False
+    ).step_loss
+    t_losses = train_torch(
+        model,
+        torch.optim.Adam(model.parameters(), **hyper),
+        torch.nn.MSELoss(),
+        X,
+        y,
+        batch_size,
+        2,
+    )
     np.testing.assert_allclose(fn_losses, t_losses, rtol=1e-9)
     assert_same_weights(net, model)
 
 
 OTHER_OPTIMIZERS = [
     (fastnn.AdaGrad, torch.optim.Adagrad, dict(lr=0.05)),
-    (fastnn.AdaGrad, torch.optim.Adagrad, dict(lr=0.05, lr_decay=0.01, weight_decay=0.01,
-                                               initial_accumulator_value=0.1, eps=1e-8)),
+    (
+        fastnn.AdaGrad,
+        torch.optim.Adagrad,
+        dict(lr=0.05, lr_decay=0.01, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-8),
+    ),
     (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.01)),
     (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, alpha=0.9, momentum=0.9)),
     (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, weight_decay=0.01)),
-    (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, momentum=0.5,
-                                               eps=1e-6)),
+    (fastnn.RMSprop, torch.optim.RMSprop, dict(lr=0.005, centered=True, momentum=0.5, eps=1e-6)),
     (fastnn.Rprop, torch.optim.Rprop, dict(lr=0.01)),
     (fastnn.Rprop, torch.optim.Rprop, dict(lr=0.02, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1))),
 ]
@@ -128,17 +153,25 @@ def test_other_optimizers_match_torch(batch_size, ours, theirs, hyper):
     y = rng.integers(0, 3, size=30)
     net = make_net((5, 8, 3), ["tanh", "softmax"], "cross_entropy", seed=16)
     model = to_torch(net)
-    fn_losses = net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=ours(**hyper),
-                        shuffle=False).step_loss
-    t_losses = train_torch(model, theirs(model.parameters(), **hyper),
-                           torch.nn.CrossEntropyLoss(), X, y, batch_size, 2)
+    fn_losses = net.fit(
+        X, y, epochs=2, batch_size=batch_size, optimizer=ours(**hyper), shuffle=False
+    ).step_loss
+    t_losses = train_torch(
+        model, theirs(model.parameters(), **hyper), torch.nn.CrossEntropyLoss(), X, y, batch_size, 2
+    )
     np.testing.assert_allclose(fn_losses, t_losses, rtol=1e-9)
     assert_same_weights(net, model)
 
 
-@pytest.mark.parametrize("loss, out", [("mse", "sigmoid"), ("mse", "relu"),
-                                       ("binary_cross_entropy", "sigmoid"),
-                                       ("cross_entropy", "softmax")])
+@pytest.mark.parametrize(
+    "loss, out",
+    [
+        ("mse", "sigmoid"),
+        ("mse", "relu"),
+        ("binary_cross_entropy", "sigmoid"),
+        ("cross_entropy", "softmax"),
+    ],
+)
 @pytest.mark.parametrize("batch_size", MODES)
 def test_losses_match_torch(loss, out, batch_size):
     rng = np.random.default_rng(9)
@@ -147,10 +180,12 @@ def test_losses_match_torch(loss, out, batch_size):
     net = make_net((4, 6, 3), ["tanh", out], loss, seed=13)
     model = to_torch(net)
     hyper = dict(lr=0.1, momentum=0.9, nesterov=True)
-    fn_losses = net.fit(X, y, epochs=2, batch_size=batch_size,
-                        optimizer=fastnn.SGD(**hyper), shuffle=False).step_loss
-    t_losses = train_torch(model, torch.optim.SGD(model.parameters(), **hyper),
-                           torch_loss(loss), X, y, batch_size, 2)
+    fn_losses = net.fit(
+        X, y, epochs=2, batch_size=batch_size, optimizer=fastnn.SGD(**hyper), shuffle=False
+    ).step_loss
+    t_losses = train_torch(
+        model, torch.optim.SGD(model.parameters(), **hyper), torch_loss(loss), X, y, batch_size, 2
+    )
     np.testing.assert_allclose(fn_losses, t_losses, rtol=1e-9)
     assert_same_weights(net, model)
 
@@ -162,10 +197,18 @@ def test_large_batch_blas_path_matches_torch():
     net = make_net((64, 128, 64, 10), ["relu", "relu", "softmax"], "cross_entropy", seed=14)
     model = to_torch(net)
     hyper = dict(lr=0.05, momentum=0.9)
-    fn_losses = net.fit(X, y, epochs=2, batch_size=128, optimizer=fastnn.SGD(**hyper),
-                        shuffle=False).step_loss
-    t_losses = train_torch(model, torch.optim.SGD(model.parameters(), **hyper),
-                           torch.nn.CrossEntropyLoss(), X, y, 128, 2)
+    fn_losses = net.fit(
+        X, y, epochs=2, batch_size=128, optimizer=fastnn.SGD(**hyper), shuffle=False
+    ).step_loss
+    t_losses = train_torch(
+        model,
+        torch.optim.SGD(model.parameters(), **hyper),
+        torch.nn.CrossEntropyLoss(),
+        X,
+        y,
+        128,
+        2,
+    )
     np.testing.assert_allclose(fn_losses, t_losses, rtol=1e-9)
     assert_same_weights(net, model)
 

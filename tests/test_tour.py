@@ -23,8 +23,11 @@ from fastnn.__main__ import main  # noqa: E402
 FIGURES = {
     "data": ["data_digit.png"],
     "machine": [],
-    "regression": ["regression_fit.png", "regression_loss_surface.png",
-                   "regression_learning_rate.png"],
+    "regression": [
+        "regression_fit.png",
+        "regression_loss_surface.png",
+        "regression_learning_rate.png",
+    ],
     "modes": ["modes_loss_per_step.png"],
     "neuron": ["neuron_decision_lines.png"],
     "perceptron": ["perceptron_lines.png"],
@@ -48,7 +51,7 @@ def check_png(path):
     assert image[..., :3].std() > 0.05, f"{path} looks blank"
 
 
-FIGURES_DRAWN: dict = {}   # language -> {file name: Figure} of the module's full tours
+FIGURES_DRAWN: dict = {}  # language -> {file name: Figure} of the module's full tours
 
 
 @contextlib.contextmanager
@@ -150,12 +153,15 @@ def test_cli_only_one_step(tmp_path, capsys):
 
 
 def test_cli_only_several_steps_run_in_tour_order(tmp_path, capsys):
-    assert main(["tour", "--out", str(tmp_path), "--only", "perceptron", "neuron",
-                 "--lang", "ja"]) == 0
+    assert (
+        main(["tour", "--out", str(tmp_path), "--only", "perceptron", "neuron", "--lang", "ja"])
+        == 0
+    )
     text = capsys.readouterr().out
     assert re.findall(r"^== (\d+)\. ", text, flags=re.M) == ["5", "6"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        FIGURES["neuron"] + FIGURES["perceptron"])
+        FIGURES["neuron"] + FIGURES["perceptron"]
+    )
     assert "converged_ = False" in text and "線形分離不可能" in text
 
 
@@ -164,8 +170,10 @@ def test_cli_unknown_step_exits_2_and_lists_the_steps(tmp_path, capsys, only):
     assert main(["tour", "--out", str(tmp_path / "x"), "--only", *only]) == 2
     err = capsys.readouterr().err
     assert repr(only[-1]) in err
-    assert ("data, machine, regression, modes, neuron, perceptron, backprop, digits, lenet, "
-            "optimizers, scaling, initialisation, overfitting, summary") in err
+    assert (
+        "data, machine, regression, modes, neuron, perceptron, backprop, digits, lenet, "
+        "optimizers, scaling, initialisation, overfitting, summary"
+    ) in err
     assert not (tmp_path / "x").exists()  # nothing ran
 
 
@@ -182,9 +190,10 @@ def test_cli_usage_errors_and_help(capsys):
 def test_help_gives_the_default_directory_and_every_step(capsys):
     assert main(["tour", "--help"]) == 0
     text = capsys.readouterr().out
-    assert "--out DIR directory for the figures, created if missing (default: ./tour)" \
-        in " ".join(text.split())
-    assert "[--out DIR]" in text     # optional, as API.md writes it
+    assert "--out DIR directory for the figures, created if missing (default: ./tour)" in " ".join(
+        text.split()
+    )
+    assert "[--out DIR]" in text  # optional, as API.md writes it
     listed = re.findall(r"^  (\w+) {2,}\S", text.split("steps, in order:")[1], flags=re.M)
     assert listed == list(tour.STEPS)
     assert main(["--help"]) == 0
@@ -194,11 +203,11 @@ def test_help_gives_the_default_directory_and_every_step(capsys):
 def test_python_m_fastnn_tour_help_lists_exactly_the_steps():
     src = str(Path(fastnn.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-m", "fastnn", "tour", "--help"], env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastnn", "tour", "--help"], env=env, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
-    listed = re.findall(r"^  (\w+) +(\S.*)$", proc.stdout.split("steps, in order:")[1],
-                        flags=re.M)
+    listed = re.findall(r"^  (\w+) +(\S.*)$", proc.stdout.split("steps, in order:")[1], flags=re.M)
     assert [name for name, _ in listed] == list(tour.STEPS)
     assert dict(listed) == tour.STEP_HELP
     assert list(tour.STEP_HELP) == list(tour.STEPS)
@@ -206,8 +215,11 @@ def test_python_m_fastnn_tour_help_lists_exactly_the_steps():
 
 def placeholders(template):
     """The names of the fields a str.format template fills: "{a:.2f} {b[0]}" -> {"a", "b"}."""
-    return {re.match(r"[^.\[]*", field).group()
-            for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    return {
+        re.match(r"[^.\[]*", field).group()
+        for _, field, _, _ in string.Formatter().parse(template)
+        if field is not None
+    }
 
 
 def flat(section, prefix=""):
@@ -241,7 +253,7 @@ def test_readme_runs_the_tour_as_help_says():
         pytest.skip("not run from a source checkout")
     text = readme.read_text(encoding="utf-8")
     commands = re.findall(r"python -m fastnn tour[^\n`]*", text)
-    assert commands and "--out" not in commands[0]    # the default directory
+    assert commands and "--out" not in commands[0]  # the default directory
     assert "`./tour`" in text and "--out DIR" in text
     assert "--only regression" in text and "--lang ja" in text
 
@@ -259,13 +271,21 @@ def test_python_m_fastnn_without_a_display(tmp_path):
     src = str(Path(fastnn.__file__).resolve().parents[1])
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPLBACKEND")}
     env["PYTHONPATH"] = src + os.pathsep + os.environ.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "fastnn", "tour", "--out", str(tmp_path),
-                           "--only", "neuron"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastnn", "tour", "--out", str(tmp_path), "--only", "neuron"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "NAND" in proc.stdout
     check_png(tmp_path / "neuron_decision_lines.png")
-    proc = subprocess.run([sys.executable, "-m", "fastnn", "tour", "--out", str(tmp_path),
-                           "--only", "bogus"], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "fastnn", "tour", "--out", str(tmp_path), "--only", "bogus"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "bogus" in proc.stderr
 
 
@@ -369,8 +389,7 @@ def test_another_seed_gives_other_numbers_narrated_truly(tmp_path):
     dig = results["digits"]
     assert dig["accuracy"] > 0.9
     assert "split with seed 3" in stream.getvalue()
-    assert f"test accuracy {dig['accuracy']:.1%}, loss {dig['loss_after']:.3f}" \
-        in stream.getvalue()
+    assert f"test accuracy {dig['accuracy']:.1%}, loss {dig['loss_after']:.3f}" in stream.getvalue()
 
 
 def test_summary_alone_computes_what_it_needs_quietly(tmp_path):
@@ -405,8 +424,9 @@ def test_lenet_against_the_dense_network_on_the_same_split(english):
     assert lenet["wrong"] == round((1 - lenet["accuracy"]) * n_test)
     assert f"Held-out accuracy {lenet['accuracy']:.1%}" in text
     assert f"held-out accuracy {lenet['dense']['accuracy']:.1%}" in text
-    assert f"LeNet misreads {lenet['wrong']} and the dense network " \
-        f"{lenet['dense']['wrong']}." in text
+    assert (
+        f"LeNet misreads {lenet['wrong']} and the dense network {lenet['dense']['wrong']}." in text
+    )
     assert "neocognitron (1979)" in text and "LeNet (1989)" in text
 
 
@@ -434,24 +454,26 @@ def test_optimizers_steps_to_get_down_are_true(english):
     slope, intercept = np.polyfit(x, y, 1)
     e_min = np.mean((slope * x + intercept - y) ** 2)
     assert opt["loss_min"] == pytest.approx(e_min, rel=1e-9)
-    makers = {"SGD": lambda lr: fastnn.SGD(lr=lr),
-              "momentum 0.9": lambda lr: fastnn.SGD(lr=lr, momentum=0.9),
-              "Nesterov 0.9": lambda lr: fastnn.SGD(lr=lr, momentum=0.9, nesterov=True),
-              "AdaGrad": lambda lr: fastnn.AdaGrad(lr=lr),
-              "RMSprop": lambda lr: fastnn.RMSprop(lr=lr),
-              "Adam": lambda lr: fastnn.Adam(lr=lr)}
+    makers = {
+        "SGD": lambda lr: fastnn.SGD(lr=lr),
+        "momentum 0.9": lambda lr: fastnn.SGD(lr=lr, momentum=0.9),
+        "Nesterov 0.9": lambda lr: fastnn.SGD(lr=lr, momentum=0.9, nesterov=True),
+        "AdaGrad": lambda lr: fastnn.AdaGrad(lr=lr),
+        "RMSprop": lambda lr: fastnn.RMSprop(lr=lr),
+        "Adam": lambda lr: fastnn.Adam(lr=lr),
+    }
     assert list(opt["hubble"]) == list(makers)
     for name, row in opt["hubble"].items():
-        assert row["steps"] is not None, name     # each gets down within the budget
-        m = fastnn.RegressionMachine().fit(x, y, steps=opt["budget"],
-                                           optimizer=makers[name](row["lr"]))
+        assert row["steps"] is not None, name  # each gets down within the budget
+        m = fastnn.RegressionMachine().fit(
+            x, y, steps=opt["budget"], optimizer=makers[name](row["lr"])
+        )
         assert steps_within(m, e_min) == row["steps"], name
         assert f"{name:<15} lr = {row['lr']:<6g} {row['steps']:>4} steps" in text
     # plain gradient descent: its best rate is below the stability limit, and it beats
     # a smaller rate
     assert opt["hubble"]["SGD"]["lr"] < results["regression"]["stability_limit"]
-    slower = fastnn.RegressionMachine().fit(x, y, steps=opt["budget"],
-                                            optimizer=fastnn.SGD(lr=0.1))
+    slower = fastnn.RegressionMachine().fit(x, y, steps=opt["budget"], optimizer=fastnn.SGD(lr=0.1))
     assert steps_within(slower, e_min) > opt["hubble"]["SGD"]["steps"]
     # the adaptive methods' best rates are in the units of a and b
     assert all(opt["hubble"][name]["lr"] > 1 for name in ("AdaGrad", "RMSprop", "Adam"))
@@ -469,14 +491,14 @@ def test_scaling_rounds_the_bowl_and_lets_a_large_rate_converge(english):
     assert sc["curvatures_raw"][1] / sc["curvatures_raw"][0] > 5
     assert sc["lr"] == results["regression"]["too_large"]["lr"]
     assert sc["steps"] is not None and sc["steps"] <= 5
-    assert sc["a"] == pytest.approx(slope, abs=0.01) and sc["b"] == pytest.approx(intercept,
-                                                                                   abs=0.01)
+    assert sc["a"] == pytest.approx(slope, abs=0.01) and sc["b"] == pytest.approx(
+        intercept, abs=0.01
+    )
     assert sc["raw_diverged_at"] is not None
     assert sc["raw_steps"] > 3 * sc["steps"]
     assert f"stopped at step {sc['raw_diverged_at']} with TrainingDiverged" in text
     target = 1.01 * results["optimizers"]["loss_min"]
-    assert f"gets within 1% of the minimum (below {target:,.0f}) in {sc['steps']} step(s)" \
-        in text
+    assert f"gets within 1% of the minimum (below {target:,.0f}) in {sc['steps']} step(s)" in text
 
 
 def test_initialisation_he_keeps_relu_signals_alive(english):
@@ -490,7 +512,7 @@ def test_initialisation_he_keeps_relu_signals_alive(english):
     g = init["sigmoid + Glorot"]["grad_mean_abs"]
     assert g[0] < 1e-2 * g[-1]
     assert he["loss_last_epoch"] < 0.2 and he["test_accuracy"] > 0.9
-    assert small["loss_last_epoch"] > 2.0            # stays at the loss of guessing
+    assert small["loss_last_epoch"] > 2.0  # stays at the loss of guessing
     assert he["loss_first_epoch"] < init["relu + Glorot"]["loss_first_epoch"]
     assert "He's initialisation" in text
     assert f"held-out accuracy {he['test_accuracy']:.1%}" in text
@@ -509,10 +531,13 @@ def test_overfitting_gap_and_regularisers(english):
         assert row["test_accuracy"] >= plain["test_accuracy"] - 0.03, key
         n_test = results["digits"]["n_test"]
         assert row["delta_images"] == round(
-            (row["test_accuracy"] - plain["test_accuracy"]) * n_test)
-        assert f"held-out {row['test_accuracy']:.1%} ({row['delta_points']:+.1f} points, " \
+            (row["test_accuracy"] - plain["test_accuracy"]) * n_test
+        )
+        assert (
+            f"held-out {row['test_accuracy']:.1%} ({row['delta_points']:+.1f} points, "
             f"{row['delta_images']:+d} of {n_test} images)" in text
-    assert of["decay"]["train_loss"] > plain["train_loss"]    # the decay holds weights back
+        )
+    assert of["decay"]["train_loss"] > plain["train_loss"]  # the decay holds weights back
     early = of["early"]
     assert early["epochs"] < 60 and early["best_epoch"] < early["epochs"]
     assert len(early["curves"]["train"]) == early["epochs"]
@@ -527,40 +552,40 @@ SAYS = {
     "en": {
         "grows": r"E grows from (?P<e0>[\d,]+) to (?P<e1>\S+) in (?P<steps>\d+) steps",
         "fast": r"within 1% of the minimum \(below (?P<target>[\d,]+)\) in (?P<steps>\d+) "
-                r"step\(s\): E goes (?P<losses>[\d, >-]+)\.",
+        r"step\(s\): E goes (?P<losses>[\d, >-]+)\.",
         "needs": r"the regression step's lr = (?P<lr>\S+) needs (?P<steps>\d+) steps",
         "xor": r"XOR  converged_ = False: .*? gets (?P<wrong>\d+) of the (?P<n>\d+) points "
-               r"wrong",
+        r"wrong",
         "learned": r"(?P<name>AND|OR|NAND)\s+converged_ = True: learned in (?P<epochs>\d+) "
-                   r"epochs",
+        r"epochs",
         "plain": r"No regulariser: training accuracy (?P<tr>[\d.]+)% \(loss \S+\), held-out "
-                 r"accuracy (?P<te>[\d.]+)%",
+        r"accuracy (?P<te>[\d.]+)%",
         "row": r"^ +(?P<name>\S.*?) +training (?P<tr>[\d.]+)%, held-out (?P<te>[\d.]+)% "
-               r"\((?P<delta>[+-][\d.]+) points, (?P<images>[+-]\d+) of (?P<n>\d+) images\)",
+        r"\((?P<delta>[+-][\d.]+) points, (?P<images>[+-]\d+) of (?P<n>\d+) images\)",
         "misread": r"(?P<wrong>\d+) of (?P<n>\d+) test images are misread",
         "pair": r"(?:a|an) (?P<t>\d) read as (?:a|an) (?P<p>\d)",
         "count": r"\((?P<count>\d+) times\)|mistakes, (?P<each>\d+) times each",
         "after": r"After training: test accuracy (?P<acc>[\d.]+)%, loss \S+ The same image: "
-                 r"(?P<top>.+?)\.\n",
+        r"(?P<top>.+?)\.\n",
         "opt": r"^ +(?P<name>\S.*?) +lr = (?P<lr>\S+) +(?P<steps>\d+) steps$",
         "std": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +std (?P<stds>[\d.e\- ]+);",
         "trained": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +loss [\d.]+ \(epoch 1\) -> "
-                   r"(?P<l1>[\d.]+) \(epoch",
+        r"(?P<l1>[\d.]+) \(epoch",
         "mode": r"^ +(?P<name>full batch|mini-batch|online) +batch +\d+, lr (?P<lr>[\d.]+) *: +"
-                r"(?P<spe>\d+) update\(s\) per epoch \( *(?P<total>\d+) in all\)",
+        r"(?P<spe>\d+) update\(s\) per epoch \( *(?P<total>\d+) in all\)",
     },
     "ja": {
         "grows": r"E は (?P<steps>\d+) ステップで (?P<e0>[\d,]+) から (?P<e1>\S+) へ",
         "fast": r"(?P<steps>\d+) ステップで最小値の 1% 以内\((?P<target>[\d,]+) 未満\)に入ります: "
-                r"E は (?P<losses>[\d, >-]+)。",
+        r"E は (?P<losses>[\d, >-]+)。",
         "needs": r"ステップ 3 の学習率 (?P<lr>\S+) で (?P<steps>\d+) ステップかかります",
         "xor": r"XOR  converged_ = False: .*?最後の直線は (?P<n>\d+) 点のうち (?P<wrong>\d+) 点を"
-               r"間違える",
+        r"間違える",
         "learned": r"(?P<name>AND|OR|NAND)\s+converged_ = True: (?P<epochs>\d+) エポックで学習完了",
         "plain": r"正則化なし: 学習データの正解率 (?P<tr>[\d.]+)%\(損失 \S+\)、テスト正解率 "
-                 r"(?P<te>[\d.]+)%",
+        r"(?P<te>[\d.]+)%",
         "row": r"^ +(?P<name>\S.*?): 学習 (?P<tr>[\d.]+)%、テスト (?P<te>[\d.]+)%"
-               r"\((?P<delta>[+-][\d.]+) ポイント、(?P<n>\d+) 枚中 (?P<images>[+-]\d+) 枚\)",
+        r"\((?P<delta>[+-][\d.]+) ポイント、(?P<n>\d+) 枚中 (?P<images>[+-]\d+) 枚\)",
         "misread": r"テスト画像 (?P<n>\d+) 枚のうち (?P<wrong>\d+) 枚を読み誤りました",
         "pair": r"(?P<t>\d) を (?P<p>\d) と読んだもの",
         "count": r"\((?P<count>\d+) 回\)|それぞれ (?P<each>\d+) 回",
@@ -568,9 +593,10 @@ SAYS = {
         "opt": r"^ +(?P<name>\S.*?) +学習率 (?P<lr>\S+) +(?P<steps>\d+) ステップ$",
         "std": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +標準偏差 (?P<stds>[\d.e\- ]+);",
         "trained": r"^ +(?P<name>(?:sigmoid|relu) \+ \w+) +損失 [\d.]+\(1 エポック目\)→ "
-                   r"(?P<l1>[\d.]+)\(",
-        "mode": r"^ +(?P<name>フルバッチ|ミニバッチ|オンライン): バッチ \d+、学習率 (?P<lr>[\d.]+): "
-                r"1 エポックに (?P<spe>\d+) 回更新\(合計 (?P<total>\d+) 回\)",
+        r"(?P<l1>[\d.]+)\(",
+        "mode": r"^ +(?P<name>フルバッチ|ミニバッチ|オンライン): "
+        r"バッチ \d+、学習率 (?P<lr>[\d.]+): "
+        r"1 エポックに (?P<spe>\d+) 回更新\(合計 (?P<total>\d+) 回\)",
     },
 }
 MODE_NAMES = {"フルバッチ": "full batch", "ミニバッチ": "mini-batch", "オンライン": "online"}
@@ -601,8 +627,8 @@ def test_regression_too_large_a_rate_figure_ends_where_the_narration_does(narrat
     drawn = line(ax, f"lr = {big['lr']} ")
     steps, E = drawn.get_xdata(), drawn.get_ydata()
     assert int(said["steps"]) == steps[-1] == len(steps) - 1 == big["steps"]
-    assert said["e0"] == f"{E[0]:,.0f}" and steps[0] == 0          # the start
-    assert said["e1"] == f"{E[-1]:.3g}"                             # after the last step
+    assert said["e0"] == f"{E[0]:,.0f}" and steps[0] == 0  # the start
+    assert said["e1"] == f"{E[-1]:.3g}"  # after the last step
     assert E[-1] == pytest.approx(big["loss_end"], rel=1e-12)
     assert f"E = {said['e1']} after {said['steps']} steps" in drawn.get_label()
 
@@ -612,7 +638,7 @@ def test_scaling_lists_exactly_the_steps_it_counts_and_draws(narrated):
     said = says(lang, "fast", text, 11)[0]
     steps = int(said["steps"])
     listed = said["losses"].split(" -> ")
-    assert len(listed) == steps + 1                    # the start, then each counted step
+    assert len(listed) == steps + 1  # the start, then each counted step
     fig = figures["scaling_surfaces.png"]
     [bowl] = [ax for ax in fig.axes if ax.get_title().startswith("Standardised")]
     path = line(bowl, f"lr={results['scaling']['lr']}, until within 1%")
@@ -624,7 +650,7 @@ def test_scaling_lists_exactly_the_steps_it_counts_and_draws(narrated):
     E = [np.mean((a * z + b - y) ** 2) for a, b in ab]  # E at each point drawn
     assert listed == [f"{e:,.0f}" for e in E]
     target = float(said["target"].replace(",", ""))
-    assert E[-1] < target <= E[-2]                     # within 1% exactly from this step on
+    assert E[-1] < target <= E[-2]  # within 1% exactly from this step on
     needs = says(lang, "needs", text, 11)[0]
     [valley] = [ax for ax in fig.axes if ax.get_title().startswith("Distance in Mpc")]
     raw = line(valley, f"lr={needs['lr']}, until within 1%")
@@ -653,7 +679,7 @@ def test_overfitting_differences_are_those_of_the_accuracies_shown(narrated):
     rows = says(lang, "row", text, 13)
     assert len(rows) == 3
     axes = [ax for ax in figures["overfitting_curves.png"].axes if ax.get_visible()]
-    shown = {}   # held-out accuracy in each panel's legend, at the end or the kept epoch
+    shown = {}  # held-out accuracy in each panel's legend, at the end or the kept epoch
     for ax in axes:
         [held] = [t for t in legend(ax) if t.startswith("held-out: ")]
         shown[ax.get_title()] = re.match(r"held-out: ([\d.]+)%", held).group(1)
@@ -666,7 +692,8 @@ def test_overfitting_differences_are_those_of_the_accuracies_shown(narrated):
         assert row["delta"] == f"{float(row['te']) - float(plain['te']):+.1f}"
         assert int(row["n"]) == n_test
         assert int(row["images"]) == round(
-            (of[key]["test_accuracy"] - of["plain"]["test_accuracy"]) * n_test)
+            (of[key]["test_accuracy"] - of["plain"]["test_accuracy"]) * n_test
+        )
 
 
 def test_digits_misread_and_most_frequent_mistakes_as_the_figures_show(narrated):
@@ -675,8 +702,10 @@ def test_digits_misread_and_most_frequent_mistakes_as_the_figures_show(narrated)
     ax = figures["digits_confusion.png"].axes[0]
     right, n = map(int, re.search(r"(\d+) of (\d+) right", ax.get_title()).groups())
     assert int(said["n"]) == n and int(said["wrong"]) == n - right
-    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text())
-             for t in ax.texts}
+    cells = {
+        (round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text())
+        for t in ax.texts
+    }
     off = {cell: v for cell, v in cells.items() if cell[0] != cell[1]}
     count = says(lang, "count", text, 8)[0]
     count = int(count["count"] or count["each"])
@@ -685,7 +714,7 @@ def test_digits_misread_and_most_frequent_mistakes_as_the_figures_show(narrated)
     assert pairs == {cell for cell, v in off.items() if v == count}
     after = says(lang, "after", text, 8)[0]
     bars = [a for a in figures["digits_after.png"].axes if a.get_title(loc="left")]
-    assert bars[0].get_title(loc="left") == after["top"]        # test image #0
+    assert bars[0].get_title(loc="left") == after["top"]  # test image #0
     suptitle = figures["digits_after.png"].get_suptitle()
     assert f"{after['acc']}% of the test images right" in suptitle
     assert f"({after['acc']}%)" in ax.get_title()
@@ -701,9 +730,12 @@ def test_optimizer_steps_are_the_steps_in_the_legend(narrated):
     for m in rows:
         assert f"{m['name']}, lr={m['lr']}: {m['steps']} steps" in texts
         drawn = line(ax, f"{m['name']}, lr={m['lr']}:")
-        E_said = drawn.get_ydata()[int(m["steps"]) - 1]           # the marker's height
-        [marker] = [each for each in ax.lines if each.get_marker() == "o"
-                    and each.get_color() == drawn.get_color()]
+        E_said = drawn.get_ydata()[int(m["steps"]) - 1]  # the marker's height
+        [marker] = [
+            each
+            for each in ax.lines
+            if each.get_marker() == "o" and each.get_color() == drawn.get_color()
+        ]
         assert marker.get_xdata()[0] == int(m["steps"])
         assert marker.get_ydata()[0] == pytest.approx(E_said)
 
@@ -711,7 +743,7 @@ def test_optimizer_steps_are_the_steps_in_the_legend(narrated):
 def test_initialisation_numbers_are_those_of_its_figures(narrated):
     lang, results, text, figures = narrated
     fig = figures["initialisation_activations.png"]
-    titles: dict = {}   # network -> the std in the title of each of its panels
+    titles: dict = {}  # network -> the std in the title of each of its panels
     for ax in fig.axes:  # row by row; the first panel of a row names the network
         if ax.get_ylabel():
             row = ax.get_ylabel().split("\n")[0]
@@ -734,8 +766,10 @@ def test_modes_updates_are_those_drawn(narrated):
         name = MODE_NAMES.get(m["name"], m["name"])
         label = f"{name}, lr={m['lr']}"
         spe = int(m["spe"])
-        assert any(t.startswith(f"{label}: {spe} update{'s' if spe != 1 else ''}/epoch")
-                   for t in legend(ax))
+        assert any(
+            t.startswith(f"{label}: {spe} update{'s' if spe != 1 else ''}/epoch")
+            for t in legend(ax)
+        )
         bold = line(ax, label)
         drawn = [each for each in ax.lines if each.get_color() == bold.get_color()]
         assert max(each.get_xdata()[-1] for each in drawn) == int(m["total"])

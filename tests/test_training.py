@@ -8,37 +8,42 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import make_net, net3
 
 import fastnn
+from conftest import make_net, net3
 
 
 # ------------------------------------------------------------ validation
 def test_validation_data_and_split(data):
     X, y = data
     net = net3()
-    hist = net.fit(X[:40], y[:40], epochs=3, validation_data=(X[40:], y[40:]),
-                   optimizer=fastnn.SGD(lr=0.1))
+    hist = net.fit(
+        X[:40], y[:40], epochs=3, validation_data=(X[40:], y[40:]), optimizer=fastnn.SGD(lr=0.1)
+    )
     assert len(hist.val_loss) == 3 and len(hist.val_accuracy) == 3
     assert hist.val_loss[-1] == pytest.approx(net.evaluate(X[40:], y[40:]))
     acc = np.mean(net.predict(X[40:]).argmax(1) == y[40:])
     assert hist.val_accuracy[-1] == acc
     a, b = net3(), net3()
     ha = a.fit(X, y, epochs=2, validation_split=0.25, optimizer=fastnn.SGD(lr=0.1))
-    hb = b.fit(X[:45], y[:45], epochs=2, validation_data=(X[45:], y[45:]),
-               optimizer=fastnn.SGD(lr=0.1))
+    hb = b.fit(
+        X[:45], y[:45], epochs=2, validation_data=(X[45:], y[45:]), optimizer=fastnn.SGD(lr=0.1)
+    )
     assert ha.val_loss == hb.val_loss
     np.testing.assert_array_equal(a.params, b.params)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(validation_split=1.0), "validation_split must be < 1"),
-    (dict(validation_split=0.001), "leaves no rows"),
-    (dict(validation_data=([[1, 2]], [0])), "has 2 features"),
-    (dict(validation_data=(np.zeros((3, 5)),)), "must be a pair"),
-    (dict(validation_split=0.2, validation_data=(np.zeros((3, 5)), [0, 1, 2])), "not both"),
-    (dict(callbacks=[3]), "a callback must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(validation_split=1.0), "validation_split must be < 1"),
+        (dict(validation_split=0.001), "leaves no rows"),
+        (dict(validation_data=([[1, 2]], [0])), "has 2 features"),
+        (dict(validation_data=(np.zeros((3, 5)),)), "must be a pair"),
+        (dict(validation_split=0.2, validation_data=(np.zeros((3, 5)), [0, 1, 2])), "not both"),
+        (dict(callbacks=[3]), "a callback must be"),
+    ],
+)
 def test_bad_validation_arguments(data, kwargs, match):
     X, y = data
     net = net3()
@@ -54,8 +59,7 @@ def test_verbose_shows_a_progress_bar_and_quiet_shows_nothing(data, capsys):
     net3().fit(X, y, epochs=3, optimizer=fastnn.SGD(lr=0.1))
     quiet = capsys.readouterr()
     assert quiet.out == "" and quiet.err == ""
-    net3().fit(X, y, epochs=3, optimizer=fastnn.SGD(lr=0.1), verbose=True,
-               validation_split=0.2)
+    net3().fit(X, y, epochs=3, optimizer=fastnn.SGD(lr=0.1), verbose=True, validation_split=0.2)
     shown = capsys.readouterr()
     text = shown.err + shown.out
     assert "3/3" in text and "loss" in text and "val_loss" in text
@@ -86,14 +90,16 @@ def test_ctrl_c_stops_between_steps_and_keeps_a_consistent_model(rng):
 
 
 # ------------------------------------------------------------ checkpoints
-@pytest.mark.parametrize("make_opt", [
-    lambda: fastnn.SGD(lr=0.1, momentum=0.9, nesterov=True,
-                       schedule=fastnn.StepDecay(1, 0.5)),
-    lambda: fastnn.Adam(lr=0.01, schedule=fastnn.ReduceOnPlateau(patience=0, factor=0.5)),
-    lambda: fastnn.AdaGrad(lr=0.05, initial_accumulator_value=0.1),
-    lambda: fastnn.RMSprop(lr=0.01, momentum=0.9, centered=True),
-    lambda: fastnn.Rprop(lr=0.01, schedule=fastnn.ExponentialDecay(0.9)),
-])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda: fastnn.SGD(lr=0.1, momentum=0.9, nesterov=True, schedule=fastnn.StepDecay(1, 0.5)),
+        lambda: fastnn.Adam(lr=0.01, schedule=fastnn.ReduceOnPlateau(patience=0, factor=0.5)),
+        lambda: fastnn.AdaGrad(lr=0.05, initial_accumulator_value=0.1),
+        lambda: fastnn.RMSprop(lr=0.01, momentum=0.9, centered=True),
+        lambda: fastnn.Rprop(lr=0.01, schedule=fastnn.ExponentialDecay(0.9)),
+    ],
+)
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, data, make_opt):
     X, y = data
     straight = net3(seed=3)
@@ -139,8 +145,7 @@ def test_checkpoint_errors(tmp_path, data):
 # ------------------------------------------------------------ memory-mapped data
 def test_fit_trains_from_a_memmap_without_copying_it(tmp_path, rng):
     n, d = 20000, 100
-    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32,
-                                  shape=(n, d))
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(n, d))
     X[:] = rng.normal(size=(n, d)).astype(np.float32)
     X.flush()
     y = rng.integers(0, 10, size=n)
@@ -151,7 +156,7 @@ def test_fit_trains_from_a_memmap_without_copying_it(tmp_path, rng):
     hist = net.fit(Xm, y, epochs=1, batch_size=64, optimizer=fastnn.SGD(lr=0.05))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert peak < Xm.nbytes / 4          # 8 MB of data; a copy would show up here
+    assert peak < Xm.nbytes / 4  # 8 MB of data; a copy would show up here
     twin.fit(np.array(Xm), y, epochs=1, batch_size=64, optimizer=fastnn.SGD(lr=0.05))
     np.testing.assert_array_equal(net.params, twin.params)
     assert len(hist.step_loss) == -(-n // 64)

@@ -17,13 +17,18 @@ except ImportError as exc:  # pragma: no cover - only without a build
         "(or build in place with `python setup.py build_ext --inplace`)."
     ) from exc
 
-from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D
+from . import datasets, logic, models
+from ._threads import get_num_threads, set_num_threads, threads
+from .callbacks import Callback, EarlyStopping
+from .estimators import MLPClassifier, MLPRegressor
 from .exceptions import ConvergenceWarning, DivergenceWarning, TrainingDiverged
 from .history import History
 from .io import load, load_checkpoint
+from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, Layer, MaxPool2D
 from .network import Sequential
-from .callbacks import Callback, EarlyStopping
 from .optim import SGD, AdaGrad, Adam, Optimizer, RMSprop, Rprop
+from .perceptron import Perceptron
+from .regression import RegressionMachine
 from .schedules import (
     Constant,
     CosineAnnealing,
@@ -32,11 +37,6 @@ from .schedules import (
     Schedule,
     StepDecay,
 )
-from .regression import RegressionMachine
-from ._threads import get_num_threads, set_num_threads, threads
-from .estimators import MLPClassifier, MLPRegressor
-from .perceptron import Perceptron
-from . import datasets, logic, models
 
 __version__ = "0.1.0"
 
@@ -47,8 +47,11 @@ def build_info() -> dict:
     ``{"isa": "avx2", "available": ["baseline", "avx2", "avx512"]}``; set
     ``FASTNN_ISA`` before importing fastnn to force one.
     """
-    return {"isa": _dispatch.ISA, "available": _dispatch.available(),
-            "module": _dispatch.kernels.__name__}
+    return {
+        "isa": _dispatch.ISA,
+        "available": _dispatch.available(),
+        "module": _dispatch.kernels.__name__,
+    }
 
 
 def __getattr__(name: str):
@@ -58,6 +61,7 @@ def __getattr__(name: str):
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
 
 __all__ = [
     "Dense",

@@ -16,6 +16,7 @@ __all__ = ["main", "build_parser", "DEFAULT_OUT"]
 
 DEFAULT_OUT = "tour"  # where the figures go without --out: ./tour
 
+
 def build_parser() -> argparse.ArgumentParser:
     from .tour import LANGUAGES, STEP_HELP  # no matplotlib: --help stays quick
 
@@ -29,22 +30,34 @@ def build_parser() -> argparse.ArgumentParser:
     tour = commands.add_parser(
         "tour",
         help=f"run the lecture step by step, writing its figures as PNG files into "
-             f"./{DEFAULT_OUT} (or --out DIR)",
+        f"./{DEFAULT_OUT} (or --out DIR)",
         description="Run the lecture end to end: each step prints what it shows, with the\n"
-                    "numbers of this run, and writes its figures as PNG files into --out\n"
-                    f"(default: ./{DEFAULT_OUT}).",
+        "numbers of this run, and writes its figures as PNG files into --out\n"
+        f"(default: ./{DEFAULT_OUT}).",
         epilog=f"steps, in order:\n{steps}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tour.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
-                      help=f"directory for the figures, created if missing "
-                           f"(default: ./{DEFAULT_OUT})")
-    tour.add_argument("--lang", choices=LANGUAGES, default="en",
-                      help="language of the narration (default: en)")
-    tour.add_argument("--only", nargs="+", metavar="STEP",
-                      help="run only these steps, in the tour's order (names below)")
-    tour.add_argument("--seed", type=int, default=0,
-                      help="seed of every split, initialisation and shuffle (default: 0)")
+    tour.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"directory for the figures, created if missing (default: ./{DEFAULT_OUT})",
+    )
+    tour.add_argument(
+        "--lang", choices=LANGUAGES, default="en", help="language of the narration (default: en)"
+    )
+    tour.add_argument(
+        "--only",
+        nargs="+",
+        metavar="STEP",
+        help="run only these steps, in the tour's order (names below)",
+    )
+    tour.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of every split, initialisation and shuffle (default: 0)",
+    )
     return parser
 
 
@@ -59,8 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     if args.seed < 0:
-        print(f"{parser.prog} tour: error: --seed must be >= 0, got {args.seed}",
-              file=sys.stderr)
+        print(f"{parser.prog} tour: error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
         return 2
 
     import matplotlib

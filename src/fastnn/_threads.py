@@ -32,10 +32,18 @@ from ._dispatch import kernels as _kernels
 
 __all__ = ["set_num_threads", "get_num_threads", "threads"]
 
-_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
-_GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
+_SETTERS = (
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
+_GETTERS = (
+    "scipy_openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+    "openblas_get_num_threads64_",
+    "openblas_get_num_threads",
+)
 
 
 def _scipy_blas_paths() -> list[str]:
@@ -45,11 +53,12 @@ def _scipy_blas_paths() -> list[str]:
     paths: list[str] = []
     try:
         with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if "openblas" in line.lower() and "/" in line})
+            paths = sorted(
+                {line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line}
+            )
     except OSError:
         pass
-    if not paths:                    # no /proc (macOS, Windows): look beside SciPy
+    if not paths:  # no /proc (macOS, Windows): look beside SciPy
         import scipy
 
         root = os.path.dirname(os.path.dirname(scipy.__file__))
@@ -70,8 +79,10 @@ def _blas_thread_functions() -> tuple[int, int]:
         setter = next((getattr(lib, n) for n in _SETTERS if hasattr(lib, n)), None)
         getter = next((getattr(lib, n) for n in _GETTERS if hasattr(lib, n)), None)
         if setter is not None and getter is not None:
-            return (ctypes.cast(getter, ctypes.c_void_p).value or 0,
-                    ctypes.cast(setter, ctypes.c_void_p).value or 0)
+            return (
+                ctypes.cast(getter, ctypes.c_void_p).value or 0,
+                ctypes.cast(setter, ctypes.c_void_p).value or 0,
+            )
     return 0, 0
 
 

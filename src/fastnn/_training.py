@@ -19,7 +19,7 @@ from .history import History
 
 __all__ = ["run", "Run", "divergence", "restore_and_raise"]
 
-_CHECK_FLOPS = 2e7           # work between two looks for Ctrl-C (~ a few ms)
+_CHECK_FLOPS = 2e7  # work between two looks for Ctrl-C (~ a few ms)
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 _STEPS, _T, _STATUS = (_kernels.COUNTER_SLOTS[k] for k in ("steps", "t", "status"))
 
@@ -41,10 +41,22 @@ class Run:
     epoch_losses: list | None = None
 
 
-def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
-        lr: float | None = None, before: tuple | None = None,
-        record_params: bool = False, max_steps: int | None = None,
-        stop: tuple | None = None) -> Run:
+def run(
+    net,
+    Xc,
+    labels,
+    Y,
+    epochs,
+    batch_size,
+    optimizer,
+    shuffle,
+    *,
+    lr: float | None = None,
+    before: tuple | None = None,
+    record_params: bool = False,
+    max_steps: int | None = None,
+    stop: tuple | None = None,
+) -> Run:
     """Train ``net`` for ``epochs`` epochs in the compiled loop, on arrays
     already checked (``_validation``): X (n, n_in) C-contiguous in the
     network's dtype, class labels (n,) int64 or targets Y (n, n_out).
@@ -68,8 +80,14 @@ def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
     if max_steps is not None:
         total = min(total, max_steps)
     split = net._splits(bs)
-    if (total == 1 and steps_per_epoch == 1 and not record_params and not split
-            and stop is None and (not shuffle or n == 1)):
+    if (
+        total == 1
+        and steps_per_epoch == 1
+        and not record_params
+        and not split
+        and stop is None
+        and (not shuffle or n == 1)
+    ):
         return Run(_one_step(net, Xc, labels, Y, optimizer, state, lr, before))
     hist = History(steps_per_epoch=steps_per_epoch)
     trace = _trace_buffer(net, total if record_params else 0)
@@ -91,17 +109,40 @@ def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
     interrupted = False
     correct = np.zeros(total if net.loss != "mse" else 0, dtype=np.int64)
     try:
-        _kernels.train(net._spec, net._loss_code, net.params, net._grads,
-                       optimizer._kind, hyper, state.buffer, Xc, labels, Y, bs, epochs,
-                       shuffle, net._rng_state, net._order[:n],
-                       net._workspace(bs, split), step_loss, trace, counters,
-                       check_every, total, split, stop_state, epoch_losses,
-                       correct if len(correct) else None)
+        _kernels.train(
+            net._spec,
+            net._loss_code,
+            net.params,
+            net._grads,
+            optimizer._kind,
+            hyper,
+            state.buffer,
+            Xc,
+            labels,
+            Y,
+            bs,
+            epochs,
+            shuffle,
+            net._rng_state,
+            net._order[:n],
+            net._workspace(bs, split),
+            step_loss,
+            trace,
+            counters,
+            check_every,
+            total,
+            split,
+            stop_state,
+            epoch_losses,
+            correct if len(correct) else None,
+        )
     except KeyboardInterrupt:
         interrupted = True
     done = int(counters[_STEPS])
     state.t = int(counters[_T])
-    if counters[_STATUS] == _kernels.DIVERGED or (interrupted and not np.isfinite(net.params).all()):
+    if counters[_STATUS] == _kernels.DIVERGED or (
+        interrupted and not np.isfinite(net.params).all()
+    ):
         # a non-finite loss stops before its step's update; weights that
         # overflowed are found after the last step that ran
         if np.isfinite(net.params).all():
@@ -109,7 +150,7 @@ def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
         restore_and_raise(net, state, before, done, exact=False)
     last = n - bs * (steps_per_epoch - 1)
     full_epochs = done // steps_per_epoch
-    if done == 1:                       # one step: its loss is the epoch's as it is
+    if done == 1:  # one step: its loss is the epoch's as it is
         value = float(step_loss[0])
         hist.step_loss = [value]
         hist.batch_sizes = [last if steps_per_epoch == 1 else bs]
@@ -118,11 +159,12 @@ def run(net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, *,
         hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
     hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
     if len(correct):
-        hits = correct[:full_epochs * steps_per_epoch].reshape(full_epochs, -1).sum(axis=1)
+        hits = correct[: full_epochs * steps_per_epoch].reshape(full_epochs, -1).sum(axis=1)
         hist.accuracy = (hits / n).tolist()
     hist.interrupted = interrupted
-    return Run(hist, trace[:done],
-               epoch_losses[:full_epochs].tolist() if stop is not None else None)
+    return Run(
+        hist, trace[:done], epoch_losses[:full_epochs].tolist() if stop is not None else None
+    )
 
 
 def _one_step(net, Xc, labels, Y, optimizer, state, lr, before) -> History:
@@ -131,12 +173,25 @@ def _one_step(net, Xc, labels, Y, optimizer, state, lr, before) -> History:
     network and optimizer state, which undoes a failed step itnet."""
     n = Xc.shape[0]
     stepper = state.stepper
-    if (stepper is None or stepper.rows < n or stepper.spec is not net._spec
-            or stepper.params is not net.params or stepper.opt_buffer is not state.buffer
-            or stepper.rng_state is not net._rng_state):
+    if (
+        stepper is None
+        or stepper.rows < n
+        or stepper.spec is not net._spec
+        or stepper.params is not net.params
+        or stepper.opt_buffer is not state.buffer
+        or stepper.rng_state is not net._rng_state
+    ):
         stepper = state.stepper = _kernels.Stepper(
-            net._spec, net._loss_code, net.params, net._grads, optimizer._kind,
-            state.buffer, net._rng_state, net._workspace(n), n)
+            net._spec,
+            net._loss_code,
+            net.params,
+            net._grads,
+            optimizer._kind,
+            state.buffer,
+            net._rng_state,
+            net._workspace(n),
+            n,
+        )
     hyper = optimizer._hyper(lr)
     value = stepper.step(Xc, labels, Y, hyper, state.t)
     if stepper.status == _kernels.DIVERGED:
@@ -164,7 +219,8 @@ def divergence(step: int, exact: bool = True) -> TrainingDiverged:
         f"training diverged: the loss or the weights became non-finite {where} of this "
         "call. The model and the optimizer were restored to what they were before the "
         "call. Try a lower learning rate or scale the inputs (e.g. standardise X).",
-        step=step)
+        step=step,
+    )
 
 
 def _trace_buffer(net, steps: int) -> np.ndarray:
@@ -173,4 +229,3 @@ def _trace_buffer(net, steps: int) -> np.ndarray:
             net._no_trace = np.empty((0, net.n_params), dtype=net.dtype)
         return net._no_trace
     return np.empty((steps, net.n_params), dtype=net.dtype)
-

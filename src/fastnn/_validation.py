@@ -19,7 +19,7 @@ from ._dispatch import kernels
 DTYPES = ("float32", "float64")
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "softmax", "step")
 LOSSES = ("mse", "cross_entropy", "binary_cross_entropy")
-_FINITE_BLOCK = 1 << 20      # values checked at once (bounds the temporary memory)
+_FINITE_BLOCK = 1 << 20  # values checked at once (bounds the temporary memory)
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -69,9 +69,14 @@ def check_int(value: Any, name: str, minimum: int, allow_none: bool = False) -> 
     return int(value)
 
 
-def check_float(value: Any, name: str, low: float | None = None,
-                high: float | None = None, low_open: bool = False,
-                high_open: bool = False) -> float:
+def check_float(
+    value: Any,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     """A finite real number within [low, high] (ends open if asked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
@@ -107,7 +112,7 @@ def _as_numeric_array(X: Any, name: str) -> np.ndarray:
 def check_finite(arr: np.ndarray, name: str) -> None:
     """Refuse NaN and infinity, reading a large array in blocks."""
     if arr.dtype in _FLOATS and arr.flags.c_contiguous:
-        if kernels.all_finite(arr.reshape(-1)):    # one pass in C, no temporary array
+        if kernels.all_finite(arr.reshape(-1)):  # one pass in C, no temporary array
             return
     elif arr.size <= _FINITE_BLOCK:
         if np.isfinite(arr).all():
@@ -115,7 +120,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
     flat = arr.reshape(len(arr), -1) if arr.ndim else arr.reshape(1, 1)
     block = max(1, _FINITE_BLOCK // max(1, flat.shape[1]))
     for start in range(0, len(flat), block):
-        part = flat[start:start + block]
+        part = flat[start : start + block]
         if not np.isfinite(part).all():
             bad = np.argwhere(~np.isfinite(part))[0]
             row = start + int(bad[0])
@@ -125,17 +130,29 @@ def check_finite(arr: np.ndarray, name: str) -> None:
             )
 
 
-def check_X(X: Any, dtype: np.dtype, n_features: int | None = None,
-            name: str = "X", feature_shape: tuple[int, ...] | None = None) -> np.ndarray:
+def check_X(
+    X: Any,
+    dtype: np.dtype,
+    n_features: int | None = None,
+    name: str = "X",
+    feature_shape: tuple[int, ...] | None = None,
+) -> np.ndarray:
     """X as a C-contiguous (n_samples, n_features) array of the model dtype.
 
     A network whose first layer takes images gives ``feature_shape``
     (c, h, w): X must then be (n, c, h, w), and comes out flattened per row.
     """
-    if (type(X) is np.ndarray and X.dtype == dtype and X.ndim == 2 and feature_shape is None
-            and X.flags.c_contiguous and X.shape[0] and X.shape[1]
-            and (n_features is None or X.shape[1] == n_features)):
-        check_finite(X, name)        # the common case: already as the kernels want it
+    if (
+        type(X) is np.ndarray
+        and X.dtype == dtype
+        and X.ndim == 2
+        and feature_shape is None
+        and X.flags.c_contiguous
+        and X.shape[0]
+        and X.shape[1]
+        and (n_features is None or X.shape[1] == n_features)
+    ):
+        check_finite(X, name)  # the common case: already as the kernels want it
         return X
     arr = _as_numeric_array(X, name)
     if feature_shape is not None:
@@ -168,8 +185,9 @@ def check_X(X: Any, dtype: np.dtype, n_features: int | None = None,
     return out
 
 
-def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
-                  dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def check_targets(
+    y: Any, loss: str, n_out: int, n_samples: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
     """(labels, Y) for the kernels: int64 labels for cross-entropy, else
     float targets of shape (n_samples, n_out). The unused one is empty."""
     arr = _as_numeric_array(y, "y")
@@ -191,10 +209,15 @@ def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
             if not np.isfinite(arr).all():
                 raise ValueError("y contains NaN or infinity")
             if not np.all(arr == np.round(arr)):
-                raise ValueError("cross_entropy takes integer class labels; y has fractional values")
+                raise ValueError(
+                    "cross_entropy takes integer class labels; y has fractional values"
+                )
         labels = np.ascontiguousarray(arr, dtype=np.int64)
-        low, high = (min(labels.tolist()), max(labels.tolist())) if len(labels) <= 16 else (
-            labels.min(), labels.max())
+        low, high = (
+            (min(labels.tolist()), max(labels.tolist()))
+            if len(labels) <= 16
+            else (labels.min(), labels.max())
+        )
         if low < 0 or high >= n_out:
             bad = (labels < 0) | (labels >= n_out)
             raise ValueError(
@@ -206,8 +229,7 @@ def check_targets(y: Any, loss: str, n_out: int, n_samples: int,
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != n_out:
         raise ValueError(
-            f"y must have shape ({n_samples}, {n_out}) to match the output layer, "
-            f"got {np.shape(y)}"
+            f"y must have shape ({n_samples}, {n_out}) to match the output layer, got {np.shape(y)}"
         )
     Y = np.ascontiguousarray(arr, dtype=dtype)
     if not np.isfinite(Y).all():
@@ -223,13 +245,20 @@ _EMPTY_LABELS = np.empty(0, dtype=np.int64)
 _EMPTY_TARGETS: dict = {}
 
 
-def engine_targets(y: Any, loss: str, n_out: int, n_samples: int,
-                   dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def engine_targets(
+    y: Any, loss: str, n_out: int, n_samples: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
     """``check_targets``, with a shortcut for class labels already as the
     kernels take them (int64, 1-D, C-contiguous; their range is checked in
     the kernels): (labels, Y) for ``_training.run``."""
-    if (loss == "cross_entropy" and type(y) is np.ndarray and y.dtype == np.int64
-            and y.ndim == 1 and y.flags.c_contiguous and len(y) == n_samples):
+    if (
+        loss == "cross_entropy"
+        and type(y) is np.ndarray
+        and y.dtype == np.int64
+        and y.ndim == 1
+        and y.flags.c_contiguous
+        and len(y) == n_samples
+    ):
         return y, _empty_targets(n_out, dtype)
     return check_targets(y, loss, n_out, n_samples, dtype)
 
@@ -279,9 +308,7 @@ def check_samples(X: Any) -> np.ndarray:
             "use X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample"
         )
     if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(
-            f"X must have at least one sample and one feature, got shape {X.shape}"
-        )
+        raise ValueError(f"X must have at least one sample and one feature, got shape {X.shape}")
     X = np.ascontiguousarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
         raise ValueError("X must be finite: it holds NaN or infinity")
@@ -295,12 +322,9 @@ def check_01_labels(y: Any, n_samples: int) -> np.ndarray:
         raise ValueError(f"y must be 1-D (n_samples,), got shape {y.shape}")
     if len(y) != n_samples:
         raise ValueError(
-            "X and y must have the same number of samples, "
-            f"got {n_samples} and {len(y)}"
+            f"X and y must have the same number of samples, got {n_samples} and {len(y)}"
         )
-    bad = sorted(
-        {repr(v) for v in y.tolist() if v not in (0, 1)}
-    )  # True/False pass as 1/0
+    bad = sorted({repr(v) for v in y.tolist() if v not in (0, 1)})  # True/False pass as 1/0
     if bad:
         raise ValueError(f"labels must be 0 or 1 (or bools), got {', '.join(bad)}")
     return y.astype(np.int64)
@@ -319,18 +343,23 @@ def check_architecture(layers: Any, layer_type: type, seed: Any) -> int | None:
         if not isinstance(layer, layer_type):
             raise TypeError(f"layer {i} is {layer!r}, not a fastnn layer")
         if layer._owner is not None:
-            raise ValueError(f"layer {i} ({layer!r}) already belongs to another network; "
-                             "create a new layer object")
+            raise ValueError(
+                f"layer {i} ({layer!r}) already belongs to another network; "
+                "create a new layer object"
+            )
         if layer.kind == "dropout" and i in (0, len(layers) - 1):
-            raise ValueError(f"layer {i} ({layer!r}): dropout is for hidden layers; "
-                             "it cannot be the first or the last layer")
+            raise ValueError(
+                f"layer {i} ({layer!r}): dropout is for hidden layers; "
+                "it cannot be the first or the last layer"
+            )
         if layer.activation == "softmax" and i != len(layers) - 1:
             raise ValueError(
                 f"layer {i} ({layer!r}): softmax is for the output layer only; "
                 "use relu, tanh or sigmoid in hidden layers"
             )
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
-                             or seed < 0):
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
         raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
     return None if seed is None else int(seed)
 
@@ -340,13 +369,17 @@ def check_loss_fits_output(loss: str, out_activation: str | None, n_out: int) ->
     least 2 classes, binary cross-entropy on a sigmoid."""
     if loss == "cross_entropy":
         if out_activation != "softmax":
-            raise ValueError("loss 'cross_entropy' needs a softmax output layer "
-                             f"(the output layer has activation {out_activation!r})")
+            raise ValueError(
+                "loss 'cross_entropy' needs a softmax output layer "
+                f"(the output layer has activation {out_activation!r})"
+            )
         if n_out < 2:
             raise ValueError("cross_entropy needs at least 2 output classes")
     if loss == "binary_cross_entropy" and out_activation != "sigmoid":
-        raise ValueError("loss 'binary_cross_entropy' needs a sigmoid output layer "
-                         f"(the output layer has activation {out_activation!r})")
+        raise ValueError(
+            "loss 'binary_cross_entropy' needs a sigmoid output layer "
+            f"(the output layer has activation {out_activation!r})"
+        )
 
 
 # ------------------------------------------------ the arrays that fastnn.plot draws
@@ -375,7 +408,7 @@ def check_points_2d(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
 def check_images(images: Any) -> np.ndarray:
     """Images as an array (n, h, w) of floats, from (n, h, w), (n, h*w) or (n, 1, h, w)."""
     imgs = np.asarray(images, dtype=float)
-    if imgs.ndim == 4 and imgs.shape[1] == 1:   # (n, 1, h, w), as a Conv2D network takes them
+    if imgs.ndim == 4 and imgs.shape[1] == 1:  # (n, 1, h, w), as a Conv2D network takes them
         imgs = imgs[:, 0]
     if imgs.ndim == 2:
         side = int(round(np.sqrt(imgs.shape[1])))
@@ -397,9 +430,7 @@ def check_images(images: Any) -> np.ndarray:
 def is_sparse(X: Any) -> bool:
     """A SciPy sparse matrix or array (without importing scipy.sparse)."""
     module = type(X).__module__ or ""
-    return module.startswith("scipy.sparse") or (
-        hasattr(X, "tocsr") and hasattr(X, "nnz")
-    )
+    return module.startswith("scipy.sparse") or (hasattr(X, "tocsr") and hasattr(X, "nnz"))
 
 
 def _frame_feature_names(X: Any) -> np.ndarray | None:
@@ -460,27 +491,20 @@ def check_estimator_X(
                 )
         if n_features is not None and d != n_features:
             raise ValueError(
-                f"X has {d} features, but {name} is expecting "
-                f"{n_features} features as input."
+                f"X has {d} features, but {name} is expecting {n_features} features as input."
             )
     return check_X(arr, dtype), names  # 1-D input, conversion, NaN and infinity
 
 
-def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None,
-                        name: str) -> str:
+def check_feature_names(fitted: np.ndarray | None, names: np.ndarray | None, name: str) -> str:
     """Refuse column names other than those seen at fit; return the text of
     the warning due when only one of the two had names (else "")."""
     if fitted is None and names is not None:
         return f"X has feature names, but {name} was fitted without feature names"
     if fitted is not None and names is None:
-        return (
-            f"X does not have valid feature names, but {name} was "
-            "fitted with feature names"
-        )
+        return f"X does not have valid feature names, but {name} was fitted with feature names"
     if fitted is not None and (len(fitted) != len(names) or (fitted != names).any()):
-        raise ValueError(
-            "The feature names should match those that were passed during fit."
-        )
+        raise ValueError("The feature names should match those that were passed during fit.")
     return ""
 
 
@@ -499,8 +523,7 @@ def check_estimator_y(y: Any, n_samples: int, name: str) -> tuple[np.ndarray, bo
         arr = arr[:, 0]
     if arr.ndim not in (1, 2):
         raise ValueError(
-            f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), "
-            f"got shape {arr.shape}"
+            f"y must be 1-D (n_samples,) or 2-D (n_samples, n_outputs), got shape {arr.shape}"
         )
     if arr.shape[0] != n_samples:
         raise ValueError(

@@ -81,8 +81,9 @@ def as_callbacks(callbacks: Any) -> list[Callback]:
         elif callable(cb):
             out.append(_FunctionCallback(cb))
         else:
-            raise TypeError(f"a callback must be a Callback or a function "
-                            f"f(epoch, logs, net), got {cb!r}")
+            raise TypeError(
+                f"a callback must be a Callback or a function f(epoch, logs, net), got {cb!r}"
+            )
     return out
 
 
@@ -126,8 +127,13 @@ class EarlyStopping(Callback):
         The epoch after which it stopped training.
     """
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+    ):
         if monitor not in ("val_loss", "loss"):
             raise ValueError(f"monitor must be 'val_loss' or 'loss', got {monitor!r}")
         self.monitor = monitor
@@ -189,14 +195,18 @@ class _progress:
 
     def update(self, logs: dict) -> None:
         self.epoch += 1
-        shown = {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss",
-                                                               "val_accuracy")}
+        shown = {
+            k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "val_loss", "val_accuracy")
+        }
         if self.bar is not None:
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(1)
         else:
-            print(f"epoch {self.epoch}/{self.epochs} " +
-                  " ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
+            print(
+                f"epoch {self.epoch}/{self.epochs} "
+                + " ".join(f"{k}={v}" for k, v in shown.items()),
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:

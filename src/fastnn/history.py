@@ -44,12 +44,32 @@ class History:
         after the last completed step).
     """
 
-    _FIELDS = ("loss", "step_loss", "batch_sizes", "steps_per_epoch", "lr", "accuracy",
-               "val_loss", "val_accuracy", "stopped_early", "interrupted")
+    _FIELDS = (
+        "loss",
+        "step_loss",
+        "batch_sizes",
+        "steps_per_epoch",
+        "lr",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "stopped_early",
+        "interrupted",
+    )
 
-    def __init__(self, loss=None, step_loss=None, batch_sizes=None, steps_per_epoch=0,
-                 lr=None, val_loss=None, val_accuracy=None, stopped_early=False,
-                 interrupted=False, accuracy=None):
+    def __init__(
+        self,
+        loss=None,
+        step_loss=None,
+        batch_sizes=None,
+        steps_per_epoch=0,
+        lr=None,
+        val_loss=None,
+        val_accuracy=None,
+        stopped_early=False,
+        interrupted=False,
+        accuracy=None,
+    ):
         self.loss = [] if loss is None else loss
         self.step_loss = [] if step_loss is None else step_loss
         self.batch_sizes = [] if batch_sizes is None else batch_sizes
@@ -70,7 +90,7 @@ class History:
         if self._loss is None:
             sizes = np.asarray(self._sizes_pattern[0], dtype=np.float64)
             full = len(self._step_array) // len(sizes)
-            per_epoch = self._step_array[:full * len(sizes)].reshape(full, -1)
+            per_epoch = self._step_array[: full * len(sizes)].reshape(full, -1)
             self._loss = ((per_epoch @ sizes) / sizes.sum()).tolist()
         return self._loss
 
@@ -114,14 +134,24 @@ class History:
         self._batch_sizes, self._sizes_pattern = None, (one_epoch, len(losses))
 
     @classmethod
-    def _one_step(cls, value: float, rows: int, lr: float,
-                  accuracy: float | None = None) -> History:
+    def _one_step(
+        cls, value: float, rows: int, lr: float, accuracy: float | None = None
+    ) -> History:
         """The History of one step that was a whole epoch (a chunk)."""
         hist = cls.__new__(cls)
-        hist.__dict__.update(_loss=[value], _step_loss=[value], _step_array=None,
-                             _batch_sizes=[rows], steps_per_epoch=1, lr=[lr],
-                             accuracy=[] if accuracy is None else [accuracy], val_loss=[],
-                             val_accuracy=[], stopped_early=False, interrupted=False)
+        hist.__dict__.update(
+            _loss=[value],
+            _step_loss=[value],
+            _step_array=None,
+            _batch_sizes=[rows],
+            steps_per_epoch=1,
+            lr=[lr],
+            accuracy=[] if accuracy is None else [accuracy],
+            val_loss=[],
+            val_accuracy=[],
+            stopped_early=False,
+            interrupted=False,
+        )
         return hist
 
     @property
@@ -136,8 +166,11 @@ class History:
     def __repr__(self) -> str:
         # a few lines whatever the length of the run: sizes, and the ends of each list
         steps = len(self._step_array) if self._step_loss is None else len(self._step_loss)
-        parts = [f"epochs={self.epochs}", f"steps={steps}",
-                 f"steps_per_epoch={self.steps_per_epoch}"]
+        parts = [
+            f"epochs={self.epochs}",
+            f"steps={steps}",
+            f"steps_per_epoch={self.steps_per_epoch}",
+        ]
         for name in ("loss", "accuracy", "val_loss", "val_accuracy", "lr"):
             values = getattr(self, name)
             if values:
@@ -177,4 +210,6 @@ def warn_if_blown_up(hist: History, lr: float | None = None) -> None:
         f"training blew up: the mean loss of the last {k} step(s) is {last:.3g}, "
         f"{last / first:.2g} times the {first:.3g} of the first {k}; the weights are "
         f"unlikely to be of use. Try a lower learning rate{rate} or standardise X.",
-        DivergenceWarning, stacklevel=3)
+        DivergenceWarning,
+        stacklevel=3,
+    )

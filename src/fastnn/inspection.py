@@ -24,10 +24,14 @@ def network_of(obj: Any, what: str = "net") -> Sequential:
         if isinstance(inner, Sequential):
             return inner
     if hasattr(obj, "get_params") or hasattr(type(obj), "fit"):
-        raise ValueError(f"{what}: this {type(obj).__name__} is not fitted yet, so it has no "
-                         "network to show; call fit first")
-    raise TypeError(f"{what} must be a fastnn network (a Sequential, or a fitted estimator, "
-                    f"Perceptron or RegressionMachine), got {type(obj).__name__}")
+        raise ValueError(
+            f"{what}: this {type(obj).__name__} is not fitted yet, so it has no "
+            "network to show; call fit first"
+        )
+    raise TypeError(
+        f"{what} must be a fastnn network (a Sequential, or a fitted estimator, "
+        f"Perceptron or RegressionMachine), got {type(obj).__name__}"
+    )
 
 
 def layer_outputs(net: Any, X: Any) -> list:
@@ -61,7 +65,7 @@ def layer_outputs(net: Any, X: Any) -> list:
     X = np.asarray(X)
     n = len(X)
     outputs: list = []
-    kept: list = []      # the layers of the sub-network so far (dropout left out)
+    kept: list = []  # the layers of the sub-network so far (dropout left out)
     for k, layer in enumerate(layers):
         if getattr(layer, "kind", "") == "dropout":
             outputs.append(outputs[-1] if outputs else X.copy())
@@ -70,9 +74,13 @@ def layer_outputs(net: Any, X: Any) -> list:
         if k == len(layers) - 1:
             sub, out = net, net.predict(X)
         else:
-            sub = Sequential([layer_from_config(each.config()) for each in kept], loss="mse",
-                             dtype=np.dtype(net.dtype).name, seed=0)
-            sub.params[...] = net.params[:sub.n_params]
+            sub = Sequential(
+                [layer_from_config(each.config()) for each in kept],
+                loss="mse",
+                dtype=np.dtype(net.dtype).name,
+                seed=0,
+            )
+            sub.params[...] = net.params[: sub.n_params]
             out = sub.predict(X)  # (n, n_out of the layer, flattened)
         shape = getattr(sub.layers[-1], "out_shape", None) or (out.shape[1],)
         outputs.append(out.reshape(n, *shape))

@@ -22,20 +22,32 @@ FORMAT_NAME = "fastnn-model"
 FORMAT_VERSION = 1
 
 
-def save(net: Sequential, path: str | os.PathLike | BinaryIO,
-         optimizer: Optimizer | None = None) -> None:
+def save(
+    net: Sequential, path: str | os.PathLike | BinaryIO, optimizer: Optimizer | None = None
+) -> None:
     """Write ``net`` (and, given, the optimizer's state for it) to ``path``:
     ``Sequential.save``, which documents the names, file objects and errors."""
-    arrays = dict(format=np.array(FORMAT_NAME), version=np.array(FORMAT_VERSION),
-                  config=np.array(json.dumps(net.config())), params=net.params,
-                  rng_state=net._rng_state)
+    arrays = dict(
+        format=np.array(FORMAT_NAME),
+        version=np.array(FORMAT_VERSION),
+        config=np.array(json.dumps(net.config())),
+        params=net.params,
+        rng_state=net._rng_state,
+    )
     if optimizer is not None:
         net._check_optimizer(optimizer)
         state = optimizer.state_for(net)
-        arrays["optimizer"] = np.array(json.dumps({
-            "type": type(optimizer).__name__, "settings": optimizer.settings(),
-            "t": state.t, "epoch": state.epoch,
-            "schedule_state": state.schedule_state}))
+        arrays["optimizer"] = np.array(
+            json.dumps(
+                {
+                    "type": type(optimizer).__name__,
+                    "settings": optimizer.settings(),
+                    "t": state.t,
+                    "epoch": state.epoch,
+                    "schedule_state": state.schedule_state,
+                }
+            )
+        )
         arrays["optimizer_state"] = state.buffer
     _write_archive(path, arrays)
 
@@ -129,42 +141,56 @@ def load_checkpoint(path: str | os.PathLike | BinaryIO) -> tuple[Sequential, Opt
 def _checkpoint_from_arrays(arrays: dict, where: str) -> tuple[Sequential, Optimizer]:
     net = _from_arrays(arrays, where)
     if "optimizer" not in arrays or "optimizer_state" not in arrays:
-        raise ValueError(f"{where} holds a network but no optimizer, so it is a model file, "
-                         "not a checkpoint: read it with fastnn.load(path), or save a "
-                         "checkpoint with net.save(path, optimizer=opt)")
+        raise ValueError(
+            f"{where} holds a network but no optimizer, so it is a model file, "
+            "not a checkpoint: read it with fastnn.load(path), or save a "
+            "checkpoint with net.save(path, optimizer=opt)"
+        )
     try:
         info = json.loads(str(arrays["optimizer"]))
         optimizer = optimizer_from_settings(info["type"], info["settings"])
         t, epoch = info["t"], info["epoch"]
         schedule_state = info["schedule_state"]
-        if (isinstance(t, bool) or not isinstance(t, int) or t < 0 or isinstance(epoch, bool)
-                or not isinstance(epoch, int) or epoch < 0
-                or not isinstance(schedule_state, dict)):
+        if (
+            isinstance(t, bool)
+            or not isinstance(t, int)
+            or t < 0
+            or isinstance(epoch, bool)
+            or not isinstance(epoch, int)
+            or epoch < 0
+            or not isinstance(schedule_state, dict)
+        ):
             raise ValueError("bad step or epoch count")
     except (ValueError, TypeError, KeyError) as exc:
-        raise ValueError(f"{where} is not a valid fastnn checkpoint: bad optimizer "
-                         f"description ({exc})") from None
+        raise ValueError(
+            f"{where} is not a valid fastnn checkpoint: bad optimizer description ({exc})"
+        ) from None
     state = optimizer.state_for(net)
     buffer = arrays["optimizer_state"]
     if buffer.dtype != net.dtype or buffer.shape != state.buffer.shape:
-        raise ValueError(f"{where} is not a valid fastnn checkpoint: the optimizer state "
-                         f"has dtype {buffer.dtype} and shape {buffer.shape}, expected "
-                         f"{net.dtype} and {state.buffer.shape}")
+        raise ValueError(
+            f"{where} is not a valid fastnn checkpoint: the optimizer state "
+            f"has dtype {buffer.dtype} and shape {buffer.shape}, expected "
+            f"{net.dtype} and {state.buffer.shape}"
+        )
     if not np.isfinite(buffer).all():
-        raise ValueError(f"{where} is not a valid fastnn checkpoint: the optimizer state "
-                         "contains NaN or infinity")
+        raise ValueError(
+            f"{where} is not a valid fastnn checkpoint: the optimizer state "
+            "contains NaN or infinity"
+        )
     state.buffer[...] = buffer
     state.t, state.epoch, state.schedule_state = t, epoch, dict(schedule_state)
     return net, optimizer
 
 
-_SUFFIX = ".npz"                # what numpy.savez appends to a name without it
-_NPY_MAGIC = b"\x93NUMPY"       # the start of a single array written by numpy.save
+_SUFFIX = ".npz"  # what numpy.savez appends to a name without it
+_NPY_MAGIC = b"\x93NUMPY"  # the start of a single array written by numpy.save
 
 
 def _is_file_object(path: Any) -> bool:
-    return (not isinstance(path, (str, bytes, os.PathLike))
-            and (hasattr(path, "read") or hasattr(path, "write")))
+    return not isinstance(path, (str, bytes, os.PathLike)) and (
+        hasattr(path, "read") or hasattr(path, "write")
+    )
 
 
 def _describe(f: Any) -> str:
@@ -181,13 +207,17 @@ def _file_name(path: Any, caller: str) -> str:
     try:
         name = os.fsdecode(os.fspath(path))
     except TypeError:
-        raise TypeError(f"{caller} takes a file name (str or os.PathLike) or a binary file "
-                        f"object, got {type(path).__name__}") from None
+        raise TypeError(
+            f"{caller} takes a file name (str or os.PathLike) or a binary file "
+            f"object, got {type(path).__name__}"
+        ) from None
     if not name:
         raise ValueError(f"{caller} needs a file name, got an empty path")
     if name.endswith((os.sep, os.altsep or os.sep)) or os.path.basename(name) in (".", ".."):
-        raise ValueError(f"{name!r} names a directory, not a file: give {caller} a file "
-                         f"name such as {os.path.join(name, 'model.npz')!r}")
+        raise ValueError(
+            f"{name!r} names a directory, not a file: give {caller} a file "
+            f"name such as {os.path.join(name, 'model.npz')!r}"
+        )
     return name if name.endswith(_SUFFIX) else name + _SUFFIX
 
 
@@ -209,13 +239,15 @@ def _check_stream(f: Any, mode: str, where: str) -> None:
                 text = isinstance(f.read(0), str)
             else:
                 f.write(b"")
-        except TypeError:             # a text stream refusing bytes
+        except TypeError:  # a text stream refusing bytes
             text = True
         except io.UnsupportedOperation:
             raise ValueError(unable) from None
     if text:
-        raise TypeError(f"{where} is open in text mode; fastnn model files are binary: "
-                        f"open it with {opener!r} (or use io.BytesIO)")
+        raise TypeError(
+            f"{where} is open in text mode; fastnn model files are binary: "
+            f"open it with {opener!r} (or use io.BytesIO)"
+        )
 
 
 def _write_archive(path: Any, arrays: dict) -> None:
@@ -227,7 +259,7 @@ def _write_archive(path: Any, arrays: dict) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         data = buffer.getbuffer()
-        while data:                   # raw streams may take part of it per call
+        while data:  # raw streams may take part of it per call
             written = path.write(data)
             if not isinstance(written, int) or written >= len(data):
                 break
@@ -236,21 +268,24 @@ def _write_archive(path: Any, arrays: dict) -> None:
             data = data[written:]
         return
     name = _file_name(path, "save")
-    target = os.path.realpath(name)    # through a symbolic link, as open() writes
+    target = os.path.realpath(name)  # through a symbolic link, as open() writes
     if os.path.isdir(target):
-        raise ValueError(f"{name!r} is a directory, not a file: give save a file name such "
-                         f"as {os.path.join(name, 'model.npz')!r}")
+        raise ValueError(
+            f"{name!r} is a directory, not a file: give save a file name such "
+            f"as {os.path.join(name, 'model.npz')!r}"
+        )
     folder, base = os.path.split(target)
     temporary = os.path.join(folder, f".{base}.{os.urandom(6).hex()}.tmp")
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                     | getattr(os, "O_BINARY", 0), 0o666)
+        fd = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        )
     except OSError as exc:
         raise type(exc)(exc.errno, exc.strerror, name) from None
     try:
         with open(fd, "wb") as f:
             np.savez(f, **arrays)
-        if os.path.exists(target):     # keep the permissions of the file replaced
+        if os.path.exists(target):  # keep the permissions of the file replaced
             os.chmod(temporary, os.stat(target).st_mode & 0o7777)
         os.replace(temporary, target)
     except BaseException:
@@ -284,7 +319,7 @@ def _read_arrays(path: Any, build: Callable[[dict, str], Any]) -> Any:
     if not os.path.isfile(name):
         given = os.fsdecode(os.fspath(path))
         if given != name and os.path.isfile(given):
-            name = given                  # a file named as given, written otherwise
+            name = given  # a file named as given, written otherwise
         elif os.path.isdir(name):
             raise ValueError(f"{name!r} is a directory, not a fastnn model file")
         else:
@@ -306,25 +341,40 @@ def _parse_archive(source: Any, where: str, stream: bool) -> dict:
     try:
         source.seek(start)
         if not head:
-            raise ValueError("nothing to read from its position (seek(0) after writing to "
-                             "it?)" if stream else "the file is empty")
+            raise ValueError(
+                "nothing to read from its position (seek(0) after writing to it?)"
+                if stream
+                else "the file is empty"
+            )
         if head.startswith(_NPY_MAGIC):
-            raise ValueError("it holds a single array (.npy, as numpy.save writes), not an "
-                             ".npz archive")
+            raise ValueError(
+                "it holds a single array (.npy, as numpy.save writes), not an .npz archive"
+            )
         if head[:1] == b"\x80":
-            raise ValueError("it holds pickled Python objects, as pickle and joblib write "
-                             "(an estimator?): read those with pickle.load or joblib.load, "
-                             "and only from a source you trust")
-        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):    # a zip file's start
+            raise ValueError(
+                "it holds pickled Python objects, as pickle and joblib write "
+                "(an estimator?): read those with pickle.load or joblib.load, "
+                "and only from a source you trust"
+            )
+        if not head.startswith((b"PK\x03\x04", b"PK\x05\x06")):  # a zip file's start
             raise ValueError("it is not an .npz archive (a zip file of .npy arrays)")
         with np.load(source, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         for key, value in arrays.items():
             if not isinstance(value, np.ndarray):
-                raise ValueError(f"it is a zip file but not an .npz archive: its member "
-                                 f"{key!r} is not a .npy array")
-    except (ValueError, OSError, EOFError, KeyError, RuntimeError, NotImplementedError,
-            zipfile.BadZipFile) as exc:
+                raise ValueError(
+                    f"it is a zip file but not an .npz archive: its member "
+                    f"{key!r} is not a .npy array"
+                )
+    except (
+        ValueError,
+        OSError,
+        EOFError,
+        KeyError,
+        RuntimeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+    ) as exc:
         raise ValueError(f"{where} is not a readable fastnn model file: {exc}") from None
     return arrays
 
@@ -334,8 +384,7 @@ def _from_arrays(arrays: dict, where: str) -> Sequential:
         return ValueError(f"{where} is not a valid fastnn model file: {why}")
 
     if "format" not in arrays:
-        raise fail("the entry 'format' is missing: an .npz archive, but not one that "
-                   "fastnn wrote")
+        raise fail("the entry 'format' is missing: an .npz archive, but not one that fastnn wrote")
     for key in ("version", "config", "params"):
         if key not in arrays:
             raise fail(f"the entry {key!r} is missing")
@@ -345,21 +394,26 @@ def _from_arrays(arrays: dict, where: str) -> Sequential:
     if version.shape != () or version.dtype.kind not in "iu":
         raise fail("the version entry is not an integer")
     if int(version) != FORMAT_VERSION:
-        raise fail(f"format version {int(version)} is not supported "
-                   f"(this fastnn reads version {FORMAT_VERSION})")
+        raise fail(
+            f"format version {int(version)} is not supported "
+            f"(this fastnn reads version {FORMAT_VERSION})"
+        )
     try:
         config = json.loads(str(arrays["config"]))
         layers = [layer_from_config(c) for c in config["layers"]]
-        net = Sequential(layers, loss=config["loss"], dtype=config["dtype"],
-                         seed=config.get("seed"))
-        if config.get("input_shape") is not None:     # image networks
+        net = Sequential(
+            layers, loss=config["loss"], dtype=config["dtype"], seed=config.get("seed")
+        )
+        if config.get("input_shape") is not None:  # image networks
             net._build(config["input_shape"])
     except (ValueError, TypeError, KeyError) as exc:
         raise fail(f"bad network description ({exc})") from None
     params = arrays["params"]
     if params.dtype != net.dtype or params.shape != (net.n_params,):
-        raise fail(f"the parameters have dtype {params.dtype} and shape {params.shape}, "
-                   f"expected {net.dtype} and ({net.n_params},)")
+        raise fail(
+            f"the parameters have dtype {params.dtype} and shape {params.shape}, "
+            f"expected {net.dtype} and ({net.n_params},)"
+        )
     if not np.isfinite(params).all():
         raise fail("the parameters contain NaN or infinity")
     net.params[...] = params

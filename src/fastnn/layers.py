@@ -73,7 +73,7 @@ class Layer:
         return ()
 
     # -- shapes of one sample (tuples; None for a size not known yet)
-    takes_images = False     # True: the network's X is (n, c, h, w) if this layer is first
+    takes_images = False  # True: the network's X is (n, c, h, w) if this layer is first
 
     def input_hint(self) -> Shape | None:
         """What this layer tells about its input before any data (None: nothing)."""
@@ -99,10 +99,18 @@ class Layer:
         w_size = math.prod(shapes[0]) if shapes else 0
         b_size = math.prod(shapes[1]) if shapes else 0
         row = np.zeros(_kernels.SPEC_COLUMNS, dtype=np.int64)
-        row[:8] = (_kernels.LAYER_KINDS[self.kind], _kernels.ACTIVATIONS[self.activation],
-                   self.n_in, self.n_out, w_off, w_size, b_off, b_size)
+        row[:8] = (
+            _kernels.LAYER_KINDS[self.kind],
+            _kernels.ACTIVATIONS[self.activation],
+            self.n_in,
+            self.n_out,
+            w_off,
+            w_size,
+            b_off,
+            b_size,
+        )
         geometry = self.geometry()
-        row[8:8 + len(geometry)] = geometry
+        row[8 : 8 + len(geometry)] = geometry
         return row
 
 
@@ -146,8 +154,12 @@ class Dense(Layer):
         return W, np.zeros(self.n_out)
 
     def config(self) -> dict:
-        return {"type": "Dense", "n_in": self.n_in, "n_out": self.n_out,
-                "activation": self.activation}
+        return {
+            "type": "Dense",
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "activation": self.activation,
+        }
 
     def input_hint(self) -> Shape:
         return (self.n_in,)
@@ -208,11 +220,11 @@ class _ImageLayer(Layer):
         self.activation = "identity"
 
     @property
-    def n_in(self) -> int | None:          # type: ignore[override]
+    def n_in(self) -> int | None:  # type: ignore[override]
         return None if self.in_shape is None else math.prod(self.in_shape)
 
     @property
-    def n_out(self) -> int | None:         # type: ignore[override]
+    def n_out(self) -> int | None:  # type: ignore[override]
         return None if self.out_shape is None else math.prod(self.out_shape)
 
     def bind(self, in_shape: Shape, out_shape: Shape) -> None:
@@ -257,9 +269,16 @@ class Conv2D(_ImageLayer):
 
     kind = "conv2d"
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size,
-                 stride=1, padding=0, activation: str | None = None,
-                 input_shape: Sequence[int] | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        activation: str | None = None,
+        input_shape: Sequence[int] | None = None,
+    ):
         super().__init__()
         self.in_channels = _int(in_channels, "in_channels", 1)
         self.out_channels = _int(out_channels, "out_channels", 1)
@@ -268,16 +287,21 @@ class Conv2D(_ImageLayer):
         self.padding = _pair(padding, "padding", 0)
         self.activation = check_activation(activation)
         if self.activation == "softmax":
-            raise ValueError("Conv2D does not take the softmax activation: softmax is for "
-                             "a Dense output layer (put Flatten() and a Dense layer last)")
+            raise ValueError(
+                "Conv2D does not take the softmax activation: softmax is for "
+                "a Dense output layer (put Flatten() and a Dense layer last)"
+            )
         if input_shape is not None:
             if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
-                raise ValueError(f"input_shape must be (channels, height, width), "
-                                 f"got {input_shape!r}")
+                raise ValueError(
+                    f"input_shape must be (channels, height, width), got {input_shape!r}"
+                )
             input_shape = tuple(_int(v, "input_shape", 1) for v in input_shape)
             if input_shape[0] != self.in_channels:
-                raise ValueError(f"input_shape {input_shape} has {input_shape[0]} channels "
-                                 f"but in_channels is {self.in_channels}")
+                raise ValueError(
+                    f"input_shape {input_shape} has {input_shape[0]} channels "
+                    f"but in_channels is {self.in_channels}"
+                )
         self.input_shape = input_shape
 
     @property
@@ -286,8 +310,7 @@ class Conv2D(_ImageLayer):
         return self.out_channels * self.in_channels * kh * kw + self.out_channels
 
     def param_shapes(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
-        return ((self.out_channels, self.in_channels, *self.kernel_size),
-                (self.out_channels,))
+        return ((self.out_channels, self.in_channels, *self.kernel_size), (self.out_channels,))
 
     def init_params(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """He-uniform for ReLU, Glorot-uniform otherwise (fans over the
@@ -305,22 +328,21 @@ class Conv2D(_ImageLayer):
         return self.input_shape if self.input_shape is not None else (self.in_channels, None, None)
 
     def _min_size(self) -> tuple[int, int]:
-        return (max(1, self.kernel_size[0] - 2 * self.padding[0]),
-                max(1, self.kernel_size[1] - 2 * self.padding[1]))
+        return (
+            max(1, self.kernel_size[0] - 2 * self.padding[0]),
+            max(1, self.kernel_size[1] - 2 * self.padding[1]),
+        )
 
     def check_input(self, shape: Shape | None) -> str | None:
         hmin, wmin = self._min_size()
-        want = (f"images of shape ({self.in_channels}, h, w) with h >= {hmin} and "
-                f"w >= {wmin}")
+        want = f"images of shape ({self.in_channels}, h, w) with h >= {hmin} and w >= {wmin}"
         if shape is None:
             return None
         if not _image(shape) or shape[0] not in (None, self.in_channels):
             return want
-        if (shape[1] is not None and shape[1] < hmin) or (shape[2] is not None
-                                                          and shape[2] < wmin):
+        if (shape[1] is not None and shape[1] < hmin) or (shape[2] is not None and shape[2] < wmin):
             return want
-        if (self.input_shape is not None and None not in shape
-                and tuple(shape) != self.input_shape):
+        if self.input_shape is not None and None not in shape and tuple(shape) != self.input_shape:
             return f"images of shape {self.input_shape} (its input_shape)"
         return None
 
@@ -336,15 +358,22 @@ class Conv2D(_ImageLayer):
         return (h, w, *self.kernel_size, *self.stride, *self.padding)
 
     def config(self) -> dict:
-        return {"type": "Conv2D", "in_channels": self.in_channels,
-                "out_channels": self.out_channels, "kernel_size": list(self.kernel_size),
-                "stride": list(self.stride), "padding": list(self.padding),
-                "activation": self.activation,
-                "input_shape": None if self.input_shape is None else list(self.input_shape)}
+        return {
+            "type": "Conv2D",
+            "in_channels": self.in_channels,
+            "out_channels": self.out_channels,
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": list(self.padding),
+            "activation": self.activation,
+            "input_shape": None if self.input_shape is None else list(self.input_shape),
+        }
 
     def __repr__(self) -> str:
-        text = (f"Conv2D({self.in_channels}, {self.out_channels}, "
-                f"kernel_size={_pair_text(self.kernel_size)}")
+        text = (
+            f"Conv2D({self.in_channels}, {self.out_channels}, "
+            f"kernel_size={_pair_text(self.kernel_size)}"
+        )
         if self.stride != (1, 1):
             text += f", stride={_pair_text(self.stride)}"
         if self.padding != (0, 0):
@@ -368,14 +397,14 @@ class _Pool2D(_ImageLayer):
         return (None, None, None)
 
     def check_input(self, shape: Shape | None) -> str | None:
-        want = (f"images of shape (c, h, w) with h >= {self.size[0]} and "
-                f"w >= {self.size[1]}")
+        want = f"images of shape (c, h, w) with h >= {self.size[0]} and w >= {self.size[1]}"
         if shape is None:
             return None
         if not _image(shape):
             return want
         if (shape[1] is not None and shape[1] < self.size[0]) or (
-                shape[2] is not None and shape[2] < self.size[1]):
+            shape[2] is not None and shape[2] < self.size[1]
+        ):
             return want
         return None
 
@@ -383,8 +412,11 @@ class _Pool2D(_ImageLayer):
         if shape is None:
             return (None, None, None)
         c, h, w = shape
-        return (c, None if h is None else h // self.size[0],
-                None if w is None else w // self.size[1])
+        return (
+            c,
+            None if h is None else h // self.size[0],
+            None if w is None else w // self.size[1],
+        )
 
     def geometry(self) -> tuple[int, ...]:
         _, h, w = self._require_bound()
@@ -456,13 +488,13 @@ class Dropout(Layer):
         self.in_shape: Shape | None = None
 
     @property
-    def n_in(self) -> int | None:          # type: ignore[override]
+    def n_in(self) -> int | None:  # type: ignore[override]
         if self.in_shape is None or None in self.in_shape:
             return None
         return math.prod(cast("tuple[int, ...]", self.in_shape))
 
     @property
-    def n_out(self) -> int | None:         # type: ignore[override]
+    def n_out(self) -> int | None:  # type: ignore[override]
         return self.n_in
 
     def output_shape(self, shape: Shape | None) -> Shape | None:
@@ -515,8 +547,9 @@ def chain_shapes(layers: Sequence[Layer], input_shape: Shape | None) -> list[tup
     return shapes
 
 
-def build_spec(layers: Sequence[Layer], input_shape: Shape,
-               offsets: Sequence[tuple[int, int]]) -> np.ndarray:
+def build_spec(
+    layers: Sequence[Layer], input_shape: Shape, offsets: Sequence[tuple[int, int]]
+) -> np.ndarray:
     """Fix every layer's geometry for samples of ``input_shape`` and return
     the layer table (one row per layer; ``offsets`` are the (w_off, b_off) of
     each layer in the flat parameter buffer). Nothing changes on error."""
@@ -527,8 +560,14 @@ def build_spec(layers: Sequence[Layer], input_shape: Shape,
     return np.ascontiguousarray(np.array(rows, dtype=np.int64))
 
 
-LAYER_TYPES = {"Dense": Dense, "Conv2D": Conv2D, "MaxPool2D": MaxPool2D,
-               "AvgPool2D": AvgPool2D, "Flatten": Flatten, "Dropout": Dropout}
+LAYER_TYPES = {
+    "Dense": Dense,
+    "Conv2D": Conv2D,
+    "MaxPool2D": MaxPool2D,
+    "AvgPool2D": AvgPool2D,
+    "Flatten": Flatten,
+    "Dropout": Dropout,
+}
 
 
 def layer_from_config(cfg: dict) -> Layer:

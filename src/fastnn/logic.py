@@ -52,9 +52,7 @@ def _check_bit(value: Any, what: str) -> int:
     """Return ``value`` as the int 0 or 1, or raise naming ``what``."""
     # bool and NumPy integers are numbers.Integral; floats such as 1.0 are not.
     if not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{what} must be 0 or 1, got {value!r} of type {type(value).__name__}"
-        )
+        raise TypeError(f"{what} must be 0 or 1, got {value!r} of type {type(value).__name__}")
     if value not in (0, 1):
         raise ValueError(f"{what} must be 0 or 1, got {value!r}")
     return int(value)
@@ -90,14 +88,10 @@ class McCullochPitts:
     def __init__(self, weights: Sequence[float], threshold: float) -> None:
         weights = list(weights)
         if not weights:
-            raise ValueError(
-                "weights must hold at least one weight, got an empty sequence"
-            )
+            raise ValueError("weights must hold at least one weight, got an empty sequence")
         for w in [*weights, threshold]:
             if isinstance(w, bool) or not isinstance(w, numbers.Real):
-                raise TypeError(
-                    f"weights and threshold must be real numbers, got {w!r}"
-                )
+                raise TypeError(f"weights and threshold must be real numbers, got {w!r}")
             if not math.isfinite(w):
                 raise ValueError(f"weights and threshold must be finite, got {w!r}")
         self.weights = tuple(weights)
@@ -112,17 +106,14 @@ class McCullochPitts:
         n_weights, n_inputs = len(self.weights), len(inputs)
         if n_inputs != n_weights:
             raise ValueError(
-                f"this neuron has {n_weights} weights but got {n_inputs} inputs: "
-                f"{inputs!r}"
+                f"this neuron has {n_weights} weights but got {n_inputs} inputs: {inputs!r}"
             )
         x = [_check_bit(value, f"input {i}") for i, value in enumerate(inputs)]
         self.evaluations += 1
         total = sum(w * xi for w, xi in zip(self.weights, x))
         return 1 if total >= self.threshold else 0
 
-    def decision_line(
-        self, lo: float = -0.5, hi: float = 1.5
-    ) -> tuple[list[float], list[float]]:
+    def decision_line(self, lo: float = -0.5, hi: float = 1.5) -> tuple[list[float], list[float]]:
         """Two points of the line ``w1*x1 + w2*x2 = threshold``, for plotting.
 
         The line separates the inputs where the neuron fires from those where
@@ -147,9 +138,7 @@ class McCullochPitts:
             return [lo, hi], [(t - w1 * lo) / w2 + 0.0, (t - w1 * hi) / w2 + 0.0]
         if w1 != 0:  # vertical line x1 = t / w1
             return [t / w1 + 0.0, t / w1 + 0.0], [lo, hi]
-        raise ValueError(
-            "both weights are 0: the output does not depend on the inputs, so no line"
-        )
+        raise ValueError("both weights are 0: the output does not depend on the inputs, so no line")
 
     def __repr__(self) -> str:
         weights, threshold = list(self.weights), self.threshold
@@ -254,13 +243,9 @@ def ripple_adder(bits_a: Sequence[int], bits_b: Sequence[int]) -> list[int]:
     bits_a, bits_b = list(bits_a), list(bits_b)
     if len(bits_a) != len(bits_b):
         n_a, n_b = len(bits_a), len(bits_b)
-        raise ValueError(
-            f"bits_a and bits_b must have equal length, got {n_a} and {n_b}"
-        )
+        raise ValueError(f"bits_a and bits_b must have equal length, got {n_a} and {n_b}")
     if not bits_a:
-        raise ValueError(
-            "bits_a and bits_b must hold at least one bit, got empty sequences"
-        )
+        raise ValueError("bits_a and bits_b must hold at least one bit, got empty sequences")
     for name, bits in [("bits_a", bits_a), ("bits_b", bits_b)]:
         for i, bit in enumerate(bits):
             _check_bit(bit, f"{name}[{i}]")

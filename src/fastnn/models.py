@@ -34,8 +34,14 @@ from .layers import Conv2D, Dense, Flatten, MaxPool2D
 from .network import History, Sequential
 from .optim import SGD, Adam
 
-__all__ = ["digits_images", "lenet", "dense_baseline", "lenet_digits", "dense_digits",
-           "DigitsResult"]
+__all__ = [
+    "digits_images",
+    "lenet",
+    "dense_baseline",
+    "lenet_digits",
+    "dense_digits",
+    "DigitsResult",
+]
 
 
 def digits_images(seed: int = 0) -> dict:
@@ -48,7 +54,7 @@ def digits_images(seed: int = 0) -> dict:
     permutation from ``seed``, held out.
     """
     X, y = datasets.load_digits()
-    X = (X / 16.0).reshape(-1, 1, 8, 8)          # (1797, 1, 8, 8)
+    X = (X / 16.0).reshape(-1, 1, 8, 8)  # (1797, 1, 8, 8)
     perm = np.random.default_rng(seed).permutation(len(X))
     n_test = len(X) // 4
     test, train = perm[:n_test], perm[n_test:]
@@ -61,20 +67,28 @@ def lenet(seed: int = 0, dtype: str = "float32") -> Sequential:
     ``Conv2D(1, 6, 3, padding=1, relu)`` -> (6, 8, 8), ``MaxPool2D(2)`` ->
     (6, 4, 4), ``Flatten()`` -> 96, ``Dense(96, 10, softmax)``.
     """
-    return Sequential([
-        Conv2D(1, 6, kernel_size=3, padding=1, activation="relu", input_shape=(1, 8, 8)),
-        MaxPool2D(2),
-        Flatten(),
-        Dense(6 * 4 * 4, 10, activation="softmax")],
-        loss="cross_entropy", dtype=dtype, seed=seed)
+    return Sequential(
+        [
+            Conv2D(1, 6, kernel_size=3, padding=1, activation="relu", input_shape=(1, 8, 8)),
+            MaxPool2D(2),
+            Flatten(),
+            Dense(6 * 4 * 4, 10, activation="softmax"),
+        ],
+        loss="cross_entropy",
+        dtype=dtype,
+        seed=seed,
+    )
 
 
 def dense_baseline(seed: int = 0, dtype: str = "float32") -> Sequential:
     """The best dense network of at most LeNet's 1030 parameters that we
     found for the digits: 64 -> 13 (tanh) -> 10 (softmax), 985 parameters."""
-    return Sequential([Dense(64, 13, activation="tanh"),
-                       Dense(13, 10, activation="softmax")],
-                      loss="cross_entropy", dtype=dtype, seed=seed)
+    return Sequential(
+        [Dense(64, 13, activation="tanh"), Dense(13, 10, activation="softmax")],
+        loss="cross_entropy",
+        dtype=dtype,
+        seed=seed,
+    )
 
 
 @dataclass
@@ -85,7 +99,7 @@ class DigitsResult:
     history: History
     train_accuracy: float
     test_accuracy: float
-    seconds: float                       # training time
+    seconds: float  # training time
     settings: dict = field(default_factory=dict)
 
     @property
@@ -97,17 +111,23 @@ def _accuracy(net: Sequential, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(net.predict(X).argmax(axis=1) == y))
 
 
-def _train(net: Sequential, d: dict, flat: bool, optimizer, epochs: int,
-           batch_size: int, settings: dict) -> DigitsResult:
+def _train(
+    net: Sequential, d: dict, flat: bool, optimizer, epochs: int, batch_size: int, settings: dict
+) -> DigitsResult:
     Xtr, Xte = d["X_train"], d["X_test"]
     if flat:
-        Xtr, Xte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)   # (n, 64)
+        Xtr, Xte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)  # (n, 64)
     t0 = time.perf_counter()
-    hist = net.fit(Xtr, d["y_train"], epochs=epochs, batch_size=batch_size,
-                   optimizer=optimizer)
+    hist = net.fit(Xtr, d["y_train"], epochs=epochs, batch_size=batch_size, optimizer=optimizer)
     seconds = time.perf_counter() - t0
-    return DigitsResult(net, hist, _accuracy(net, Xtr, d["y_train"]),
-                        _accuracy(net, Xte, d["y_test"]), seconds, settings)
+    return DigitsResult(
+        net,
+        hist,
+        _accuracy(net, Xtr, d["y_train"]),
+        _accuracy(net, Xte, d["y_test"]),
+        seconds,
+        settings,
+    )
 
 
 def lenet_digits(seed: int = 0, epochs: int = 30) -> DigitsResult:
@@ -115,13 +135,15 @@ def lenet_digits(seed: int = 0, epochs: int = 30) -> DigitsResult:
     SGD(lr=0.1, momentum=0.9), ``epochs`` epochs (held-out accuracy about
     98%, in well under a second)."""
     settings = {"optimizer": "SGD(lr=0.1, momentum=0.9)", "epochs": epochs, "batch_size": 32}
-    return _train(lenet(seed), digits_images(seed), False, SGD(lr=0.1, momentum=0.9),
-                  epochs, 32, settings)
+    return _train(
+        lenet(seed), digits_images(seed), False, SGD(lr=0.1, momentum=0.9), epochs, 32, settings
+    )
 
 
 def dense_digits(seed: int = 0, epochs: int = 60) -> DigitsResult:
     """Train ``dense_baseline(seed)`` the way that suited it best: mini-batches
     of 32, Adam(lr=0.01), ``epochs`` epochs (held-out accuracy about 97%)."""
     settings = {"optimizer": "Adam(lr=0.01)", "epochs": epochs, "batch_size": 32}
-    return _train(dense_baseline(seed), digits_images(seed), True, Adam(lr=0.01),
-                  epochs, 32, settings)
+    return _train(
+        dense_baseline(seed), digits_images(seed), True, Adam(lr=0.01), epochs, 32, settings
+    )

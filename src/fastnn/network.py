@@ -11,24 +11,25 @@ from __future__ import annotations
 import functools
 import math
 import os
-from typing import Any, BinaryIO, Sequence
+from collections.abc import Sequence
+from typing import Any, BinaryIO
 
 import numpy as np
 
+from . import _training
 from ._dispatch import kernels as _kernels
 from ._validation import (
     check_architecture,
     check_batch_size,
     check_dtype,
     check_epochs,
-    check_loss,
-    check_loss_fits_output,
     check_float,
     check_int,
+    check_loss,
+    check_loss_fits_output,
     check_targets,
     check_X,
 )
-from . import _training
 from .callbacks import _progress, as_callbacks
 from .exceptions import TrainingDiverged
 from .history import History, warn_if_blown_up
@@ -37,7 +38,7 @@ from .optim import SGD, Optimizer
 
 __all__ = ["Sequential"]
 
-_PREDICT_CHUNK = 1024        # rows per block of a forward pass
+_PREDICT_CHUNK = 1024  # rows per block of a forward pass
 # Batches of at least this many rows, and this many rows x parameters, train
 # as two halves (see _splits)
 _SPLIT_MIN_ROWS = 512
@@ -54,12 +55,6 @@ def _shuffle_state(seed: int | None) -> np.ndarray:
     if seed is None:
         return np.random.SeedSequence().spawn(1)[0].generate_state(4, np.uint64)
     return np.array(_seeded_shuffle_state(seed), dtype=np.uint64)
-
-
-
-
-
-
 
 
 class Sequential:
@@ -88,10 +83,15 @@ class Sequential:
         b). ``layer.W`` and ``layer.b`` are writable views into it.
     """
 
-    def __init__(self, layers: Sequence[Layer], loss: str | None = None,
-                 dtype: str = "float32", seed: int | None = 0):
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        loss: str | None = None,
+        dtype: str = "float32",
+        seed: int | None = 0,
+    ):
         seed = check_architecture(layers, Layer, seed)
-        chain_shapes(layers, layers[0].input_hint())   # the shapes known so far chain
+        chain_shapes(layers, layers[0].input_hint())  # the shapes known so far chain
         self.layers = list(layers)
         self.dtype = check_dtype(dtype)
         out_act = self.layers[-1].activation
@@ -123,7 +123,7 @@ class Sequential:
             shapes = layer.param_shapes()
             if shapes:
                 layer.W = self.params[w_off:b_off].reshape(shapes[0])
-                layer.b = self.params[b_off:b_off + math.prod(shapes[1])].reshape(shapes[1])
+                layer.b = self.params[b_off : b_off + math.prod(shapes[1])].reshape(shapes[1])
             layer._owner = self
 
         init_rng = np.random.default_rng(self.seed)
@@ -167,8 +167,11 @@ class Sequential:
         """Whether batches of this size train as two halves (side by side
         on two cores). Decided by sizes alone, never by the thread count,
         so that a seed gives the same run on any machine."""
-        return (batch_size >= _SPLIT_MIN_ROWS and batch_size * self.n_params >= _SPLIT_MIN_MACS
-                and not any(layer.kind == "dropout" for layer in self.layers))
+        return (
+            batch_size >= _SPLIT_MIN_ROWS
+            and batch_size * self.n_params >= _SPLIT_MIN_MACS
+            and not any(layer.kind == "dropout" for layer in self.layers)
+        )
 
     def _build(self, input_shape: Sequence[int]) -> None:
         """Fix every layer's geometry for samples of ``input_shape`` and write
@@ -178,23 +181,26 @@ class Sequential:
             self._spec = build_spec(self.layers, shape, self._offsets)
             self._input_shape = shape
         elif shape != self._input_shape:
-            raise ValueError(f"the network was built for samples of shape "
-                             f"{self._input_shape}, not {shape}")
+            raise ValueError(
+                f"the network was built for samples of shape {self._input_shape}, not {shape}"
+            )
 
     def _check_X(self, X: Any) -> np.ndarray:
         first = self.layers[0]
         if not first.takes_images:
             return check_X(X, self.dtype, self.n_in)
-        if self._spec is None:   # images: h and w come from the first X
+        if self._spec is None:  # images: h and w come from the first X
             try:
                 shape = np.shape(X)
             except ValueError as exc:
                 raise ValueError(f"X could not be read as an array: {exc}") from None
             hint = first.input_hint()
             if len(shape) < 2 or (hint is not None and len(shape) != 1 + len(hint)):
-                raise ValueError(f"X must have shape (n_samples, channels, height, width) "
-                                 f"for a network whose first layer is {first!r}, "
-                                 f"got shape {shape}")
+                raise ValueError(
+                    f"X must have shape (n_samples, channels, height, width) "
+                    f"for a network whose first layer is {first!r}, "
+                    f"got shape {shape}"
+                )
             if 0 in shape[1:]:
                 raise ValueError(f"X has an empty dimension (shape {shape})")
             self._build(shape[1:])
@@ -204,10 +210,16 @@ class Sequential:
         """X is already as the kernels take it: a non-empty, C-contiguous
         (n, n_in) array of the model's dtype for a built, non-image network
         (its values are not looked at)."""
-        return (type(X) is np.ndarray and X.ndim == 2 and X.dtype == self.dtype
-                and X.flags.c_contiguous and self._spec is not None
-                and not self.layers[0].takes_images
-                and X.shape[1] == self._spec[0, 2] and X.shape[0] > 0)
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype == self.dtype
+            and X.flags.c_contiguous
+            and self._spec is not None
+            and not self.layers[0].takes_images
+            and X.shape[1] == self._spec[0, 2]
+            and X.shape[0] > 0
+        )
 
     def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xc = self._check_X(X)
@@ -243,8 +255,9 @@ class Sequential:
             # the serving pattern (a few rows, ready-made): one call, the
             # finiteness check done in the kernel
             out = np.empty((X.shape[0], self.n_out), dtype=self.dtype)
-            if _kernels.forward(self._spec, self.params, X, out,
-                                self._workspace(X.shape[0]), X.shape[0], True):
+            if _kernels.forward(
+                self._spec, self.params, X, out, self._workspace(X.shape[0]), X.shape[0], True
+            ):
                 return out
         Xc = self._check_X(X)
         n = Xc.shape[0]
@@ -257,8 +270,18 @@ class Sequential:
         """Mean loss on (X, y), as training measures it."""
         Xc, labels, Y = self._check_Xy(X, y)
         chunk = min(Xc.shape[0], _PREDICT_CHUNK)
-        return float(_kernels.loss_value(self._spec, _kernels.LOSSES[self.loss], self.params,
-                                         Xc, labels, Y, self._workspace(chunk), chunk))
+        return float(
+            _kernels.loss_value(
+                self._spec,
+                _kernels.LOSSES[self.loss],
+                self.params,
+                Xc,
+                labels,
+                Y,
+                self._workspace(chunk),
+                chunk,
+            )
+        )
 
     def score(self, X: Any, y: Any) -> float:
         """scikit-learn's ``score``: accuracy for classification losses, R² for ``mse``.
@@ -289,7 +312,7 @@ class Sequential:
             asked of fewer than two rows (it is undefined there).
         """
         Xc, labels, Y = self._check_Xy(X, y)
-        P = self.predict(Xc)                                    # (n_samples, n_out)
+        P = self.predict(Xc)  # (n_samples, n_out)
         if self.loss == "cross_entropy":
             return float(np.mean(P.argmax(axis=1) == labels))
         if self.loss == "binary_cross_entropy":
@@ -297,8 +320,8 @@ class Sequential:
         if Xc.shape[0] < 2:
             raise ValueError(f"R² needs at least two rows, got {Xc.shape[0]}")
         Yd, Pd = Y.astype(np.float64), P.astype(np.float64)
-        ss_res = ((Yd - Pd) ** 2).sum(axis=0)                  # (n_out,)
-        ss_tot = ((Yd - Yd.mean(axis=0)) ** 2).sum(axis=0)     # (n_out,)
+        ss_res = ((Yd - Pd) ** 2).sum(axis=0)  # (n_out,)
+        ss_tot = ((Yd - Yd.mean(axis=0)) ** 2).sum(axis=0)  # (n_out,)
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
         return float(r2.mean())
@@ -316,8 +339,16 @@ class Sequential:
         self._check_trainable()
         Xc, labels, Y = self._check_Xy(X, y)
         grads = np.empty_like(self.params)
-        value = _kernels.loss_and_grad(self._spec, _kernels.LOSSES[self.loss], self.params,
-                                       Xc, labels, Y, grads, self._workspace(Xc.shape[0]))
+        value = _kernels.loss_and_grad(
+            self._spec,
+            _kernels.LOSSES[self.loss],
+            self.params,
+            Xc,
+            labels,
+            Y,
+            grads,
+            self._workspace(Xc.shape[0]),
+        )
         return float(value), self._split(grads)
 
     def _split(self, flat: np.ndarray) -> list:
@@ -328,16 +359,30 @@ class Sequential:
                 out.append((None, None))
                 continue
             w_size, b_size = math.prod(shapes[0]), math.prod(shapes[1])
-            out.append((flat[off:off + w_size].reshape(shapes[0]).copy(),
-                        flat[off + w_size:off + w_size + b_size].reshape(shapes[1]).copy()))
+            out.append(
+                (
+                    flat[off : off + w_size].reshape(shapes[0]).copy(),
+                    flat[off + w_size : off + w_size + b_size].reshape(shapes[1]).copy(),
+                )
+            )
             off += w_size + b_size
         return out
 
     # ------------------------------------------------------------ training
-    def fit(self, X: Any, y: Any, epochs: int = 1, batch_size: int | None = None,
-            optimizer: Optimizer | None = None, shuffle: bool = True, *,
-            validation_data: tuple[Any, Any] | None = None, validation_split: float = 0.0,
-            callbacks: Any = None, verbose: bool = False) -> History:
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        optimizer: Optimizer | None = None,
+        shuffle: bool = True,
+        *,
+        validation_data: tuple[Any, Any] | None = None,
+        validation_split: float = 0.0,
+        callbacks: Any = None,
+        verbose: bool = False,
+    ) -> History:
         """Train by gradient descent: the lecture's three modes in one knob.
 
         Parameters
@@ -408,12 +453,15 @@ class Sequential:
             if validation_data is not None and validation_split:
                 raise ValueError("give validation_data or validation_split, not both")
             if validation_split:
-                split = check_float(validation_split, "validation_split", low=0.0, high=1.0,
-                                    high_open=True)
+                split = check_float(
+                    validation_split, "validation_split", low=0.0, high=1.0, high_open=True
+                )
                 n_val = int(round(split * Xc.shape[0]))
                 if n_val < 1 or n_val >= Xc.shape[0]:
-                    raise ValueError(f"validation_split={split} leaves no rows for training "
-                                     f"or for validation out of {Xc.shape[0]}")
+                    raise ValueError(
+                        f"validation_split={split} leaves no rows for training "
+                        f"or for validation out of {Xc.shape[0]}"
+                    )
                 cut = Xc.shape[0] - n_val
                 val = (Xc[cut:], labels[cut:], Y[cut:])
                 Xc, labels, Y = Xc[:cut], labels[:cut], Y[:cut]
@@ -425,11 +473,22 @@ class Sequential:
             if not per_epoch:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
-                hist = _training.run(self, Xc, labels, Y, epochs, batch_size, optimizer,
-                                     bool(shuffle)).history
+                hist = _training.run(
+                    self, Xc, labels, Y, epochs, batch_size, optimizer, bool(shuffle)
+                ).history
             else:
-                hist = self._fit_per_epoch(Xc, labels, Y, epochs, batch_size, optimizer,
-                                           bool(shuffle), val, cbs, bool(verbose))
+                hist = self._fit_per_epoch(
+                    Xc,
+                    labels,
+                    Y,
+                    epochs,
+                    batch_size,
+                    optimizer,
+                    bool(shuffle),
+                    val,
+                    cbs,
+                    bool(verbose),
+                )
         except BaseException:
             self._undo(undo)
             raise
@@ -442,8 +501,7 @@ class Sequential:
         loops put back themselves): whether the optimizer has a state for this
         network, where its schedule stands, and the geometry a first X fixes."""
         state = optimizer._states.get(self)
-        kept = None if state is None else (state.schedule, state.epoch,
-                                           dict(state.schedule_state))
+        kept = None if state is None else (state.schedule, state.epoch, dict(state.schedule_state))
         layers = None if self._spec is not None else [dict(vars(layer)) for layer in self.layers]
         return optimizer, state, kept, layers
 
@@ -461,8 +519,9 @@ class Sequential:
             self._spec = self._input_shape = None
             self._work.clear()
 
-    def _fit_per_epoch(self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val,
-                       cbs, verbose) -> History:
+    def _fit_per_epoch(
+        self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose
+    ) -> History:
         """Train one epoch at a time: each at the schedule's rate, then the
         validation loss, the schedule's step and the callbacks. If anything
         raises, the weights, the optimizer (buffers, step count, schedule),
@@ -487,11 +546,22 @@ class Sequential:
                     lr = optimizer.current_lr(state)
                     done = len(hist.step_loss)
                     try:
-                        part = _training.run(self, Xc, labels, Y, 1, batch_size, optimizer,
-                                             shuffle, lr=lr, before=before).history
-                    except TrainingDiverged as exc:     # its step counts within the epoch
-                        raise _training.divergence(done + min(exc.step, steps_per_epoch),
-                                               exact=exc.step <= steps_per_epoch) from None
+                        part = _training.run(
+                            self,
+                            Xc,
+                            labels,
+                            Y,
+                            1,
+                            batch_size,
+                            optimizer,
+                            shuffle,
+                            lr=lr,
+                            before=before,
+                        ).history
+                    except TrainingDiverged as exc:  # its step counts within the epoch
+                        raise _training.divergence(
+                            done + min(exc.step, steps_per_epoch), exact=exc.step <= steps_per_epoch
+                        ) from None
                     hist.steps_per_epoch = part.steps_per_epoch
                     hist.step_loss += part.step_loss
                     hist.batch_sizes += part.batch_sizes
@@ -539,8 +609,18 @@ class Sequential:
     def _loss_on(self, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
         """Mean loss of the current weights on checked arrays (as ``evaluate``)."""
         chunk = min(X.shape[0], _PREDICT_CHUNK)
-        return float(_kernels.loss_value(self._spec, _kernels.LOSSES[self.loss], self.params,
-                                         X, labels, Y, self._workspace(chunk), chunk))
+        return float(
+            _kernels.loss_value(
+                self._spec,
+                _kernels.LOSSES[self.loss],
+                self.params,
+                X,
+                labels,
+                Y,
+                self._workspace(chunk),
+                chunk,
+            )
+        )
 
     def _validation_logs(self, Xv, lv, Yv) -> dict:
         logs = {"val_loss": self._loss_on(Xv, lv, Yv)}
@@ -548,12 +628,14 @@ class Sequential:
             logs["val_accuracy"] = float(np.mean(self.predict(Xv).argmax(axis=1) == lv))
         elif self.loss == "binary_cross_entropy":
             # a row counts when every output is right, as ``score``
-            logs["val_accuracy"] = float(np.mean(np.all((self.predict(Xv) > 0.5) == (Yv > 0.5),
-                                                        axis=1)))
+            logs["val_accuracy"] = float(
+                np.mean(np.all((self.predict(Xv) > 0.5) == (Yv > 0.5), axis=1))
+            )
         return logs
 
-    def partial_fit(self, X: Any, y: Any, optimizer: Optimizer | None = None,
-                    batch_size: int | None = None) -> History:
+    def partial_fit(
+        self, X: Any, y: Any, optimizer: Optimizer | None = None, batch_size: int | None = None
+    ) -> History:
         """Learn from one chunk of a stream: one step per ``batch_size`` rows.
 
         The rows are used in their order (no shuffling), so feeding the
@@ -574,8 +656,17 @@ class Sequential:
         undo = self._undo_point(optimizer)
         try:
             Xc, labels, Y = self._check_Xy(X, y)
-            hist = _training.run(self, Xc, labels, Y, 1, batch_size, optimizer, False,
-                                 lr=optimizer.current_lr(optimizer._state_for(self))).history
+            hist = _training.run(
+                self,
+                Xc,
+                labels,
+                Y,
+                1,
+                batch_size,
+                optimizer,
+                False,
+                lr=optimizer.current_lr(optimizer._state_for(self)),
+            ).history
         except BaseException:
             self._undo(undo)
             raise
@@ -585,20 +676,24 @@ class Sequential:
 
     def _check_optimizer(self, optimizer: Any) -> None:
         if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), "
-                            f"got {optimizer!r}")
+            raise TypeError(
+                f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), got {optimizer!r}"
+            )
         self._check_trainable()
 
     # ------------------------------------------------------------ files
     def config(self) -> dict:
-        cfg = {"layers": [layer.config() for layer in self.layers], "loss": self.loss,
-               "dtype": self.dtype.name, "seed": self.seed}
+        cfg = {
+            "layers": [layer.config() for layer in self.layers],
+            "loss": self.loss,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+        }
         if self.layers[0].takes_images and self._input_shape is not None:
             cfg["input_shape"] = list(self._input_shape)
         return cfg
 
-    def save(self, path: str | os.PathLike | BinaryIO,
-             optimizer: Optimizer | None = None) -> None:
+    def save(self, path: str | os.PathLike | BinaryIO, optimizer: Optimizer | None = None) -> None:
         """Write the network to a NumPy ``.npz`` archive (see ``fastnn.load``).
 
         With ``optimizer``, the file is a checkpoint: it also holds the
@@ -645,14 +740,21 @@ class Sequential:
 
     def __getstate__(self) -> dict:
         # Pickle what a file holds; the layers' views are rebuilt on load.
-        return {"config": self.config(), "params": self.params.copy(),
-                "rng_state": self._rng_state.copy(),
-                "default_optimizer": self._default_optimizer}
+        return {
+            "config": self.config(),
+            "params": self.params.copy(),
+            "rng_state": self._rng_state.copy(),
+            "default_optimizer": self._default_optimizer,
+        }
 
     def __setstate__(self, state: dict) -> None:
         config = state["config"]
-        self.__init__([layer_from_config(c) for c in config["layers"]], loss=config["loss"],
-                      dtype=config["dtype"], seed=config.get("seed"))
+        self.__init__(
+            [layer_from_config(c) for c in config["layers"]],
+            loss=config["loss"],
+            dtype=config["dtype"],
+            seed=config.get("seed"),
+        )
         if config.get("input_shape") is not None:
             self._build(config["input_shape"])
         self.params[...] = state["params"]
@@ -661,8 +763,10 @@ class Sequential:
 
     def __repr__(self) -> str:
         inner = ",\n    ".join(repr(layer) for layer in self.layers)
-        return (f"Sequential([\n    {inner}],\n    loss={self.loss!r}, "
-                f"dtype={self.dtype.name!r}, seed={self.seed})")
+        return (
+            f"Sequential([\n    {inner}],\n    loss={self.loss!r}, "
+            f"dtype={self.dtype.name!r}, seed={self.seed})"
+        )
 
     def summary(self) -> str:
         """A table of the layers, their shapes and parameter counts."""
@@ -671,8 +775,3 @@ class Sequential:
             lines.append(f"{layer!r:<40}{layer.describe_output():>12}{layer.n_params:>10}")
         lines.append(f"{'total':<40}{'':>12}{self.n_params:>10}")
         return "\n".join(lines)
-
-
-
-
-

@@ -24,7 +24,6 @@ from ._validation import check_float
 from .schedules import SCHEDULES, ReduceOnPlateau, Schedule
 
 
-
 class _Trainable(Protocol):
     """What an optimizer needs of the network it updates (a ``Sequential``):
     the size and dtype of its parameter buffer."""
@@ -32,12 +31,16 @@ class _Trainable(Protocol):
     n_params: int
     dtype: np.dtype
 
+
 __all__ = ["Optimizer", "SGD", "Adam", "AdaGrad", "RMSprop", "Rprop"]
 
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 # Settings given as pairs, and the two slots of the kernel's vector they fill.
-_PAIRS = {"betas": ("beta1", "beta2"), "etas": ("eta_minus", "eta_plus"),
-          "step_sizes": ("step_min", "step_max")}
+_PAIRS = {
+    "betas": ("beta1", "beta2"),
+    "etas": ("eta_minus", "eta_plus"),
+    "step_sizes": ("step_min", "step_max"),
+}
 
 
 # Marks a state unpickled from a fastnn that did not record which schedule
@@ -51,9 +54,9 @@ class OptimizerState:
 
     def __init__(self, kind: int, n_params: int, dtype: np.dtype):
         self.buffer = np.zeros(_kernels.optimizer_state_size(kind, n_params), dtype=dtype)
-        self.t = 0          # steps taken
-        self.epoch = 0      # epochs the schedule has stepped (torch's last_epoch)
-        self.schedule = None        # the schedule that epoch and schedule_state are of
+        self.t = 0  # steps taken
+        self.epoch = 0  # epochs the schedule has stepped (torch's last_epoch)
+        self.schedule = None  # the schedule that epoch and schedule_state are of
         # the next epoch's rate ("lr"), the opt.lr it goes with ("lr_setting"),
         # torch's "initial_lr" once set, and the schedule's own state
         self.schedule_state: dict = {}
@@ -69,8 +72,7 @@ class OptimizerState:
         self.stepper = None
 
     def snapshot(self) -> tuple:
-        return (self.buffer.copy(), self.t, self.epoch, dict(self.schedule_state),
-                self.schedule)
+        return (self.buffer.copy(), self.t, self.epoch, dict(self.schedule_state), self.schedule)
 
     def restore(self, snap: tuple) -> None:
         self.buffer[...] = snap[0]
@@ -103,7 +105,7 @@ class Optimizer:
             return
         old = getattr(self, key)
         if type(value) is type(old) and value == old:
-            return                     # unchanged: nothing to check or recompute
+            return  # unchanged: nothing to check or recompute
         object.__setattr__(self, key, value)
         try:
             self._validate()
@@ -131,8 +133,7 @@ class Optimizer:
         h = getattr(self, "_hyper_cache", None)
         if h is None:
             h = np.zeros(_kernels.N_HYPER_SLOTS, dtype=np.float64)
-            values = {key: getattr(self, key) for key in _kernels.HYPER_SLOTS
-                      if hasattr(self, key)}
+            values = {key: getattr(self, key) for key in _kernels.HYPER_SLOTS if hasattr(self, key)}
             for pair, (first, second) in _PAIRS.items():
                 if hasattr(self, pair):
                     values[first], values[second] = getattr(self, pair)
@@ -164,7 +165,7 @@ class Optimizer:
         if "lr" not in sched_state:
             sched_state = _upgraded_schedule_state(schedule, sched_state, state.epoch, lr)
         _check_schedule_state(schedule, sched_state)
-        if sched_state["lr_setting"] != lr:      # torch's param_group["lr"] = lr
+        if sched_state["lr_setting"] != lr:  # torch's param_group["lr"] = lr
             sched_state["lr"] = sched_state["lr_setting"] = lr
         state.schedule_state = sched_state
         return float(sched_state["lr"])
@@ -194,8 +195,7 @@ class Optimizer:
         lr = float(self.lr)
         old = state.schedule_state
         current = lr
-        if (state.schedule is not None and old.get("lr_setting") == lr
-                and _is_rate(old.get("lr"))):
+        if state.schedule is not None and old.get("lr_setting") == lr and _is_rate(old.get("lr")):
             current = float(old["lr"])
         kept = {"initial_lr": old["initial_lr"]} if _is_rate(old.get("initial_lr")) else {}
         if schedule is not None:
@@ -212,8 +212,10 @@ class Optimizer:
                 continue
             value = getattr(self, key)
             if isinstance(value, Schedule):
-                value = {"type": type(value).__name__,
-                         **{k: getattr(value, k) for k in value.__dataclass_fields__}}
+                value = {
+                    "type": type(value).__name__,
+                    **{k: getattr(value, k) for k in value.__dataclass_fields__},
+                }
             elif isinstance(value, tuple):
                 value = list(value)
             out[key] = value
@@ -448,15 +450,21 @@ class Rprop(Optimizer):
 
 def _is_rate(value: Any) -> bool:
     """A finite number >= 0 (a cosine schedule reaches 0 when eta_min is 0)."""
-    return (not isinstance(value, bool) and isinstance(value, (int, float))
-            and math.isfinite(value) and value >= 0)
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and value >= 0
+    )
 
 
 def _check_schedule_state(schedule: Schedule, state: dict) -> None:
     for key in ("lr", "lr_setting") + (("initial_lr",) if schedule.sets_initial_lr else ()):
         if not _is_rate(state.get(key)):
-            raise ValueError(f"the schedule state {state!r} is not valid: {key} must be a "
-                             f"finite number >= 0, got {state.get(key)!r}")
+            raise ValueError(
+                f"the schedule state {state!r} is not valid: {key} must be a "
+                f"finite number >= 0, got {state.get(key)!r}"
+            )
     try:
         schedule.check_state(state)
     except ValueError as exc:
@@ -475,18 +483,30 @@ def _upgraded_schedule_state(schedule: Schedule, old: dict, epoch: int, lr: floa
     else:
         rate = lr
     own = schedule.initial_state()
-    return {**own, **{k: old[k] for k in own if k in old}, "lr": rate, "lr_setting": lr,
-            "initial_lr": lr}
+    return {
+        **own,
+        **{k: old[k] for k in own if k in old},
+        "lr": rate,
+        "lr_setting": lr,
+        "initial_lr": lr,
+    }
 
 
 def _check_schedule(schedule) -> None:
     if schedule is not None and not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a fastnn schedule such as StepDecay(10), "
-                        f"got {schedule!r}")
+        raise TypeError(
+            f"schedule must be a fastnn schedule such as StepDecay(10), got {schedule!r}"
+        )
 
 
-OPTIMIZER_TYPES = {"SGD": SGD, "Adam": Adam, "AdaGrad": AdaGrad, "RMSprop": RMSprop,
-                   "Rprop": Rprop, "_SklearnSGD": _SklearnSGD}
+OPTIMIZER_TYPES = {
+    "SGD": SGD,
+    "Adam": Adam,
+    "AdaGrad": AdaGrad,
+    "RMSprop": RMSprop,
+    "Rprop": Rprop,
+    "_SklearnSGD": _SklearnSGD,
+}
 
 
 def optimizer_from_settings(name: str, settings: dict) -> Optimizer:

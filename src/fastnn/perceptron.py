@@ -119,9 +119,7 @@ class Perceptron:
         y = check_01_labels(y, len(X))  # (n_samples,)
         n_samples, n_features = X.shape
 
-        net = Sequential(
-            [Dense(n_features, 1, activation="step")], loss="mse", dtype="float64"
-        )
+        net = Sequential([Dense(n_features, 1, activation="step")], loss="mse", dtype="float64")
         layer = net.layers[0]
         W, b = layer.W, layer.b  # (n_features, 1), (1,): views into the network
         W[:] = 0.0
@@ -173,9 +171,7 @@ class Perceptron:
         ndarray of int64, shape (n_samples,)
         """
         if not hasattr(self, "net_"):
-            raise RuntimeError(
-                "this Perceptron is not fitted yet: call fit(X, y) first"
-            )
+            raise RuntimeError("this Perceptron is not fitted yet: call fit(X, y) first")
         X = check_samples(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(

@@ -59,7 +59,7 @@ class RegressionMachine:
         self.seed = seed
         self.net = Sequential([Dense(1, 1)], loss="mse", dtype="float64", seed=seed)
         self.net.params[...] = 0.0
-        self._rng_start = self.net._rng_state.copy()   # every fit draws the same batches
+        self._rng_start = self.net._rng_state.copy()  # every fit draws the same batches
         self.loss_history = np.empty(0)
         self.path = np.empty((0, 2))
         self.history: History | None = None
@@ -74,8 +74,15 @@ class RegressionMachine:
     def b(self) -> float:
         return float(self.net.layers[0].b[0])
 
-    def fit(self, x, y, lr: float = 0.1, steps: int = 1000, batch_size: int | None = None,
-            optimizer: Optimizer | None = None) -> RegressionMachine:
+    def fit(
+        self,
+        x,
+        y,
+        lr: float = 0.1,
+        steps: int = 1000,
+        batch_size: int | None = None,
+        optimizer: Optimizer | None = None,
+    ) -> RegressionMachine:
         """Take ``steps`` gradient steps from a = b = 0.
 
         ``batch_size=None`` uses all points per step (full batch); ``1`` is
@@ -87,7 +94,7 @@ class RegressionMachine:
         steps = check_int(steps, "steps", 0)
         if optimizer is None:
             optimizer = SGD(lr=check_float(lr, "lr", low=0.0, low_open=True))
-        self.net.params[...] = 0.0                     # a fresh start: a = b = 0
+        self.net.params[...] = 0.0  # a fresh start: a = b = 0
         self.net._rng_state[...] = self._rng_start
         self._x, self._y = x, y
         n = len(x)
@@ -96,12 +103,22 @@ class RegressionMachine:
         self.net._check_optimizer(optimizer)
         # x and y are checked (finite float64): straight to the compiled loop
         X, Y = np.ascontiguousarray(x).reshape(-1, 1), np.ascontiguousarray(y).reshape(-1, 1)
-        done = _training.run(self.net, X, _EMPTY_LABELS, Y, epochs, bs, optimizer,
-                             batch_size is not None, record_params=True, max_steps=steps)
+        done = _training.run(
+            self.net,
+            X,
+            _EMPTY_LABELS,
+            Y,
+            epochs,
+            bs,
+            optimizer,
+            batch_size is not None,
+            record_params=True,
+            max_steps=steps,
+        )
         hist, trace = done.history, done.trace
         self.history = hist
         self.loss_history = hist._step_loss_array
-        self.path = trace                     # params are [a (W), b]: (steps, 2)
+        self.path = trace  # params are [a (W), b]: (steps, 2)
         return self
 
     # ------------------------------------------------------------ the surface

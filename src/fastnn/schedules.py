@@ -46,8 +46,14 @@ from dataclasses import dataclass
 
 from ._validation import check_float, check_int
 
-__all__ = ["Schedule", "Constant", "StepDecay", "ExponentialDecay", "CosineAnnealing",
-           "ReduceOnPlateau"]
+__all__ = [
+    "Schedule",
+    "Constant",
+    "StepDecay",
+    "ExponentialDecay",
+    "CosineAnnealing",
+    "ReduceOnPlateau",
+]
 
 
 @dataclass
@@ -196,17 +202,20 @@ class CosineAnnealing(Schedule):
 
     def step(self, lr, epoch, metric, state):
         if (epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            return lr + (state["initial_lr"] - self.eta_min) * (
-                1 - math.cos(math.pi / self.T_max)) / 2
-        return ((1 + math.cos(math.pi * epoch / self.T_max))
-                / (1 + math.cos(math.pi * (epoch - 1) / self.T_max))
-                * (lr - self.eta_min) + self.eta_min)
+            return (
+                lr + (state["initial_lr"] - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+            )
+        return (1 + math.cos(math.pi * epoch / self.T_max)) / (
+            1 + math.cos(math.pi * (epoch - 1) / self.T_max)
+        ) * (lr - self.eta_min) + self.eta_min
 
     def lr(self, base_lr: float, epoch: int, state: dict | None = None) -> float:
         """lr_e = eta_min + (base_lr - eta_min) (1 + cos(pi e / T_max)) / 2
         (torch's closed form)."""
-        return self.eta_min + (base_lr - self.eta_min) * (
-            1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return (
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        )
 
 
 @dataclass
@@ -268,16 +277,23 @@ class ReduceOnPlateau(Schedule):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {self.threshold_mode!r}")
 
     def initial_state(self) -> dict:
-        return {"best": math.inf if self.mode == "min" else -math.inf, "bad_epochs": 0,
-                "cooldown_left": 0}
+        return {
+            "best": math.inf if self.mode == "min" else -math.inf,
+            "bad_epochs": 0,
+            "cooldown_left": 0,
+        }
 
     def is_better(self, a: float, best: float) -> bool:
         """torch's ``_is_better``."""
         if self.mode == "min":
-            return a < (best * (1.0 - self.threshold) if self.threshold_mode == "rel"
-                        else best - self.threshold)
-        return a > (best * (self.threshold + 1.0) if self.threshold_mode == "rel"
-                    else best + self.threshold)
+            return a < (
+                best * (1.0 - self.threshold)
+                if self.threshold_mode == "rel"
+                else best - self.threshold
+            )
+        return a > (
+            best * (self.threshold + 1.0) if self.threshold_mode == "rel" else best + self.threshold
+        )
 
     def step(self, lr, epoch, metric, state):
         if self.is_better(metric, state["best"]):
@@ -298,8 +314,7 @@ class ReduceOnPlateau(Schedule):
 
     def check_state(self, state: dict) -> None:
         best = state.get("best")
-        if (isinstance(best, bool) or not isinstance(best, (int, float))
-                or math.isnan(best)):
+        if isinstance(best, bool) or not isinstance(best, (int, float)) or math.isnan(best):
             raise ValueError(f"best must be a number, got {best!r}")
         for key in ("bad_epochs", "cooldown_left"):
             value = state.get(key)
@@ -307,5 +322,7 @@ class ReduceOnPlateau(Schedule):
                 raise ValueError(f"{key} must be a count >= 0, got {value!r}")
 
 
-SCHEDULES = {cls.__name__: cls for cls in
-             (Constant, StepDecay, ExponentialDecay, CosineAnnealing, ReduceOnPlateau)}
+SCHEDULES = {
+    cls.__name__: cls
+    for cls in (Constant, StepDecay, ExponentialDecay, CosineAnnealing, ReduceOnPlateau)
+}

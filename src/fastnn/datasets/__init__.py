@@ -89,9 +89,7 @@ def _read_hubble(source: Any) -> tuple[np.ndarray, np.ndarray]:
         fields = line.split(",")
         if len(fields) != 2:
             n = len(fields)
-            raise _corrupt(
-                what, f"line {line_no} has {n} columns, expected 2: {line!r}"
-            )
+            raise _corrupt(what, f"line {line_no} has {n} columns, expected 2: {line!r}")
         try:
             d, v = float(fields[0]), float(fields[1])
         except ValueError:

@@ -63,7 +63,12 @@ __all__ = [
 ]
 
 # Shown, and pickled, under the name users import them by.
-for _public in (MLPClassifier, MLPRegressor, NotFittedError, DataConversionWarning,
-                InvalidParameterError):
+for _public in (
+    MLPClassifier,
+    MLPRegressor,
+    NotFittedError,
+    DataConversionWarning,
+    InvalidParameterError,
+):
     _public.__module__ = __name__
 del _public

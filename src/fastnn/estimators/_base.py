@@ -113,9 +113,7 @@ class _Undo:
 
     def __init__(self, est: Any, one_engine_call: bool):
         self.attrs = dict(est.__dict__)
-        self.lengths = [
-            (k, len(v)) for k in _RECORD_LISTS if type(v := self.attrs.get(k)) is list
-        ]
+        self.lengths = [(k, len(v)) for k in _RECORD_LISTS if type(v := self.attrs.get(k)) is list]
         net = self.attrs.get("net_")
         opt = self.attrs.get("_optimizer")
         self.net = self.opt_state = self.opt_settings = None
@@ -242,10 +240,7 @@ class BaseMLP(SklearnConventions):
     # ------------------------------------------------ the network
     def _build_net(self, s: Settings, n_in: int, n_out: int, seed: int) -> Sequential:
         sizes = [n_in, *s.hidden_layer_sizes, n_out]
-        layers = [
-            Dense(a, b, activation=s.activation)
-            for a, b in zip(sizes[:-2], sizes[1:-1])
-        ]
+        layers = [Dense(a, b, activation=s.activation) for a, b in zip(sizes[:-2], sizes[1:-1])]
         layers.append(Dense(sizes[-2], sizes[-1], activation=self._out_activation))
         return Sequential(layers, loss=self._engine_loss, dtype=s.dtype.name, seed=seed)
 
@@ -270,9 +265,7 @@ class BaseMLP(SklearnConventions):
                 momentum=s.momentum,
                 nesterov=bool(s.nesterovs_momentum and s.momentum > 0),
             )
-        return Adam(
-            lr=s.learning_rate_init, betas=(s.beta_1, s.beta_2), eps=s.epsilon / g
-        )
+        return Adam(lr=s.learning_rate_init, betas=(s.beta_1, s.beta_2), eps=s.epsilon / g)
 
     def _initialize(self, s: Settings, n_in: int, n_out: int) -> None:
         """A new network and fresh training records (the first pass).
@@ -350,9 +343,7 @@ class BaseMLP(SklearnConventions):
         first_pass = "net_" not in self.__dict__ or not (s.warm_start or incremental)
         dtype = s.dtype if first_pass else self.net_.dtype
         Xc = self._validate_X(X, reset=first_pass, dtype=dtype)
-        T, n_out = self._encode_y(
-            y, Xc.shape[0], first_pass, incremental, classes, dtype
-        )
+        T, n_out = self._encode_y(y, Xc.shape[0], first_pass, incremental, classes, dtype)
         if s.early_stopping and s.solver != "lbfgs":
             self._check_split(s, T)
         self._rng = None  # this call's random state, made when first needed
@@ -368,9 +359,7 @@ class BaseMLP(SklearnConventions):
         else:
             self._fit_stochastic(s, Xc, T, incremental)
 
-    def _fit_stochastic(
-        self, s: Settings, X: np.ndarray, T: np.ndarray, incremental: bool
-    ) -> None:
+    def _fit_stochastic(self, s: Settings, X: np.ndarray, T: np.ndarray, incremental: bool) -> None:
         net = self.net_
         X_val = y_val = None
         if s.early_stopping:
@@ -409,10 +398,15 @@ class BaseMLP(SklearnConventions):
             else:
                 # the rule cannot fire before the no-improvement count
                 # exceeds n_iter_no_change: run the epochs up to there
-                k = min(s.max_iter - self.n_iter_,
-                        max(1, s.n_iter_no_change + 1 - self._no_improvement_count))
-            stop = ((c, s.tol, s.n_iter_no_change, self.best_loss_, self._no_improvement_count)
-                    if in_loop else None)
+                k = min(
+                    s.max_iter - self.n_iter_,
+                    max(1, s.n_iter_no_change + 1 - self._no_improvement_count),
+                )
+            stop = (
+                (c, s.tol, s.n_iter_no_change, self.best_loss_, self._no_improvement_count)
+                if in_loop
+                else None
+            )
             sumsq0 = _weights_sumsq(net) if extra else 0.0
             try:
                 losses, interrupted = self._run_engine(X, T, k, bs, opt, shuffle, stop)
@@ -432,7 +426,7 @@ class BaseMLP(SklearnConventions):
                 break
         if not incremental and len(self.loss_curve_) >= 2:
             # the losses of this call's epochs, as a History with one step an epoch
-            run = self.loss_curve_[-self.n_iter_:] if self.n_iter_ else []
+            run = self.loss_curve_[-self.n_iter_ :] if self.n_iter_ else []
             warn_if_blown_up(History(step_loss=run, steps_per_epoch=1))
         if not stopped and not incremental and self.n_iter_ == s.max_iter:
             warn(
@@ -572,9 +566,7 @@ class BaseMLP(SklearnConventions):
         def loss_grad(w: np.ndarray) -> tuple[float, np.ndarray]:
             net.params[...] = w
             loss, grads = net.loss_and_grads(X, T)
-            flat = np.concatenate(
-                [part.reshape(-1) for dW, db in grads for part in (dW, db)]
-            )
+            flat = np.concatenate([part.reshape(-1) for dW, db in grads for part in (dW, db)])
             flat = c * flat.astype(np.float64)
             value = c * loss
             for sl in slices:
@@ -591,14 +583,10 @@ class BaseMLP(SklearnConventions):
         )
         net.params[...] = res.x
         self.n_iter_ = min(int(res.nit), s.max_iter)
-        penalty = sum(
-            0.5 * s.alpha / n * float(np.dot(res.x[sl], res.x[sl])) for sl in slices
-        )
+        penalty = sum(0.5 * s.alpha / n * float(np.dot(res.x[sl], res.x[sl])) for sl in slices)
         self.loss_ = float(res.fun - penalty) * report + penalty
         if res.status != 0:
-            message = (
-                res.message.decode() if isinstance(res.message, bytes) else res.message
-            )
+            message = res.message.decode() if isinstance(res.message, bytes) else res.message
             warn(
                 f"lbfgs failed to converge after {res.nit} iteration(s) "
                 f"(status={res.status}): {message}. Increase the number of "
@@ -620,8 +608,9 @@ class BaseMLP(SklearnConventions):
     _grad_scale: float
     _loss_scale: float
 
-    def _encode_y(self, y: Any, n: int, first_pass: bool, incremental: bool,
-                  classes: Any, dtype: np.dtype) -> tuple[np.ndarray, int]:
+    def _encode_y(
+        self, y: Any, n: int, first_pass: bool, incremental: bool, classes: Any, dtype: np.dtype
+    ) -> tuple[np.ndarray, int]:
         raise NotImplementedError
 
     def _strata(self, T: np.ndarray) -> np.ndarray | None:

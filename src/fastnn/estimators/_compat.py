@@ -219,9 +219,7 @@ class SklearnConventions:
         is_clf = self._estimator_type == "classifier"
         return Tags(
             estimator_type=self._estimator_type,
-            target_tags=TargetTags(
-                required=True, multi_output=not is_clf, single_output=True
-            ),
+            target_tags=TargetTags(required=True, multi_output=not is_clf, single_output=True),
             classifier_tags=ClassifierTags(multi_label=True) if is_clf else None,
             regressor_tags=None if is_clf else RegressorTags(),
             input_tags=InputTags(),

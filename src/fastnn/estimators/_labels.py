@@ -21,8 +21,9 @@ class ClassLabels:
     classes_: np.ndarray
     _kind: str
 
-    def _encode_y(self, y: Any, n: int, first_pass: bool, incremental: bool,
-                  classes: Any, dtype: np.dtype) -> tuple[np.ndarray, int]:
+    def _encode_y(
+        self, y: Any, n: int, first_pass: bool, incremental: bool, classes: Any, dtype: np.dtype
+    ) -> tuple[np.ndarray, int]:
         """Targets as the engine takes them: int64 class indices (softmax)
         or 0/1 floats of shape (n, k) (logistic outputs); and k."""
         name = type(self).__name__
@@ -46,8 +47,7 @@ class ClassLabels:
         else:
             if self._kind == "multilabel":
                 raise ValueError(
-                    f"{name} was fitted on multilabel targets; y must be "
-                    "an indicator matrix"
+                    f"{name} was fitted on multilabel targets; y must be an indicator matrix"
                 )
             if classes is not None and incremental:
                 given = unique_labels(np.asarray(classes), name)
@@ -77,9 +77,7 @@ class ClassLabels:
         k = arr.shape[1]
         if first_pass:
             if k < 2:
-                raise ValueError(
-                    f"{name} takes a multilabel indicator y with at least 2 columns"
-                )
+                raise ValueError(f"{name} takes a multilabel indicator y with at least 2 columns")
             self.classes_ = np.arange(k)
             self._kind = "multilabel"
             self._y_dtype = arr.dtype
@@ -89,9 +87,7 @@ class ClassLabels:
                 f"{'labels' if self._kind != 'multilabel' else len(self.classes_)}"
             )
         if classes is not None and len(np.asarray(classes)) != k:
-            raise ValueError(
-                f"classes has {len(classes)} entries but y has {k} label columns"
-            )
+            raise ValueError(f"classes has {len(classes)} entries but y has {k} label columns")
         return np.ascontiguousarray(arr, dtype=dtype), k
 
     def _strata(self, T: np.ndarray) -> np.ndarray | None:
@@ -123,9 +119,7 @@ def check_indicator(arr: np.ndarray, name: str) -> np.ndarray:
         raise ValueError("Input y contains NaN or infinity.")
     if not np.isin(arr, (0, 1)).all():
         kind = (
-            "continuous-multioutput"
-            if (arr != np.round(arr)).any()
-            else "multiclass-multioutput"
+            "continuous-multioutput" if (arr != np.round(arr)).any() else "multiclass-multioutput"
         )
         raise ValueError(
             f"Unknown label type: {kind}; {name} takes 2-D y only as a "
@@ -151,8 +145,7 @@ def check_label_values(arr: np.ndarray, name: str) -> None:
             raise ValueError("Input y contains NaN.")
         if np.isinf(arr).any():
             raise ValueError(
-                "Input y contains infinity or a value too large for "
-                f"dtype({arr.dtype.name!r})."
+                f"Input y contains infinity or a value too large for dtype({arr.dtype.name!r})."
             )
         if (arr != np.round(arr)).any():
             raise ValueError(
@@ -166,18 +159,14 @@ def unique_labels(arr: np.ndarray, name: str) -> np.ndarray:
     try:
         return np.unique(arr)
     except TypeError:
-        raise ValueError(
-            f"Mix of label input types (string and number) in y of {name}"
-        ) from None
+        raise ValueError(f"Mix of label input types (string and number) in y of {name}") from None
 
 
 def _same_labels(a: np.ndarray, b: np.ndarray) -> bool:
     return len(a) == len(b) and bool(np.all(a == b))
 
 
-def label_indices(
-    arr: np.ndarray, classes: np.ndarray, index: dict, name: str
-) -> np.ndarray:
+def label_indices(arr: np.ndarray, classes: np.ndarray, index: dict, name: str) -> np.ndarray:
     """The index in ``classes`` (sorted) of every label; unknown labels refused.
 
     ``index`` maps each class to its index: a few rows are looked up in it.
@@ -190,9 +179,7 @@ def label_indices(
     try:
         idx = np.searchsorted(classes, arr)
     except TypeError:
-        raise ValueError(
-            f"Mix of label input types (string and number) in y of {name}"
-        ) from None
+        raise ValueError(f"Mix of label input types (string and number) in y of {name}") from None
     np.minimum(idx, len(classes) - 1, out=idx)
     bad = classes[idx] != arr
     if np.any(bad):

@@ -328,8 +328,9 @@ class MLPRegressor(BaseMLP):
     def _grad_scale(self) -> float:
         return 0.5 * self.net_.n_out if "net_" in self.__dict__ else 0.5
 
-    def _encode_y(self, y: Any, n: int, first_pass: bool, incremental: bool,
-                  classes: Any, dtype: np.dtype) -> tuple[np.ndarray, int]:
+    def _encode_y(
+        self, y: Any, n: int, first_pass: bool, incremental: bool, classes: Any, dtype: np.dtype
+    ) -> tuple[np.ndarray, int]:
         """Targets as the engine takes them: (n, n_outputs) of the model dtype."""
         arr = self._y_array(y, n)
         Y = check_regression_targets(arr, dtype, type(self).__name__)  # (n, n_outputs)

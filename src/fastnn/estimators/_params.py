@@ -163,27 +163,18 @@ class Settings:
     def _choice(self, name: str, options: tuple) -> str:
         v = getattr(self, name)
         if not isinstance(v, str) or v not in options:
-            raise self._fail(
-                name, "a str among {" + ", ".join(map(repr, options)) + "}"
-            )
+            raise self._fail(name, "a str among {" + ", ".join(map(repr, options)) + "}")
         return v
 
     def __post_init__(self) -> None:
         sizes = self.hidden_layer_sizes
-        if isinstance(sizes, (numbers.Integral, np.integer)) and not isinstance(
-            sizes, bool
-        ):
+        if isinstance(sizes, (numbers.Integral, np.integer)) and not isinstance(sizes, bool):
             sizes = [sizes]
         try:
             sizes = list(sizes)
         except TypeError:
-            raise self._fail(
-                "hidden_layer_sizes", "an int or an array-like of ints"
-            ) from None
-        if any(
-            isinstance(h, bool) or not isinstance(h, numbers.Integral) or h <= 0
-            for h in sizes
-        ):
+            raise self._fail("hidden_layer_sizes", "an int or an array-like of ints") from None
+        if any(isinstance(h, bool) or not isinstance(h, numbers.Integral) or h <= 0 for h in sizes):
             raise InvalidParameterError(
                 f"hidden_layer_sizes must be > 0, got {self.hidden_layer_sizes!r}."
             )

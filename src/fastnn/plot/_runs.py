@@ -53,8 +53,10 @@ def _history_of(run: Any) -> History | None:
 def _curve(values: Any, name: str) -> np.ndarray:
     """A 1-D float array of numbers, or a TypeError naming what was given."""
     if not _is_numbers(values):
-        raise TypeError(f"{name} must be a History, a fitted model or a sequence of numbers, "
-                        f"got {_kind(values)}")
+        raise TypeError(
+            f"{name} must be a History, a fitted model or a sequence of numbers, "
+            f"got {_kind(values)}"
+        )
     return np.asarray(values, dtype=float).reshape(-1)
 
 
@@ -65,7 +67,7 @@ def _epoch_losses(run: Any, name: str) -> np.ndarray:
         return np.asarray(hist.loss, dtype=float).reshape(-1)
     if isinstance(run, RegressionMachine):
         raise ValueError(f"run {name!r}: the RegressionMachine is not fitted yet")
-    curve = getattr(run, "__dict__", {}).get("loss_curve_")   # a fitted MLP estimator
+    curve = getattr(run, "__dict__", {}).get("loss_curve_")  # a fitted MLP estimator
     if curve is not None:
         return np.asarray(curve, dtype=float).reshape(-1)
     return _curve(run, f"run {name!r}")
@@ -82,8 +84,9 @@ def _step_series(run: Any, name: str) -> tuple[np.ndarray, np.ndarray, int]:
         if run.history is None:
             raise ValueError(f"run {name!r}: the RegressionMachine is not fitted yet")
         path = np.asarray(run.path, dtype=float).reshape(-1, 2)
-        E = np.concatenate([[run.loss(*run.start)],
-                            np.asarray(run.loss(path[:, 0], path[:, 1])).reshape(-1)])
+        E = np.concatenate(
+            [[run.loss(*run.start)], np.asarray(run.loss(path[:, 0], path[:, 1])).reshape(-1)]
+        )
         return np.arange(len(E)), E, int(run.history.steps_per_epoch or 0)
     hist = _history_of(run)
     if hist is not None:
@@ -101,8 +104,10 @@ def _path(value: Any, name: str) -> np.ndarray:
     try:
         p = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise TypeError(f"path {name!r} must be a RegressionMachine or an array of (a, b) "
-                        f"pairs, got {_kind(value)}") from None
+        raise TypeError(
+            f"path {name!r} must be a RegressionMachine or an array of (a, b) "
+            f"pairs, got {_kind(value)}"
+        ) from None
     if p.size % 2 or (p.ndim == 2 and p.shape[1] != 2) or p.ndim > 2:
         raise ValueError(f"path {name!r} must have shape (steps, 2), got {p.shape}")
     return p.reshape(-1, 2)
@@ -118,8 +123,12 @@ def _paths(paths: Any) -> dict:
 
 
 def _check_machine(machine: Any, need_minimum: bool = True) -> Any:
-    if not (callable(getattr(machine, "loss", None))
-            and (callable(getattr(machine, "closed_form", None)) or not need_minimum)):
-        raise TypeError("machine must be a fitted RegressionMachine (with loss(a, b) and "
-                        f"closed_form()), got {_kind(machine)}")
+    if not (
+        callable(getattr(machine, "loss", None))
+        and (callable(getattr(machine, "closed_form", None)) or not need_minimum)
+    ):
+        raise TypeError(
+            "machine must be a fitted RegressionMachine (with loss(a, b) and "
+            f"closed_form()), got {_kind(machine)}"
+        )
     return machine

@@ -8,13 +8,13 @@ import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
+
 from .._text import percent  # noqa: F401  (the figures write it as the narration does)
 
 # One palette for the whole lecture: class 0 / class 1, negative / positive.
-CLASS_COLORS = ("#1f77b4", "#ff7f0e")      # blue for 0 (does not fire), orange for 1
+CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # blue for 0 (does not fire), orange for 1
 NEGATIVE, POSITIVE = "#1f77b4", "#d62728"  # blue for negative weights, red for positive
-REGION_CMAP = LinearSegmentedColormap.from_list(
-    "fastnn_regions", ["#c6dbef", "#f7f7f7", "#fdd0a2"])
+REGION_CMAP = LinearSegmentedColormap.from_list("fastnn_regions", ["#c6dbef", "#f7f7f7", "#fdd0a2"])
 # the colours of paths and runs, in order (pass as ``colors=``)
 PATH_COLORS = ("#d62728", "#ff7f0e", "#6a3d9a", "#1a1a1a", "#e377c2", "#8c564b")
 

@@ -37,9 +37,9 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
     matplotlib.figure.Figure
     """
     img = np.asarray(image, dtype=float)
-    while img.ndim > 2 and img.shape[0] == 1:   # (1, h, w), (1, 1, h, w): one sample
+    while img.ndim > 2 and img.shape[0] == 1:  # (1, h, w), (1, 1, h, w): one sample
         img = img[0]
-    if img.ndim == 2 and img.shape[0] == 1 and img.shape[1] > 1:   # one flat row of X
+    if img.ndim == 2 and img.shape[0] == 1 and img.shape[1] > 1:  # one flat row of X
         img = img[0]
     if img.ndim == 1:
         side = int(round(np.sqrt(img.size)))
@@ -54,8 +54,15 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
     shown = ax.imshow(img, cmap="gray_r", vmin=min(0.0, float(img.min())), vmax=vmax)
     if show_values:
         for (r, c), v in np.ndenumerate(img):
-            ax.text(c, r, f"{v:g}", ha="center", va="center", fontsize=9,
-                    color="white" if v > 0.55 * vmax else "black")
+            ax.text(
+                c,
+                r,
+                f"{v:g}",
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="white" if v > 0.55 * vmax else "black",
+            )
     ax.set_xticks(range(img.shape[1]))
     ax.set_yticks(range(img.shape[0]))
     ax.set_xlabel("pixel column")
@@ -68,8 +75,14 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
     return fig
 
 
-def _label_spot(x0: float, y0: float, x1: float, y1: float, placed: list,
-                size: tuple[float, float] = (0.5, 0.24)) -> tuple[float, float]:
+def _label_spot(
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    placed: list,
+    size: tuple[float, float] = (0.5, 0.24),
+) -> tuple[float, float]:
     """A point on the edge (x0, y0)-(x1, y1) whose label box overlaps no placed label."""
     candidates = (0.3, 0.42, 0.2, 0.54, 0.66, 0.12, 0.78, 0.88)
     for t in candidates:
@@ -83,10 +96,15 @@ def _label_spot(x0: float, y0: float, x1: float, y1: float, placed: list,
     return x, y
 
 
-def network_drawing(net: Any, *, input_names: Sequence[str] | None = None,
-                    output_names: Sequence[str] | None = None, max_neurons: int = 12,
-                    show_values: bool | None = None,
-                    title: str | None = "The network: neurons and weights") -> Figure:
+def network_drawing(
+    net: Any,
+    *,
+    input_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    max_neurons: int = 12,
+    show_values: bool | None = None,
+    title: str | None = "The network: neurons and weights",
+) -> Figure:
     """A network as the lecture draws it: neurons as circles, weights as edges.
 
     An edge's colour gives the sign of its weight (red positive, blue
@@ -156,58 +174,115 @@ def network_drawing(net: Any, *, input_names: Sequence[str] | None = None,
                 if i is None or j is None:
                     continue
                 w = W[i, j]
-                ax.plot([x0 + radius, x1 - radius], [y0, y1], zorder=1, solid_capstyle="round",
-                        color=POSITIVE if w > 0 else NEGATIVE,
-                        lw=0.4 + 5.0 * abs(w) / w_max, alpha=0.35 + 0.55 * abs(w) / w_max)
+                ax.plot(
+                    [x0 + radius, x1 - radius],
+                    [y0, y1],
+                    zorder=1,
+                    solid_capstyle="round",
+                    color=POSITIVE if w > 0 else NEGATIVE,
+                    lw=0.4 + 5.0 * abs(w) / w_max,
+                    alpha=0.35 + 0.55 * abs(w) / w_max,
+                )
                 if show_values:
                     xm, ym = _label_spot(x0 + radius, y0, x1 - radius, y1, placed)
-                    ax.text(xm, ym, f"{w:.2f}", fontsize=8, ha="center", va="center", zorder=2,
-                            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
-                                  "edgecolor": "none", "alpha": 0.85})
+                    ax.text(
+                        xm,
+                        ym,
+                        f"{w:.2f}",
+                        fontsize=8,
+                        ha="center",
+                        va="center",
+                        zorder=2,
+                        bbox={
+                            "boxstyle": "round,pad=0.15",
+                            "facecolor": "white",
+                            "edgecolor": "none",
+                            "alpha": 0.85,
+                        },
+                    )
     for col in range(len(columns)):
         for j, (x, y) in pos[col].items():
             if j is None:
                 ax.text(x, y, "⋮", ha="center", va="center", fontsize=18)
                 continue
             face = "#e8e8e8" if col == 0 else ("#fff3d6" if col == last else "white")
-            ax.add_patch(Circle((x, y), radius, facecolor=face, edgecolor="black", lw=1.5,
-                                zorder=3))
+            ax.add_patch(
+                Circle((x, y), radius, facecolor=face, edgecolor="black", lw=1.5, zorder=3)
+            )
             if col == 0:
                 name = input_names[j] if input_names is not None else f"x{j + 1}"
                 ax.text(x, y, name, ha="center", va="center", fontsize=10, zorder=4)
             else:
                 b = float(layers[col - 1].b[j])
-                ax.text(x, y, f"{b:+.2f}" if show_values else "", ha="center", va="center",
-                        fontsize=7.5, zorder=4)
+                ax.text(
+                    x,
+                    y,
+                    f"{b:+.2f}" if show_values else "",
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    zorder=4,
+                )
             if col == last:
-                name = output_names[j] if output_names is not None else \
-                    ("ŷ" if sizes[-1] == 1 else f"ŷ{j + 1}")
+                name = (
+                    output_names[j]
+                    if output_names is not None
+                    else ("ŷ" if sizes[-1] == 1 else f"ŷ{j + 1}")
+                )
                 ax.text(x + radius + 0.15, y, name, ha="left", va="center", fontsize=11)
     for col, n in enumerate(sizes):
         what = "input" if col == 0 else ("output" if col == last else f"hidden {col}")
         act = "" if col == 0 else f"\n{layers[col - 1].activation}"
-        ax.text(_COLUMN_GAP * col, (tallest - 1) / 2.0 + 0.75, f"{what} ({n}){act}",
-                ha="center", va="bottom", fontsize=10)
+        ax.text(
+            _COLUMN_GAP * col,
+            (tallest - 1) / 2.0 + 0.75,
+            f"{what} ({n}){act}",
+            ha="center",
+            va="bottom",
+            fontsize=10,
+        )
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylim(y_lo, y_hi)
     ax.set_aspect("equal")
     ax.axis("off")
-    handles: list[Any] = [Line2D([], [], color=POSITIVE, lw=3, label="positive weight"),
-               Line2D([], [], color=NEGATIVE, lw=3, label="negative weight"),
-               Line2D([], [], color="0.5", lw=0.8, label="width ∝ |weight|")]
+    handles: list[Any] = [
+        Line2D([], [], color=POSITIVE, lw=3, label="positive weight"),
+        Line2D([], [], color=NEGATIVE, lw=3, label="negative weight"),
+        Line2D([], [], color="0.5", lw=0.8, label="width ∝ |weight|"),
+    ]
     if show_values:
-        handles.append(Circle((0, 0), 0.1, facecolor="white", edgecolor="black",
-                              label="number in a neuron: its bias"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-              ncols=2, fontsize=9, frameon=False)
+        handles.append(
+            Circle(
+                (0, 0),
+                0.1,
+                facecolor="white",
+                edgecolor="black",
+                label="number in a neuron: its bias",
+            )
+        )
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncols=2,
+        fontsize=9,
+        frameon=False,
+    )
     if title:
         ax.set_title(title)
     return fig
 
 
-def probability_bars(images: Any, probs: Any, labels: Any = None, top: int = 3, *,
-                     ncols: int = 3, class_names: Sequence[str] | None = None,
-                     title: str | None = None) -> Figure:
+def probability_bars(
+    images: Any,
+    probs: Any,
+    labels: Any = None,
+    top: int = 3,
+    *,
+    ncols: int = 3,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
     """Digit images next to the probabilities a classifier gives each class.
 
     Each image is titled with its ``top`` most probable classes, e.g.
@@ -240,8 +315,10 @@ def probability_bars(images: Any, probs: Any, labels: Any = None, top: int = 3, 
         predict = getattr(probs, "predict_proba", None) or probs.predict
         probs = predict(np.asarray(images, dtype=float))
     elif not _is_numbers(probs):
-        raise TypeError(f"probs must be an array of probabilities (n, n_classes) or a fitted "
-                        f"classifier, got {_kind(probs)}")
+        raise TypeError(
+            f"probs must be an array of probabilities (n, n_classes) or a fitted "
+            f"classifier, got {_kind(probs)}"
+        )
     P = np.asarray(probs, dtype=float)
     if P.ndim != 2 or len(P) != len(imgs):
         raise ValueError(f"probs must have shape ({len(imgs)}, n_classes), got {P.shape}")
@@ -263,7 +340,7 @@ def probability_bars(images: Any, probs: Any, labels: Any = None, top: int = 3, 
         ax_img.imshow(imgs[i], cmap="gray_r")
         ax_img.set_xticks([])
         ax_img.set_yticks([])
-        order = np.argsort(-P[i])[:max(1, int(top))]
+        order = np.argsort(-P[i])[: max(1, int(top))]
         best = order[0]
         if truth is None:
             colors = ["0.6"] * k
@@ -279,22 +356,34 @@ def probability_bars(images: Any, probs: Any, labels: Any = None, top: int = 3, 
         ax_bar.set_xticks(range(k), names, fontsize=8)
         ax_bar.set_yticks([0, 0.5, 1], ["0", "50%", "100%"], fontsize=8)
         ax_bar.set_xlabel("class", fontsize=9)
-        ax_bar.set_title(", ".join(f"{names[j]}: {percent(P[i, j])}" for j in order),
-                         fontsize=9.5, loc="left")
+        ax_bar.set_title(
+            ", ".join(f"{names[j]}: {percent(P[i, j])}" for j in order), fontsize=9.5, loc="left"
+        )
         ax_bar.grid(axis="y", alpha=0.3)
     if truth is not None:
-        fig.legend(handles=[Patch(color="#2ca02c", label="most probable class = true label"),
-                            Patch(color="#d62728", label="most probable class is wrong"),
-                            Patch(color="0.75", label="other classes")],
-                   loc="outside lower center", ncols=3, fontsize=9)
+        fig.legend(
+            handles=[
+                Patch(color="#2ca02c", label="most probable class = true label"),
+                Patch(color="#d62728", label="most probable class is wrong"),
+                Patch(color="0.75", label="other classes"),
+            ],
+            loc="outside lower center",
+            ncols=3,
+            fontsize=9,
+        )
     if title:
         fig.suptitle(title)
     return fig
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None, *,
-                     class_names: Sequence[str] | None = None,
-                     title: str | None = None) -> Figure:
+def confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    n_classes: int | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
     """True against predicted classes, the count written in every cell.
 
     Parameters
@@ -315,14 +404,15 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None, *,
     matplotlib.figure.Figure
     """
     t, p = np.asarray(y_true), np.asarray(y_pred)
-    if p.ndim == 2 and p.shape[1] > 1 and t.ndim == 1:   # probabilities, one column a class
+    if p.ndim == 2 and p.shape[1] > 1 and t.ndim == 1:  # probabilities, one column a class
         if n_classes is None:
             n_classes = p.shape[1]
         p = p.argmax(axis=1)
     for name, v in (("y_true", t), ("y_pred", p)):
         if v.dtype.kind not in "biuf" or (v.dtype.kind == "f" and not np.all(v == np.round(v))):
-            raise ValueError(f"{name} must hold class indices 0, 1, ... (integers), "
-                             f"got dtype {v.dtype}")
+            raise ValueError(
+                f"{name} must hold class indices 0, 1, ... (integers), got dtype {v.dtype}"
+            )
     t, p = t.ravel().astype(np.int64), p.ravel().astype(np.int64)
     if len(t) != len(p):
         raise ValueError(f"y_true has {len(t)} labels but y_pred has {len(p)}")
@@ -340,21 +430,36 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None, *,
     top = counts.max() or 1
     for (r, c), v in np.ndenumerate(counts):
         if v:
-            ax.text(c, r, str(v), ha="center", va="center", fontsize=11 if k <= 12 else 7,
-                    color="white" if v > 0.6 * top else ("#b00000" if r != c else "black"))
+            ax.text(
+                c,
+                r,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=11 if k <= 12 else 7,
+                color="white" if v > 0.6 * top else ("#b00000" if r != c else "black"),
+            )
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     acc = float(np.trace(counts)) / len(t)
-    ax.set_title(title if title is not None else
-                 f"Confusion matrix: {np.trace(counts)} of {len(t)} right ({100 * acc:.1f}%)")
+    ax.set_title(
+        title
+        if title is not None
+        else f"Confusion matrix: {np.trace(counts)} of {len(t)} right ({100 * acc:.1f}%)"
+    )
     fig.colorbar(shown, ax=ax, label="number of samples", shrink=0.85)
     return fig
 
 
-def conv_filters(layer: Any, *, show_values: bool | None = None, cmap: str = "RdBu_r",
-                 title: str | None = "What the convolution learned: its filters") -> Figure:
+def conv_filters(
+    layer: Any,
+    *,
+    show_values: bool | None = None,
+    cmap: str = "RdBu_r",
+    title: str | None = "What the convolution learned: its filters",
+) -> Figure:
     """Each kernel of a convolution layer as a small image.
 
     Positive weights are red, negative blue, zero white (one colour scale,
@@ -410,8 +515,15 @@ def conv_filters(layer: Any, *, show_values: bool | None = None, cmap: str = "Rd
             shown = ax.imshow(kernel, cmap=cmap, vmin=-limit, vmax=limit)
             if show_values:
                 for (r, c), v in np.ndenumerate(kernel):
-                    ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=7.5,
-                            color="white" if abs(v) > 0.6 * limit else "black")
+                    ax.text(
+                        c,
+                        r,
+                        f"{v:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7.5,
+                        color="white" if abs(v) > 0.6 * limit else "black",
+                    )
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
@@ -423,8 +535,11 @@ def conv_filters(layer: Any, *, show_values: bool | None = None, cmap: str = "Rd
                 ax.set_ylabel(f"input channel {i + 1}", fontsize=9)
     fig.colorbar(shown, ax=axes, label="weight", shrink=0.9)
     if title:
-        fig.suptitle(f"{title}\n{n_out} kernels of {kh}x{kw}" +
-                     (f" on {n_in} input channels" if n_in > 1 else ""), fontsize=11)
+        fig.suptitle(
+            f"{title}\n{n_out} kernels of {kh}x{kw}"
+            + (f" on {n_in} input channels" if n_in > 1 else ""),
+            fontsize=11,
+        )
     return fig
 
 
@@ -441,8 +556,14 @@ def _layer_name(layer: Any) -> str:
     return repr(layer)
 
 
-def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int = 8,
-                 title: str | None = "One digit through the network") -> Figure:
+def feature_maps(
+    net: Any,
+    image: Any,
+    *,
+    label: Any = None,
+    max_channels: int = 8,
+    title: str | None = "One digit through the network",
+) -> Figure:
     """An image and what each image layer of a network makes of it.
 
     Row 1 is the input; then one row per layer whose output is still an
@@ -510,8 +631,7 @@ def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int =
             ax.set_xticks([])
             ax.set_yticks([])
             h, w = maps[c].shape
-            ax.set_title(("image" if r == 0 else f"channel {c + 1}") + f" ({h}x{w})",
-                         fontsize=8.5)
+            ax.set_title(("image" if r == 0 else f"channel {c + 1}") + f" ({h}x{w})", fontsize=8.5)
         axes[r, 0].set_ylabel(name, fontsize=9)
         if r:  # the input's grey scale needs no bar (and one would shift column 1)
             fig.colorbar(shown, ax=list(axes[r]), label="output", shrink=0.9, aspect=10)
@@ -519,12 +639,20 @@ def feature_maps(net: Any, image: Any, *, label: Any = None, max_channels: int =
         note = axes[0, 1]
         note.set_visible(True)
         note.axis("off")
-        note.text(0.02, 0.5, "Each row: the outputs of one layer, one panel per channel.\n"
-                  "A convolution channel is the image filtered by one kernel;\n"
-                  "pooling keeps the strongest response of each window.\n"
-                  "Darker = stronger.", transform=note.transAxes, ha="left",
-                  va="center", fontsize=9, clip_on=False,
-                  in_layout=False)   # it may run over the empty panels beside it
+        note.text(
+            0.02,
+            0.5,
+            "Each row: the outputs of one layer, one panel per channel.\n"
+            "A convolution channel is the image filtered by one kernel;\n"
+            "pooling keeps the strongest response of each window.\n"
+            "Darker = stronger.",
+            transform=note.transAxes,
+            ha="left",
+            va="center",
+            fontsize=9,
+            clip_on=False,
+            in_layout=False,
+        )  # it may run over the empty panels beside it
     if title:
         P = outputs[-1][0]
         text = title

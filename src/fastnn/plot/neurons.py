@@ -21,19 +21,44 @@ def _points(ax: Any, X: np.ndarray, y: np.ndarray, size: float = 160) -> None:
     """Scatter 0/1-labelled points: hollow blue circles for 0, filled orange for 1."""
     for label, color in enumerate(CLASS_COLORS):
         mask = y == label
-        ax.scatter(X[mask, 0], X[mask, 1], s=size, zorder=3, linewidths=2,
-                   facecolors="white" if label == 0 else color, edgecolors=color,
-                   label=f"output {label}")
+        ax.scatter(
+            X[mask, 0],
+            X[mask, 1],
+            s=size,
+            zorder=3,
+            linewidths=2,
+            facecolors="white" if label == 0 else color,
+            edgecolors=color,
+            label=f"output {label}",
+        )
 
 
 def _point_legend(extra: Sequence[Any] = ()) -> list:
     return [
-        Line2D([], [], marker="o", ls="none", ms=10, mfc="white", mec=CLASS_COLORS[0], mew=2,
-               label="output 0"),
-        Line2D([], [], marker="o", ls="none", ms=10, mfc=CLASS_COLORS[1], mec=CLASS_COLORS[1],
-               label="output 1"),
-        Patch(facecolor="#fde9d4", edgecolor="0.6",
-              label="where the unit fires (the line included)"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="none",
+            ms=10,
+            mfc="white",
+            mec=CLASS_COLORS[0],
+            mew=2,
+            label="output 0",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="none",
+            ms=10,
+            mfc=CLASS_COLORS[1],
+            mec=CLASS_COLORS[1],
+            label="output 1",
+        ),
+        Patch(
+            facecolor="#fde9d4", edgecolor="0.6", label="where the unit fires (the line included)"
+        ),
         *extra,
     ]
 
@@ -52,14 +77,21 @@ def _unit_square(ax: Any, xlabel: str = "input x1", ylabel: str = "input x2") ->
     ax.set_ylabel(ylabel)
 
 
-def _shade_and_line(ax: Any, w: Sequence[float] | np.ndarray, offset: float, color: str = "black",
-                    ls: str = "-") -> None:
+def _shade_and_line(
+    ax: Any, w: Sequence[float] | np.ndarray, offset: float, color: str = "black", ls: str = "-"
+) -> None:
     """Shade where w·x >= offset and draw the line w·x = offset."""
     g = np.linspace(-0.5, 1.5, 201)
     G1, G2 = np.meshgrid(g, g)
     S = w[0] * G1 + w[1] * G2 - offset
-    ax.contourf(G1, G2, (S >= 0).astype(float), levels=[-0.5, 0.5, 1.5],
-                colors=["#eef4fa", "#fde9d4"], zorder=0)
+    ax.contourf(
+        G1,
+        G2,
+        (S >= 0).astype(float),
+        levels=[-0.5, 0.5, 1.5],
+        colors=["#eef4fa", "#fde9d4"],
+        zorder=0,
+    )
     if w[0] != 0 or w[1] != 0:
         ax.contour(G1, G2, S, levels=[0], colors=color, linewidths=2.2, linestyles=ls, zorder=2)
 
@@ -89,18 +121,25 @@ def gate_decision_lines(neurons: Any, *, ncols: int | None = None) -> Figure:
     if not isinstance(neurons, Mapping) and hasattr(neurons, "weights"):
         neurons = {"neuron": neurons}
     if not isinstance(neurons, Mapping):
-        raise TypeError(f"neurons must be a McCullochPitts neuron or a dict of them, e.g. "
-                        f"{example}; got {_kind(neurons)}")
+        raise TypeError(
+            f"neurons must be a McCullochPitts neuron or a dict of them, e.g. "
+            f"{example}; got {_kind(neurons)}"
+        )
     if not neurons:
         raise ValueError(f"neurons is empty: pass e.g. {example}")
     for name, neuron in neurons.items():
-        if not (hasattr(neuron, "weights") and hasattr(neuron, "threshold")
-                and callable(neuron)):
-            hint = (" (a gate function is a circuit of NAND neurons; its single neuron is "
-                    "fastnn.logic.NAND_NEURON)" if callable(neuron) else "")
-            raise TypeError(f"neuron {name!r} must be a McCullochPitts neuron, with weights "
-                            f"and a threshold, got {getattr(neuron, '__name__', _kind(neuron))}"
-                            f"{hint}")
+        if not (hasattr(neuron, "weights") and hasattr(neuron, "threshold") and callable(neuron)):
+            hint = (
+                " (a gate function is a circuit of NAND neurons; its single neuron is "
+                "fastnn.logic.NAND_NEURON)"
+                if callable(neuron)
+                else ""
+            )
+            raise TypeError(
+                f"neuron {name!r} must be a McCullochPitts neuron, with weights "
+                f"and a threshold, got {getattr(neuron, '__name__', _kind(neuron))}"
+                f"{hint}"
+            )
     rows, cols = panel_grid(len(neurons), ncols)
     fig = figure(3.3 * cols, 3.5 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -114,7 +153,7 @@ def gate_decision_lines(neurons: Any, *, ncols: int | None = None) -> Figure:
         _points(ax, CORNERS, y)
         _unit_square(ax)
         ax.set_title(f"{name}\n{w[0]:g}·x1 {_signed(w[1])}·x2 ≥ {t:g}", fontsize=11)
-    for ax in axes[len(neurons):]:
+    for ax in axes[len(neurons) :]:
         ax.set_visible(False)
     fig.legend(handles=_point_legend(), loc="outside lower center", ncols=3, fontsize=9)
     return fig
@@ -144,17 +183,22 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
     if isinstance(results, tuple) and len(results) == 3:
         results = {"perceptron": results}
     if not isinstance(results, Mapping):
-        raise TypeError(f"results must be a dict of name to (X, y, model), e.g. {example}; "
-                        f"got {_kind(results)}")
+        raise TypeError(
+            f"results must be a dict of name to (X, y, model), e.g. {example}; got {_kind(results)}"
+        )
     if not results:
         raise ValueError(f"results is empty: pass e.g. {example}")
     for name, task in results.items():
         if not (isinstance(task, (tuple, list)) and len(task) == 3):
-            raise TypeError(f"results[{name!r}] must be (X, y, model): the points, their "
-                            f"labels and the fitted perceptron; got {_kind(task)}")
+            raise TypeError(
+                f"results[{name!r}] must be (X, y, model): the points, their "
+                f"labels and the fitted perceptron; got {_kind(task)}"
+            )
         if not hasattr(task[2], "coef_"):
-            raise ValueError(f"results[{name!r}]: the model ({_kind(task[2])}) has no coef_; "
-                             "pass a fitted Perceptron")
+            raise ValueError(
+                f"results[{name!r}]: the model ({_kind(task[2])}) has no coef_; "
+                "pass a fitted Perceptron"
+            )
     rows, cols = panel_grid(len(results), ncols)
     fig = figure(3.3 * cols, 3.7 * rows)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -165,43 +209,88 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
         b = float(model.intercept_)
         converged = bool(getattr(model, "converged_", True))
         errors = list(getattr(model, "errors_", []))
-        _shade_and_line(ax, w, -b, color="black" if converged else "#d62728",
-                        ls="-" if converged else "--")
+        _shade_and_line(
+            ax, w, -b, color="black" if converged else "#d62728", ls="-" if converged else "--"
+        )
         _points(ax, X, y)
         if callable(getattr(model, "predict", None)):
             pred = np.asarray(model.predict(X)).astype(int).ravel()
         else:
             pred = (X @ w + b >= 0).astype(int)
         wrong = pred != y
-        ax.plot(X[wrong, 0], X[wrong, 1], ls="none", marker="o", ms=22, mfc="none",
-                mec="#d62728", mew=2.5, zorder=5, gid="wrong")
+        ax.plot(
+            X[wrong, 0],
+            X[wrong, 1],
+            ls="none",
+            marker="o",
+            ms=22,
+            mfc="none",
+            mec="#d62728",
+            mew=2.5,
+            zorder=5,
+            gid="wrong",
+        )
         _unit_square(ax)
         if converged:
             status = f"learned in {len(errors)} epochs" if errors else "learned"
         else:
-            status = (f"not learned in {len(errors)} epochs:" if errors else "not learned:") \
-                + f"\n{int(wrong.sum())} of {len(y)} points wrong"
-            ax.text(0.5, 0.5, "no straight line\nseparates the\nfilled points from\n"
-                    "the hollow ones", ha="center", va="center", fontsize=8.5, color="#d62728",
-                    zorder=4, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#d62728"})
-        ax.set_title(f"{name}\n{status}", fontsize=11,
-                     color="black" if converged else "#d62728")
-        ax.text(0.5, 0.02, f"{w[0]:.3g}·x1 {_signed(round(w[1], 3))}·x2 {_signed(round(b, 3))} = 0",
-                transform=ax.transAxes, ha="center", va="bottom", fontsize=8.5,
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
-    for ax in axes[len(results):]:
+            status = (
+                f"not learned in {len(errors)} epochs:" if errors else "not learned:"
+            ) + f"\n{int(wrong.sum())} of {len(y)} points wrong"
+            ax.text(
+                0.5,
+                0.5,
+                "no straight line\nseparates the\nfilled points from\nthe hollow ones",
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                color="#d62728",
+                zorder=4,
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#d62728"},
+            )
+        ax.set_title(f"{name}\n{status}", fontsize=11, color="black" if converged else "#d62728")
+        ax.text(
+            0.5,
+            0.02,
+            f"{w[0]:.3g}·x1 {_signed(round(w[1], 3))}·x2 {_signed(round(b, 3))} = 0",
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=8.5,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
+    for ax in axes[len(results) :]:
         ax.set_visible(False)
-    extra = [Line2D([], [], color="black", lw=2, label="learned line"),
-             Line2D([], [], color="#d62728", lw=2, ls="--", label="last line tried, if in view"),
-             Line2D([], [], ls="none", marker="o", ms=12, mfc="none", mec="#d62728", mew=2,
-                    label="on the wrong side of the final line")]
+    extra = [
+        Line2D([], [], color="black", lw=2, label="learned line"),
+        Line2D([], [], color="#d62728", lw=2, ls="--", label="last line tried, if in view"),
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="o",
+            ms=12,
+            mfc="none",
+            mec="#d62728",
+            mew=2,
+            label="on the wrong side of the final line",
+        ),
+    ]
     fig.legend(handles=_point_legend(extra), loc="outside lower center", ncols=3, fontsize=9)
     return fig
 
 
-def decision_regions(net: Any, X: Any, y: Any, *, resolution: int = 250, margin: float = 0.5,
-                     xlabel: str = "input x1", ylabel: str = "input x2",
-                     title: str | None = "What the network learned") -> Figure:
+def decision_regions(
+    net: Any,
+    X: Any,
+    y: Any,
+    *,
+    resolution: int = 250,
+    margin: float = 0.5,
+    xlabel: str = "input x1",
+    ylabel: str = "input x2",
+    title: str | None = "What the network learned",
+) -> Figure:
     """The regions a classifier of 2-D inputs assigns to each class.
 
     Parameters
@@ -229,46 +318,91 @@ def decision_regions(net: Any, X: Any, y: Any, *, resolution: int = 250, margin:
     """
     X, y = check_points_2d(X, y)
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
-    G1, G2 = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
-                         np.linspace(lo[1], hi[1], resolution))
+    G1, G2 = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     grid = np.column_stack([G1.ravel(), G2.ravel()])  # (resolution², 2)
     predict = getattr(net, "predict_proba", None) or getattr(net, "predict", None)
     if not callable(predict):
-        raise TypeError(f"net must be a fitted model with predict (a Sequential, an "
-                        f"MLPClassifier, a Perceptron), got {_kind(net)}")
+        raise TypeError(
+            f"net must be a fitted model with predict (a Sequential, an "
+            f"MLPClassifier, a Perceptron), got {_kind(net)}"
+        )
     P = np.asarray(predict(grid))
-    labels_only = P.dtype.kind in "biu"   # class labels, not probabilities
+    labels_only = P.dtype.kind in "biu"  # class labels, not probabilities
     P = P.astype(float)
     if P.ndim == 2 and P.shape[1] == 2:
-        P = P[:, 1]                          # two classes: the probability of class 1
+        P = P[:, 1]  # two classes: the probability of class 1
     if P.ndim not in (1, 2) or len(P) != len(grid):
-        raise ValueError(f"net's prediction for {len(grid)} points of shape (n, 2) has shape "
-                         f"{P.shape}; expected (n,), (n, 1) or (n, n_classes)")
+        raise ValueError(
+            f"net's prediction for {len(grid)} points of shape (n, 2) has shape "
+            f"{P.shape}; expected (n,), (n, 1) or (n, n_classes)"
+        )
     fig = figure(6.0, 5.0)
     ax = fig.add_subplot()
     if P.ndim == 1 or P.shape[1] == 1:
         P1 = P.reshape(G1.shape)
         shown = ax.contourf(G1, G2, P1, levels=np.linspace(0, 1, 11), cmap=REGION_CMAP)
         ax.contour(G1, G2, P1, levels=[0.5], colors="black", linewidths=2)
-        fig.colorbar(shown, ax=ax, label="predicted class (0 or 1)" if labels_only
-                     else "predicted probability of class 1")
+        fig.colorbar(
+            shown,
+            ax=ax,
+            label="predicted class (0 or 1)" if labels_only else "predicted probability of class 1",
+        )
         _points(ax, X, y.astype(int), size=220)
-        ax.legend(handles=[*_point_legend()[:2],
-                           Line2D([], [], color="black", lw=2,
-                                  label="boundary" if labels_only else "boundary (p = 0.5)")],
-                  loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=3, fontsize=9)
+        ax.legend(
+            handles=[
+                *_point_legend()[:2],
+                Line2D(
+                    [],
+                    [],
+                    color="black",
+                    lw=2,
+                    label="boundary" if labels_only else "boundary (p = 0.5)",
+                ),
+            ],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncols=3,
+            fontsize=9,
+        )
     else:
         k = P.shape[1]
         cls = P.argmax(axis=1).reshape(G1.shape)
-        ax.contourf(G1, G2, cls, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=-0.5,
-                    vmax=9.5, alpha=0.3)
-        ax.scatter(X[:, 0], X[:, 1], c=y.astype(int), cmap="tab10", vmin=-0.5, vmax=9.5,
-                   s=60, edgecolors="black", zorder=3)
+        ax.contourf(
+            G1, G2, cls, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=-0.5, vmax=9.5, alpha=0.3
+        )
+        ax.scatter(
+            X[:, 0],
+            X[:, 1],
+            c=y.astype(int),
+            cmap="tab10",
+            vmin=-0.5,
+            vmax=9.5,
+            s=60,
+            edgecolors="black",
+            zorder=3,
+        )
         cmap = matplotlib.colormaps["tab10"]
-        ax.legend(handles=[Line2D([], [], marker="o", ls="none", ms=8, mec="black",
-                                  mfc=cmap(c % 10), label=f"class {c}")
-                           for c in range(k)],
-                  loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=min(k, 5), fontsize=9)
+        ax.legend(
+            handles=[
+                Line2D(
+                    [],
+                    [],
+                    marker="o",
+                    ls="none",
+                    ms=8,
+                    mec="black",
+                    mfc=cmap(c % 10),
+                    label=f"class {c}",
+                )
+                for c in range(k)
+            ],
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncols=min(k, 5),
+            fontsize=9,
+        )
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")

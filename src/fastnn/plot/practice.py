@@ -25,13 +25,21 @@ from ._style import PATH_COLORS, figure, number
 from .regression import _draw_surface
 
 
-def optimizer_paths(machine: Any, paths: Any, *, tol: float = 0.01,
-                    max_drawn: int = 100, a_label: str = "slope a",
-                    b_label: str = "intercept b", loss_label: str = "E(a, b)",
-                    gap_label: str = "E - E_min", colors: Sequence[str] = PATH_COLORS,
-                    a_range: tuple[float, float] | None = None,
-                    b_range: tuple[float, float] | None = None,
-                    title: str | None = "Optimizers on one error surface") -> Figure:
+def optimizer_paths(
+    machine: Any,
+    paths: Any,
+    *,
+    tol: float = 0.01,
+    max_drawn: int = 100,
+    a_label: str = "slope a",
+    b_label: str = "intercept b",
+    loss_label: str = "E(a, b)",
+    gap_label: str = "E - E_min",
+    colors: Sequence[str] = PATH_COLORS,
+    a_range: tuple[float, float] | None = None,
+    b_range: tuple[float, float] | None = None,
+    title: str | None = "Optimizers on one error surface",
+) -> Figure:
     """Several optimizers' paths on one contour map, and how fast each gets down.
 
     Left: the contour map of E(a, b) with each path, drawn until it stays
@@ -68,8 +76,10 @@ def optimizer_paths(machine: Any, paths: Any, *, tol: float = 0.01,
     """
     _check_machine(machine)
     if not isinstance(paths, Mapping):
-        raise TypeError("paths must be a dict of name to run, e.g. {'SGD, lr=0.3': machine}; "
-                        f"got {_kind(paths)}")
+        raise TypeError(
+            "paths must be a dict of name to run, e.g. {'SGD, lr=0.3': machine}; "
+            f"got {_kind(paths)}"
+        )
     if not paths:
         raise ValueError("paths is empty: pass e.g. {'SGD, lr=0.3': machine.path}")
     a_min, b_min = machine.closed_form()
@@ -82,28 +92,53 @@ def optimizer_paths(machine: Any, paths: Any, *, tol: float = 0.01,
         full[name] = E
         reached[name] = steps_within(E, e_min, tol)
         upto = reached[name] if reached[name] is not None else len(p)
-        drawn[name] = p[:max(1, min(upto, int(max_drawn)))]
+        drawn[name] = p[: max(1, min(upto, int(max_drawn)))]
     fig = figure(13.5, 5.8)
     ax_map, ax_loss = fig.subplots(1, 2, width_ratios=[1.15, 1])
-    _draw_surface(fig, ax_map, machine, drawn, a_range=a_range, b_range=b_range,
-                  a_label=a_label, b_label=b_label, loss_label=loss_label,
-                  step_label="{n} steps drawn", colors=colors)
+    _draw_surface(
+        fig,
+        ax_map,
+        machine,
+        drawn,
+        a_range=a_range,
+        b_range=b_range,
+        a_label=a_label,
+        b_label=b_label,
+        loss_label=loss_label,
+        step_label="{n} steps drawn",
+        colors=colors,
+    )
     ax_map.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8.5)
-    ax_map.set_title("Paths from the same start (until each stays within "
-                     f"{100 * tol:g}% of the minimum)", fontsize=10)
+    ax_map.set_title(
+        f"Paths from the same start (until each stays within {100 * tol:g}% of the minimum)",
+        fontsize=10,
+    )
     floor = max(e_min, 1e-300) * 1e-9
     for i, (name, E) in enumerate(full.items()):
         color = colors[i % len(colors)]
         steps = np.arange(1, len(E) + 1)
         at = reached[name]
         said = f"{at} steps" if at is not None else f"not within {100 * tol:g}% in {len(E)} steps"
-        ax_loss.plot(steps, np.maximum(E - e_min, floor), color=color, lw=1.8,
-                     label=f"{name}: {said}")
+        ax_loss.plot(
+            steps, np.maximum(E - e_min, floor), color=color, lw=1.8, label=f"{name}: {said}"
+        )
         if at is not None:
-            ax_loss.plot(at, max(E[at - 1] - e_min, floor), marker="o", ms=7, color=color,
-                         mec="black", ls="none")
-    ax_loss.axhline(tol * e_min, color="black", ls="--", lw=1.2,
-                    label=f"{100 * tol:g}% of the minimum E = {number(e_min)}")
+            ax_loss.plot(
+                at,
+                max(E[at - 1] - e_min, floor),
+                marker="o",
+                ms=7,
+                color=color,
+                mec="black",
+                ls="none",
+            )
+    ax_loss.axhline(
+        tol * e_min,
+        color="black",
+        ls="--",
+        lw=1.2,
+        label=f"{100 * tol:g}% of the minimum E = {number(e_min)}",
+    )
     ax_loss.set_xscale("log")
     ax_loss.set_yscale("log")
     top = max(float(np.nanmax(E[np.isfinite(E)] - e_min)) for E in full.values())
@@ -118,8 +153,9 @@ def optimizer_paths(machine: Any, paths: Any, *, tol: float = 0.01,
     return fig
 
 
-def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool = True,
-                  title: str | None = None) -> Figure:
+def loss_surfaces(
+    panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool = True, title: str | None = None
+) -> Figure:
     """Contour maps of several error surfaces side by side, with paths.
 
     Parameters
@@ -142,24 +178,40 @@ def loss_surfaces(panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool
     matplotlib.figure.Figure
     """
     if not isinstance(panels, Mapping):
-        raise TypeError("panels must be a dict of panel title to a RegressionMachine or a "
-                        f"dict with 'machine', got {_kind(panels)}")
+        raise TypeError(
+            "panels must be a dict of panel title to a RegressionMachine or a "
+            f"dict with 'machine', got {_kind(panels)}"
+        )
     if not panels:
         raise ValueError("panels is empty: pass e.g. {'raw': {'machine': m, 'paths': ...}}")
-    allowed = {"machine", "paths", "start", "minimum", "a_range", "b_range", "a_label",
-               "b_label", "loss_label", "n_levels"}
+    allowed = {
+        "machine",
+        "paths",
+        "start",
+        "minimum",
+        "a_range",
+        "b_range",
+        "a_label",
+        "b_label",
+        "loss_label",
+        "n_levels",
+    }
     fig = figure(6.6 * len(panels), 6.4)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (name, spec) in zip(axes, panels.items()):
         if isinstance(spec, RegressionMachine):
             spec = {"machine": spec}
         if not isinstance(spec, Mapping):
-            raise TypeError(f"panel {name!r} must be a RegressionMachine or a dict with "
-                            f"'machine', got {_kind(spec)}")
+            raise TypeError(
+                f"panel {name!r} must be a RegressionMachine or a dict with "
+                f"'machine', got {_kind(spec)}"
+            )
         unknown = set(spec) - allowed
         if "machine" not in spec or unknown:
-            raise ValueError(f"panel {name!r} needs 'machine' and may hold only "
-                             f"{sorted(allowed)}; got {sorted(spec)}")
+            raise ValueError(
+                f"panel {name!r} needs 'machine' and may hold only "
+                f"{sorted(allowed)}; got {sorted(spec)}"
+            )
         kwargs = dict(spec)
         machine = kwargs.pop("machine")
         paths = kwargs.pop("paths", None)
@@ -178,8 +230,10 @@ def _history_curves(hist: History, accuracy: bool, name: str) -> dict:
     if accuracy:
         train = list(getattr(hist, "accuracy", None) or [])
         if not train:
-            raise ValueError(f"run {name!r}: this History has no training accuracy per epoch "
-                             "(only a classification loss records it); pass ylabel='loss'")
+            raise ValueError(
+                f"run {name!r}: this History has no training accuracy per epoch "
+                "(only a classification loss records it); pass ylabel='loss'"
+            )
         curves = {"train": train}
         if hist.val_accuracy:
             curves["validation"] = list(hist.val_accuracy)
@@ -190,11 +244,16 @@ def _history_curves(hist: History, accuracy: bool, name: str) -> dict:
     return curves
 
 
-def learning_curves(runs: Any, *,
-                    ylabel: str | None = None, percent: bool | None = None,
-                    marks: Mapping[str, int] | None = None, xlabel: str = "epoch",
-                    ylim: tuple[float, float] | None = None,
-                    title: str | None = None) -> Figure:
+def learning_curves(
+    runs: Any,
+    *,
+    ylabel: str | None = None,
+    percent: bool | None = None,
+    marks: Mapping[str, int] | None = None,
+    xlabel: str = "epoch",
+    ylim: tuple[float, float] | None = None,
+    title: str | None = None,
+) -> Figure:
     """Training curves of several runs, one panel each, on one shared scale.
 
     Made for the gap between training and held-out data: each panel draws
@@ -231,7 +290,7 @@ def learning_curves(runs: Any, *,
     """
     example = "{'plain': {'train': [...], 'held-out': [...]}}"
     if isinstance(runs, Mapping) and runs and all(_is_numbers(v) for v in runs.values()):
-        runs = {"": runs}                       # the curves of one run
+        runs = {"": runs}  # the curves of one run
     runs = _named(runs, "runs", "", example)
     runs = {name: _history_of(run) or run for name, run in runs.items()}
     histories = [run for run in runs.values() if isinstance(run, History)]
@@ -242,8 +301,10 @@ def learning_curves(runs: Any, *,
         if isinstance(run, History):
             runs[name] = _history_curves(run, "accuracy" in ylabel.lower(), name)
         elif not isinstance(run, Mapping):
-            raise TypeError(f"run {name!r} must be a History or a dict of curves, e.g. "
-                            f"{example}; got {_kind(run)}")
+            raise TypeError(
+                f"run {name!r} must be a History or a dict of curves, e.g. "
+                f"{example}; got {_kind(run)}"
+            )
     if percent is None:
         percent = "accuracy" in ylabel.lower()
     marks = {} if marks is None else dict(marks)
@@ -252,8 +313,12 @@ def learning_curves(runs: Any, *,
     rows = -(-len(runs) // cols)
     fig = figure(3.9 * cols + 0.4, 3.6 * rows + 0.9)
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
-    styles = [{"color": "#1f77b4", "ls": "-"}, {"color": "#d62728", "ls": "-"},
-              {"color": "0.4", "ls": "--"}, {"color": "#2ca02c", "ls": ":"}]
+    styles = [
+        {"color": "#1f77b4", "ls": "-"},
+        {"color": "#d62728", "ls": "-"},
+        {"color": "0.4", "ls": "--"},
+        {"color": "#2ca02c", "ls": ":"},
+    ]
     for ax, (name, curves) in zip(axes, runs.items()):
         if not curves:
             raise ValueError(f"run {name!r} has no curves")
@@ -267,34 +332,52 @@ def learning_curves(runs: Any, *,
             at = len(v) - 1 if mark is None else min(int(mark), len(v) - 1)
             value = f"{v[at]:.1f}%" if percent else f"{v[at]:.3g}"
             when = "at the end" if mark is None else f"at epoch {at + 1}"
-            ax.plot(np.arange(1, len(v) + 1), v, lw=2, label=f"{cname}: {value} {when}",
-                    **styles[i % len(styles)])
+            ax.plot(
+                np.arange(1, len(v) + 1),
+                v,
+                lw=2,
+                label=f"{cname}: {value} {when}",
+                **styles[i % len(styles)],
+            )
         if len(arrays) >= 2:
             first, second = list(arrays.values())[:2]
             m = min(len(first), len(second))
-            ax.fill_between(np.arange(1, m + 1), first[:m], second[:m], color="#d62728",
-                            alpha=0.12, lw=0, label="the gap")
+            ax.fill_between(
+                np.arange(1, m + 1),
+                first[:m],
+                second[:m],
+                color="#d62728",
+                alpha=0.12,
+                lw=0,
+                label="the gap",
+            )
         if mark is not None:
-            ax.axvline(mark + 1, color="black", lw=1.2, ls="-.",
-                       label=f"weights kept: epoch {mark + 1}")
+            ax.axvline(
+                mark + 1, color="black", lw=1.2, ls="-.", label=f"weights kept: epoch {mark + 1}"
+            )
         ax.set_title(name, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right" if percent else "upper right")
-    for ax in axes[:: cols]:
+    for ax in axes[::cols]:
         ax.set_ylabel(ylabel + (" (%)" if percent else ""))
     if ylim is not None:
         axes[0].set_ylim(*ylim)
-    for ax in axes[len(runs):]:
+    for ax in axes[len(runs) :]:
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
     return fig
 
 
-def loss_per_epoch(histories: Any, *, logy: bool = True,
-                   xlabel: str = "epoch", ylabel: str = "mean training loss of the epoch",
-                   title: str | None = "Training loss, epoch by epoch") -> Figure:
+def loss_per_epoch(
+    histories: Any,
+    *,
+    logy: bool = True,
+    xlabel: str = "epoch",
+    ylabel: str = "mean training loss of the epoch",
+    title: str | None = "Training loss, epoch by epoch",
+) -> Figure:
     """The mean training loss of every epoch, for several runs on one axis.
 
     Parameters
@@ -319,9 +402,15 @@ def loss_per_epoch(histories: Any, *, logy: bool = True,
     for i, (name, losses) in enumerate(curves.items()):
         if len(losses) == 0:
             raise ValueError(f"run {name!r} has no losses to plot")
-        ax.plot(np.arange(1, len(losses) + 1), losses, color=f"C{i}", lw=2,
-                marker="o" if len(losses) <= 40 else None, ms=3.5,
-                label=f"{name}: {losses[-1]:.4g} at the end")
+        ax.plot(
+            np.arange(1, len(losses) + 1),
+            losses,
+            color=f"C{i}",
+            lw=2,
+            marker="o" if len(losses) <= 40 else None,
+            ms=3.5,
+            label=f"{name}: {losses[-1]:.4g} at the end",
+        )
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -333,9 +422,14 @@ def loss_per_epoch(histories: Any, *, logy: bool = True,
     return fig
 
 
-def activation_histograms(nets: Any, X: Any, *, layers: Sequence[int] | None = None,
-                          bins: int = 30,
-                          title: str | None = "Activations, layer by layer") -> Figure:
+def activation_histograms(
+    nets: Any,
+    X: Any,
+    *,
+    layers: Sequence[int] | None = None,
+    bins: int = 30,
+    title: str | None = "Activations, layer by layer",
+) -> Figure:
     """Histograms of what each hidden layer outputs, one row per network.
 
     Every panel gives the layer's standard deviation: near 0 means the layer
@@ -394,10 +488,22 @@ def activation_histograms(nets: Any, X: Any, *, layers: Sequence[int] | None = N
             shown = v
             if act == "relu":  # the exact zeros apart, or their bar hides the rest
                 shown = v[v != 0]
-                ax.text(0.97, 0.93, f"{100 * (1 - len(shown) / len(v)):.0f}% are 0\n(not drawn)",
-                        transform=ax.transAxes, ha="right", va="top", fontsize=7.5)
-            ax.hist(np.clip(shown, lo, hi), bins=np.linspace(lo, hi, bins + 1),
-                    weights=np.full(len(shown), 1.0 / len(v)), color=f"C{r}", alpha=0.85)
+                ax.text(
+                    0.97,
+                    0.93,
+                    f"{100 * (1 - len(shown) / len(v)):.0f}% are 0\n(not drawn)",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="top",
+                    fontsize=7.5,
+                )
+            ax.hist(
+                np.clip(shown, lo, hi),
+                bins=np.linspace(lo, hi, bins + 1),
+                weights=np.full(len(shown), 1.0 / len(v)),
+                color=f"C{r}",
+                alpha=0.85,
+            )
             ax.set_xlim(lo, hi)
             ax.set_title(f"layer {i + 1} ({act}): std {v.std():.2g}", fontsize=8.5)
             ax.tick_params(labelsize=7.5)

@@ -14,10 +14,17 @@ from ._runs import _check_machine, _named, _paths, _step_series
 from ._style import NEGATIVE, PATH_COLORS, POSITIVE, compact_formatter, figure
 
 
-def regression_fit(x: Any, y: Any = None, a: Any = None, b: float | None = None,
-                   origin_slope: float | bool | None = None,
-                   *, xlabel: str = "distance (Mpc)", ylabel: str = "velocity (km/s)",
-                   title: str | None = "The regression machine ŷ = a·x + b") -> Figure:
+def regression_fit(
+    x: Any,
+    y: Any = None,
+    a: Any = None,
+    b: float | None = None,
+    origin_slope: float | bool | None = None,
+    *,
+    xlabel: str = "distance (Mpc)",
+    ylabel: str = "velocity (km/s)",
+    title: str | None = "The regression machine ŷ = a·x + b",
+) -> Figure:
     """The data, the fitted line ŷ = a·x + b and the best line through the origin.
 
     ``regression_fit(machine)`` draws a fitted ``RegressionMachine`` on its
@@ -43,18 +50,23 @@ def regression_fit(x: Any, y: Any = None, a: Any = None, b: float | None = None,
     """
     if isinstance(x, RegressionMachine):
         if y is not None or a is not None or b is not None:
-            raise TypeError("regression_fit(machine) takes the data and the line from the "
-                            "machine: give no x, y, a or b with it")
+            raise TypeError(
+                "regression_fit(machine) takes the data and the line from the "
+                "machine: give no x, y, a or b with it"
+            )
         machine = x
         (x, y), a, b = machine._data(), machine.a, machine.b
     if isinstance(a, RegressionMachine):
         if b is not None:
-            raise TypeError("regression_fit(x, y, machine) takes a and b from the machine: "
-                            "give no b with it")
+            raise TypeError(
+                "regression_fit(x, y, machine) takes a and b from the machine: give no b with it"
+            )
         a, b = a.a, a.b
     if y is None or a is None or b is None:
-        raise TypeError("regression_fit needs x, y and the line: regression_fit(machine), "
-                        "regression_fit(x, y, machine) or regression_fit(x, y, a, b)")
+        raise TypeError(
+            "regression_fit needs x, y and the line: regression_fit(machine), "
+            "regression_fit(x, y, machine) or regression_fit(x, y, a, b)"
+        )
     x, y = check_vector(x, "x"), check_vector(y, "y")
     if len(x) != len(y):
         raise ValueError(f"x and y have different lengths: {len(x)} and {len(y)}")
@@ -68,11 +80,22 @@ def regression_fit(x: Any, y: Any = None, a: Any = None, b: float | None = None,
     ax.scatter(x, y, s=36, color="0.2", zorder=3, label=f"data ({len(x)} points)")
     lo, hi = min(0.0, float(x.min())), float(x.max())
     xs = np.linspace(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), 2)
-    ax.plot(xs, a * xs + b, color=POSITIVE, lw=2.2,
-            label=f"fit: ŷ = {a:.2f}·x {'-' if b < 0 else '+'} {abs(b):.2f}")
+    ax.plot(
+        xs,
+        a * xs + b,
+        color=POSITIVE,
+        lw=2.2,
+        label=f"fit: ŷ = {a:.2f}·x {'-' if b < 0 else '+'} {abs(b):.2f}",
+    )
     if origin_slope is not None:
-        ax.plot(xs, origin_slope * xs, color=NEGATIVE, lw=2, ls="--",
-                label=f"through the origin: ŷ = {origin_slope:.2f}·x")
+        ax.plot(
+            xs,
+            origin_slope * xs,
+            color=NEGATIVE,
+            lw=2,
+            ls="--",
+            label=f"through the origin: ŷ = {origin_slope:.2f}·x",
+        )
     ax.axhline(0, color="0.7", lw=0.8, zorder=0)
     ax.axvline(0, color="0.7", lw=0.8, zorder=0)
     ax.set_xlabel(xlabel)
@@ -84,15 +107,21 @@ def regression_fit(x: Any, y: Any = None, a: Any = None, b: float | None = None,
     return fig
 
 
-def loss_surface(machine: Any, paths: Any = None, *,
-                 start: tuple[float, float] = (0.0, 0.0),
-                 minimum: tuple[float, float] | None = None,
-                 a_range: tuple[float, float] | None = None,
-                 b_range: tuple[float, float] | None = None,
-                 n_levels: int = 18, resolution: int = 240,
-                 a_label: str = "slope a", b_label: str = "intercept b",
-                 loss_label: str = "E(a, b)",
-                 title: str | None = "Gradient descent rolls down the error surface") -> Figure:
+def loss_surface(
+    machine: Any,
+    paths: Any = None,
+    *,
+    start: tuple[float, float] = (0.0, 0.0),
+    minimum: tuple[float, float] | None = None,
+    a_range: tuple[float, float] | None = None,
+    b_range: tuple[float, float] | None = None,
+    n_levels: int = 18,
+    resolution: int = 240,
+    a_label: str = "slope a",
+    b_label: str = "intercept b",
+    loss_label: str = "E(a, b)",
+    title: str | None = "Gradient descent rolls down the error surface",
+) -> Figure:
     """Contour map of the error E(a, b) with gradient-descent paths on it.
 
     Parameters
@@ -131,24 +160,46 @@ def loss_surface(machine: Any, paths: Any = None, *,
         paths = {"gradient descent": machine.path}
     fig = figure(7.4, 5.6)
     ax = fig.add_subplot()
-    _draw_surface(fig, ax, machine, paths, start=start, minimum=minimum, a_range=a_range,
-                  b_range=b_range, n_levels=n_levels, resolution=resolution, a_label=a_label,
-                  b_label=b_label, loss_label=loss_label)
+    _draw_surface(
+        fig,
+        ax,
+        machine,
+        paths,
+        start=start,
+        minimum=minimum,
+        a_range=a_range,
+        b_range=b_range,
+        n_levels=n_levels,
+        resolution=resolution,
+        a_label=a_label,
+        b_label=b_label,
+        loss_label=loss_label,
+    )
     if title:
         ax.set_title(title)
     ax.legend(loc="best", framealpha=0.9, fontsize=9)
     return fig
 
 
-def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Any, *,
-                  start: tuple[float, float] = (0.0, 0.0),
-                  minimum: tuple[float, float] | None = None,
-                  a_range: tuple[float, float] | None = None,
-                  b_range: tuple[float, float] | None = None,
-                  n_levels: int = 18, resolution: int = 240, a_label: str = "slope a",
-                  b_label: str = "intercept b", loss_label: str = "E(a, b)",
-                  step_label: str = "{n} steps", equal_aspect: bool = False,
-                  colors: Sequence[str] = PATH_COLORS) -> dict:
+def _draw_surface(
+    fig: Figure,
+    ax: Any,
+    machine: Any,
+    paths: Any,
+    *,
+    start: tuple[float, float] = (0.0, 0.0),
+    minimum: tuple[float, float] | None = None,
+    a_range: tuple[float, float] | None = None,
+    b_range: tuple[float, float] | None = None,
+    n_levels: int = 18,
+    resolution: int = 240,
+    a_label: str = "slope a",
+    b_label: str = "intercept b",
+    loss_label: str = "E(a, b)",
+    step_label: str = "{n} steps",
+    equal_aspect: bool = False,
+    colors: Sequence[str] = PATH_COLORS,
+) -> dict:
     """Draw the contour map of ``machine.loss`` and the paths on ``ax``; return
     the paths as drawn (each an array (steps + 1, 2) beginning at ``start``)."""
     _check_machine(machine, minimum is None)
@@ -179,8 +230,9 @@ def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Any, *,
     rise = np.geomspace(max((E.max() - e_min) * 1e-4, 1e-12), E.max() - e_min, n_levels)
     levels = e_min + rise
 
-    filled = ax.contourf(A, B, E, levels=np.concatenate([[e_min], levels]), cmap="YlGnBu",
-                         alpha=0.6)
+    filled = ax.contourf(
+        A, B, E, levels=np.concatenate([[e_min], levels]), cmap="YlGnBu", alpha=0.6
+    )
     ax.contour(A, B, E, levels=levels, colors="0.35", linewidths=0.5, alpha=0.6)
     cbar = fig.colorbar(filled, ax=ax, label=loss_label)
     cbar.ax.yaxis.set_major_formatter(compact_formatter())
@@ -189,16 +241,40 @@ def _draw_surface(fig: Figure, ax: Any, machine: Any, paths: Any, *,
     for i, (name, p) in enumerate(drawn.items()):
         color = colors[i % len(colors)]
         long = len(p) > 150
-        ax.plot(p[:, 0], p[:, 1], color=color, lw=0.9 if long else 2.0,
-                marker=None if long else "o", ms=4, alpha=0.8 if long else 1.0,
-                zorder=4 + len(drawn) - i,
-                label=f"{name} ({step_label.format(n=len(p) - 1)})" if step_label else name)
-        ax.plot(*p[-1], marker="o", ms=8, color=color, mec="black", ls="none",
-                zorder=5 + len(drawn))
-    ax.plot(*start, marker="s", ms=10, color="white", mec="black", zorder=20, ls="none",
-            label=f"start ({start[0]:g}, {start[1]:g})")
-    ax.plot(*minimum, marker="*", ms=20, color="gold", mec="black", zorder=20, ls="none",
-            label=f"minimum ({minimum[0]:.2f}, {minimum[1]:.2f})")
+        ax.plot(
+            p[:, 0],
+            p[:, 1],
+            color=color,
+            lw=0.9 if long else 2.0,
+            marker=None if long else "o",
+            ms=4,
+            alpha=0.8 if long else 1.0,
+            zorder=4 + len(drawn) - i,
+            label=f"{name} ({step_label.format(n=len(p) - 1)})" if step_label else name,
+        )
+        ax.plot(
+            *p[-1], marker="o", ms=8, color=color, mec="black", ls="none", zorder=5 + len(drawn)
+        )
+    ax.plot(
+        *start,
+        marker="s",
+        ms=10,
+        color="white",
+        mec="black",
+        zorder=20,
+        ls="none",
+        label=f"start ({start[0]:g}, {start[1]:g})",
+    )
+    ax.plot(
+        *minimum,
+        marker="*",
+        ms=20,
+        color="gold",
+        mec="black",
+        zorder=20,
+        ls="none",
+        label=f"minimum ({minimum[0]:.2f}, {minimum[1]:.2f})",
+    )
     ax.set_xlim(a_lo, a_hi)
     ax.set_ylim(b_lo, b_hi)
     if equal_aspect:
@@ -216,11 +292,17 @@ def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (c[i] - c[lo]) / (i - lo)
 
 
-def loss_per_step(histories: Any, *, smooth: int | None = None,
-                  logx: bool = True, xlabel: str = "update number (gradient steps)",
-                  ylabel: str = "loss on the step's batch",
-                  title: str | None = "Loss at every gradient step",
-                  colors: Sequence[str] | None = None, details: bool = True) -> Figure:
+def loss_per_step(
+    histories: Any,
+    *,
+    smooth: int | None = None,
+    logx: bool = True,
+    xlabel: str = "update number (gradient steps)",
+    ylabel: str = "loss on the step's batch",
+    title: str | None = "Loss at every gradient step",
+    colors: Sequence[str] | None = None,
+    details: bool = True,
+) -> Figure:
     """The loss of every gradient step of several training runs, on log axes.
 
     Parameters
@@ -262,24 +344,39 @@ def loss_per_step(histories: Any, *, smooth: int | None = None,
     for i, (name, (steps, losses, per_epoch)) in enumerate(series.items()):
         color = f"C{i}" if colors is None else colors[i % len(colors)]
         window = max(1, per_epoch // 10) if smooth is None else max(1, int(smooth))
-        label = f"{name}: {per_epoch} update{'s' if per_epoch != 1 else ''}/epoch" \
-            if per_epoch and details else name
+        label = (
+            f"{name}: {per_epoch} update{'s' if per_epoch != 1 else ''}/epoch"
+            if per_epoch and details
+            else name
+        )
         if window > 1 and len(losses) > window:
             ax.plot(steps, losses, color=color, lw=0.5, alpha=0.2)
             bold = _running_mean(losses, window)
-            ax.plot(steps, bold, color=color, lw=2,
-                    label=f"{label} (running mean of {window})" if details else label)
+            ax.plot(
+                steps,
+                bold,
+                color=color,
+                lw=2,
+                label=f"{label} (running mean of {window})" if details else label,
+            )
         else:
             bold = losses
-            ax.plot(steps, losses, color=color, lw=2, marker="o" if len(losses) <= 60 else None,
-                    ms=3.5, label=label)
+            ax.plot(
+                steps,
+                losses,
+                color=color,
+                lw=2,
+                marker="o" if len(losses) <= 60 else None,
+                ms=3.5,
+                label=label,
+            )
         positive = bold[np.isfinite(bold) & (bold > 0)]
         if len(positive):
             shown_lo, shown_hi = min(shown_lo, positive.min()), max(shown_hi, positive.max())
     ax.set_yscale("log")
     if np.isfinite(shown_lo) and shown_hi > 0:
         ax.set_ylim(shown_lo / 2.5, shown_hi * 2.5)
-    if logx:   # a run that starts at step 0 needs a linear stretch near 0
+    if logx:  # a run that starts at step 0 needs a linear stretch near 0
         from_zero = any(steps[0] == 0 for steps, _, _ in series.values())
         if from_zero:
             ax.set_xscale("symlog", linthresh=1)

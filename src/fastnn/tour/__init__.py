@@ -43,25 +43,42 @@ __all__ = ["run", "select_steps", "STEPS", "STEP_HELP", "LANGUAGES"]
 # The one list of the tour's steps: name, the step, what it shows in one line.
 _LECTURE: tuple[tuple[str, Callable[[_Tour], dict], str], ...] = (
     ("data", learning.step_data, "data and tasks are numbers: a digit as an 8x8 array"),
-    ("machine", learning.step_machine,
-     "the prediction machine y = f(x; w), parameters as dials"),
-    ("regression", learning.step_regression,
-     "Hubble's galaxies: gradient descent on E(a, b), learning rates"),
+    ("machine", learning.step_machine, "the prediction machine y = f(x; w), parameters as dials"),
+    (
+        "regression",
+        learning.step_regression,
+        "Hubble's galaxies: gradient descent on E(a, b), learning rates",
+    ),
     ("modes", learning.step_modes, "full batch, mini-batch and online learning on the digits"),
     ("neuron", neurons.step_neuron, "McCulloch-Pitts neurons: gates from NAND, adders"),
-    ("perceptron", neurons.step_perceptron,
-     "Rosenblatt's perceptron: AND, OR, NAND learned, XOR not"),
+    (
+        "perceptron",
+        neurons.step_perceptron,
+        "Rosenblatt's perceptron: AND, OR, NAND learned, XOR not",
+    ),
     ("backprop", networks.step_backprop, "a hidden layer learns XOR by backpropagation"),
     ("digits", networks.step_digits, "a softmax classifier reads handwritten digits"),
-    ("lenet", networks.step_lenet,
-     "LeNet, a convolutional network, against a dense one: filters, feature maps"),
-    ("optimizers", practice.step_optimizers,
-     "SGD, momentum, Nesterov, AdaGrad, RMSprop, Adam on Hubble and the digits"),
+    (
+        "lenet",
+        networks.step_lenet,
+        "LeNet, a convolutional network, against a dense one: filters, feature maps",
+    ),
+    (
+        "optimizers",
+        practice.step_optimizers,
+        "SGD, momentum, Nesterov, AdaGrad, RMSprop, Adam on Hubble and the digits",
+    ),
     ("scaling", practice.step_scaling, "standardised input: a round error surface, fast descent"),
-    ("initialisation", practice.step_initialisation,
-     "small, Glorot and He weights: activations and training"),
-    ("overfitting", practice.step_overfitting,
-     "a large network on 200 digits; weight decay, dropout, early stopping"),
+    (
+        "initialisation",
+        practice.step_initialisation,
+        "small, Glorot and He weights: activations and training",
+    ),
+    (
+        "overfitting",
+        practice.step_overfitting,
+        "a large network on 200 digits; weight decay, dropout, early stopping",
+    ),
     ("summary", practice.step_summary, "data, model, minimised error, with this run's numbers"),
 )
 
@@ -93,15 +110,22 @@ def select_steps(only: Iterable[str] | None = None) -> list:
     wanted = [name.strip() for item in only for name in str(item).split(",") if name.strip()]
     unknown = [name for name in wanted if name not in STEPS]
     if unknown:
-        raise ValueError(f"unknown step{'s' if len(unknown) > 1 else ''} "
-                         f"{', '.join(map(repr, unknown))}; the steps are: {', '.join(STEPS)}")
+        raise ValueError(
+            f"unknown step{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(map(repr, unknown))}; the steps are: {', '.join(STEPS)}"
+        )
     if not wanted:
         raise ValueError(f"no step given; the steps are: {', '.join(STEPS)}")
     return [name for name in STEPS if name in wanted]
 
 
-def run(out_dir: str | Path = "tour", lang: str = "en", only: Iterable[str] | None = None,
-        stream: TextIO | None = None, seed: int = 0) -> dict:
+def run(
+    out_dir: str | Path = "tour",
+    lang: str = "en",
+    only: Iterable[str] | None = None,
+    stream: TextIO | None = None,
+    seed: int = 0,
+) -> dict:
     """Run the lecture's steps, narrating and writing figures.
 
     Parameters
@@ -143,4 +167,3 @@ def run(out_dir: str | Path = "tour", lang: str = "en", only: Iterable[str] | No
     tour.raw("")
     tour.say("common", "done", n=len(steps), seconds=seconds, out=out)
     return {name: tour.results[name] for name in steps}
-

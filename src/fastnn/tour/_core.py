@@ -99,12 +99,21 @@ def _digits_split(tour: _Tour) -> dict:
         perm = np.random.default_rng(tour.seed).permutation(len(X))
         n_test = len(X) // 4
         test, train = perm[:n_test], perm[n_test:]
-        tour.cache["digits"] = {"X": X, "y": y, "X_train": X[train], "y_train": y[train],
-                                "X_test": X[test], "y_test": y[test], "test_index": test}
+        tour.cache["digits"] = {
+            "X": X,
+            "y": y,
+            "X_train": X[train],
+            "y_train": y[train],
+            "X_test": X[test],
+            "y_test": y[test],
+            "test_index": test,
+        }
     return tour.cache["digits"]
 
 
 def _digits_net(seed: int, hidden: int = 32) -> Sequential:
-    return Sequential([Dense(64, hidden, activation="relu"),
-                       Dense(hidden, 10, activation="softmax")],
-                      loss="cross_entropy", seed=seed)
+    return Sequential(
+        [Dense(64, hidden, activation="relu"), Dense(hidden, 10, activation="softmax")],
+        loss="cross_entropy",
+        seed=seed,
+    )

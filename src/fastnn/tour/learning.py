@@ -31,8 +31,15 @@ def step_data(tour: _Tour) -> dict:
     files: list = []
     if tour.out_dir is not None:
         tour.save(tour.plot.digit_image(image, label=int(y[index])), "data_digit.png", files)
-    return {"n_images": len(X), "n_pixels": X.shape[1], "n_galaxies": len(distance),
-            "index": index, "image": image, "label": int(y[index]), "figures": files}
+    return {
+        "n_images": len(X),
+        "n_pixels": X.shape[1],
+        "n_galaxies": len(distance),
+        "index": index,
+        "image": image,
+        "label": int(y[index]),
+        "figures": files,
+    }
 
 
 # =================================================================== 2. machine
@@ -78,8 +85,17 @@ def step_regression(tour: _Tour) -> dict:
 
     mini = RegressionMachine(seed=tour.seed).fit(x, y, **_MINI)
     online = RegressionMachine(seed=tour.seed).fit(x, y, **_ONLINE)
-    tour.say(T, "modes", bs=_MINI["batch_size"], lr_mb=_MINI["lr"], a_mb=mini.a, b_mb=mini.b,
-             lr_on=_ONLINE["lr"], a_on=online.a, b_on=online.b)
+    tour.say(
+        T,
+        "modes",
+        bs=_MINI["batch_size"],
+        lr_mb=_MINI["lr"],
+        a_mb=mini.a,
+        b_mb=mini.b,
+        lr_on=_ONLINE["lr"],
+        a_on=online.a,
+        b_on=online.b,
+    )
 
     lmax = float(np.linalg.eigvalsh(full.hessian()).max())
     limit = full.stability_limit()
@@ -90,8 +106,9 @@ def step_regression(tour: _Tour) -> dict:
     tour.say(T, "big", lr=lr_big, e0=big_start, e1=big_end, steps=TOO_LARGE["steps"])
     diverged, message = False, ""
     try:
-        longer = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr_big,
-                                                       steps=TOO_LARGE["long_steps"])
+        longer = RegressionMachine(seed=tour.seed).fit(
+            x, y, lr=lr_big, steps=TOO_LARGE["long_steps"]
+        )
     except TrainingDiverged as exc:  # the engine refuses to go on with non-finite numbers
         diverged, message = True, str(exc)
         tour.say(T, "diverged", steps=TOO_LARGE["long_steps"], at=exc.step)
@@ -101,44 +118,86 @@ def step_regression(tour: _Tour) -> dict:
     files: list = []
     if tour.out_dir is not None:
         plot = tour.plot
-        tour.save(plot.regression_fit(x, y, full.a, full.b, origin_slope=slope,
-                                      title="Hubble (1929): velocity grows with distance"),
-                  "regression_fit.png", files)
-        paths = {f"full batch, lr={FULL['lr']}": full.path,
-                 f"mini-batch of {_MINI['batch_size']}, lr={_MINI['lr']}": mini.path,
-                 f"online, lr={_ONLINE['lr']}": online.path}
-        tour.save(plot.loss_surface(full, paths, a_label="slope a (km/s per Mpc)",
-                                    b_label="intercept b (km/s)",
-                                    loss_label="E(a, b)  ((km/s)²)"),
-                  "regression_loss_surface.png", files)
-        small = RegressionMachine(seed=tour.seed).fit(x, y, lr=FULL["lr"],
-                                                      steps=TOO_LARGE["steps"])
+        tour.save(
+            plot.regression_fit(
+                x,
+                y,
+                full.a,
+                full.b,
+                origin_slope=slope,
+                title="Hubble (1929): velocity grows with distance",
+            ),
+            "regression_fit.png",
+            files,
+        )
+        paths = {
+            f"full batch, lr={FULL['lr']}": full.path,
+            f"mini-batch of {_MINI['batch_size']}, lr={_MINI['lr']}": mini.path,
+            f"online, lr={_ONLINE['lr']}": online.path,
+        }
+        tour.save(
+            plot.loss_surface(
+                full,
+                paths,
+                a_label="slope a (km/s per Mpc)",
+                b_label="intercept b (km/s)",
+                loss_label="E(a, b)  ((km/s)²)",
+            ),
+            "regression_loss_surface.png",
+            files,
+        )
+        small = RegressionMachine(seed=tour.seed).fit(x, y, lr=FULL["lr"], steps=TOO_LARGE["steps"])
         steps = TOO_LARGE["steps"]
         small_end = small.loss(small.a, small.b)
-        tour.save(plot.loss_per_step(
-            {f"lr = {FULL['lr']} (below 2/λmax = {limit:.3f}): E = {small_end:,.0f} after "
-             f"{steps} steps": small,
-             f"lr = {lr_big} (above 2/λmax): E = {big_end:.3g} after {steps} steps": big},
-            logx=False, xlabel="steps taken (0: the start, a = b = 0)",
-            ylabel="E(a, b) on all the data  ((km/s)²)", details=False,
-            title="Too large a learning rate: the error grows"),
-            "regression_learning_rate.png", files)
-    return {"a": full.a, "b": full.b, "closed_form": (a_cf, b_cf), "origin_slope": slope,
-            "loss_start": e0, "loss_end": e_final, "lambda_max": lmax,
-            "stability_limit": limit,
-            "paths": {"full batch": (full.a, full.b), "mini-batch": (mini.a, mini.b),
-                      "online": (online.a, online.b)},
-            "too_large": {"lr": lr_big, "steps": TOO_LARGE["steps"],
-                          "loss_start": float(big_start),
-                          "loss_end": float(big_end), "diverged": diverged,
-                          "message": message},
-            "figures": files}
+        tour.save(
+            plot.loss_per_step(
+                {
+                    f"lr = {FULL['lr']} (below 2/λmax = {limit:.3f}): E = {small_end:,.0f} after "
+                    f"{steps} steps": small,
+                    f"lr = {lr_big} (above 2/λmax): E = {big_end:.3g} after {steps} steps": big,
+                },
+                logx=False,
+                xlabel="steps taken (0: the start, a = b = 0)",
+                ylabel="E(a, b) on all the data  ((km/s)²)",
+                details=False,
+                title="Too large a learning rate: the error grows",
+            ),
+            "regression_learning_rate.png",
+            files,
+        )
+    return {
+        "a": full.a,
+        "b": full.b,
+        "closed_form": (a_cf, b_cf),
+        "origin_slope": slope,
+        "loss_start": e0,
+        "loss_end": e_final,
+        "lambda_max": lmax,
+        "stability_limit": limit,
+        "paths": {
+            "full batch": (full.a, full.b),
+            "mini-batch": (mini.a, mini.b),
+            "online": (online.a, online.b),
+        },
+        "too_large": {
+            "lr": lr_big,
+            "steps": TOO_LARGE["steps"],
+            "loss_start": float(big_start),
+            "loss_end": float(big_end),
+            "diverged": diverged,
+            "message": message,
+        },
+        "figures": files,
+    }
 
 
 # ===================================================================== 4. modes
 # (name, batch size, learning rate); a batch size of None is the full batch
 _MODES: tuple[tuple[str, int | None, float], ...] = (
-    ("full", None, 0.5), ("mini", 32, 0.1), ("online", 1, 0.01))
+    ("full", None, 0.5),
+    ("mini", 32, 0.1),
+    ("online", 1, 0.01),
+)
 _MODE_EPOCHS = 10
 
 
@@ -148,32 +207,63 @@ def step_modes(tour: _Tour) -> dict:
     tour.say(T, "title")
     d = _digits_split(tour)
     probe = _digits_net(tour.seed)
-    tour.say(T, "setup", arch=_arch(probe), n_params=probe.n_params, seed=tour.seed,
-             epochs=_MODE_EPOCHS, n=len(d["X_train"]))
+    tour.say(
+        T,
+        "setup",
+        arch=_arch(probe),
+        n_params=probe.n_params,
+        seed=tour.seed,
+        epochs=_MODE_EPOCHS,
+        n=len(d["X_train"]),
+    )
     histories, rows = {}, {}
     for key, batch_size, lr in _MODES:
         net = _digits_net(tour.seed)  # same seed: the same starting weights
-        hist = net.fit(d["X_train"], d["y_train"], epochs=_MODE_EPOCHS,
-                       batch_size=batch_size, optimizer=SGD(lr=lr))
+        hist = net.fit(
+            d["X_train"],
+            d["y_train"],
+            epochs=_MODE_EPOCHS,
+            batch_size=batch_size,
+            optimizer=SGD(lr=lr),
+        )
         acc = float(np.mean(net.predict(d["X_test"]).argmax(axis=1) == d["y_test"]))
         bs = len(d["X_train"]) if batch_size is None else batch_size
-        tour.say(T, "row", mode=names[key], bs=bs, lr=lr, spe=hist.steps_per_epoch,
-                 total=len(hist.step_loss), l0=hist.loss[0], l1=hist.loss[-1],
-                 epochs=_MODE_EPOCHS, acc=acc)
+        tour.say(
+            T,
+            "row",
+            mode=names[key],
+            bs=bs,
+            lr=lr,
+            spe=hist.steps_per_epoch,
+            total=len(hist.step_loss),
+            l0=hist.loss[0],
+            l1=hist.loss[-1],
+            epochs=_MODE_EPOCHS,
+            acc=acc,
+        )
         histories[key] = hist
-        rows[key] = {"batch_size": bs, "lr": lr, "steps_per_epoch": hist.steps_per_epoch,
-                     "updates": len(hist.step_loss), "loss_first_epoch": hist.loss[0],
-                     "loss_last_epoch": hist.loss[-1], "test_accuracy": acc}
+        rows[key] = {
+            "batch_size": bs,
+            "lr": lr,
+            "steps_per_epoch": hist.steps_per_epoch,
+            "updates": len(hist.step_loss),
+            "loss_first_epoch": hist.loss[0],
+            "loss_last_epoch": hist.loss[-1],
+            "test_accuracy": acc,
+        }
     ratio = rows["online"]["steps_per_epoch"] // rows["full"]["steps_per_epoch"]
     tour.say(T, "point", ratio=ratio)
     files: list = []
     if tour.out_dir is not None:
         english = narration("en")["modes"]["names"]  # figure text stays English
         named = {f"{english[key]}, lr={lr}": histories[key] for key, _, lr in _MODES}
-        tour.save(tour.plot.loss_per_step(
-            named, title=f"Same network, same start, {_MODE_EPOCHS} epochs each",
-            ylabel="cross-entropy loss of the step's batch"),
-            "modes_loss_per_step.png", files)
+        tour.save(
+            tour.plot.loss_per_step(
+                named,
+                title=f"Same network, same start, {_MODE_EPOCHS} epochs each",
+                ylabel="cross-entropy loss of the step's batch",
+            ),
+            "modes_loss_per_step.png",
+            files,
+        )
     return {**rows, "figures": files}
-
-

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 
 from .. import models
+from .._text import percent
 from ..layers import Dense
+from ..logic import CORNERS
 from ..network import Sequential
 from ..optim import SGD, Adam
 from ._core import _arch, _digits_net, _digits_split, _Tour
-from .._text import percent
-from ..logic import CORNERS
 from .neurons import GATE_TARGETS
 
 # ================================================================== 7. backprop
@@ -28,8 +28,12 @@ def step_backprop(tour: _Tour) -> dict:
     h = _XOR["hidden"]
 
     def make(seed: int) -> Sequential:
-        return Sequential([Dense(2, h, activation="tanh"), Dense(h, 1, activation="sigmoid")],
-                          loss="binary_cross_entropy", dtype="float64", seed=seed)
+        return Sequential(
+            [Dense(2, h, activation="tanh"), Dense(h, 1, activation="sigmoid")],
+            loss="binary_cross_entropy",
+            dtype="float64",
+            seed=seed,
+        )
 
     tour.say(T, "setup", arch=_arch(make(tour.seed)), lr=_XOR["lr"], epochs=_XOR["epochs"])
     for seed in range(tour.seed, tour.seed + _XOR["max_tries"]):
@@ -40,18 +44,37 @@ def step_backprop(tour: _Tour) -> dict:
         if acc == 1.0:
             break
         tour.say(T, "restart", seed=seed, acc=acc, loss=hist.loss[-1])
-    tour.say(T, "result", seed=seed, l0=hist.loss[0], l1=hist.loss[-1],
-             probs="[" + ", ".join(f"{p:.3f}" for p in probs) + "]", acc=acc)
+    tour.say(
+        T,
+        "result",
+        seed=seed,
+        l0=hist.loss[0],
+        l1=hist.loss[-1],
+        probs="[" + ", ".join(f"{p:.3f}" for p in probs) + "]",
+        acc=acc,
+    )
     tour.say(T, "why", hidden=h)
     files: list = []
     if tour.out_dir is not None:
         plot = tour.plot
-        tour.save(plot.decision_regions(net, X, y, title=f"XOR learned by a {_arch(net)} "
-                                        "network"), "backprop_xor_regions.png", files)
-        tour.save(plot.network_drawing(net, title="The XOR network after training"),
-                  "backprop_xor_network.png", files)
-    return {"seed": seed, "accuracy": acc, "probabilities": probs.tolist(),
-            "loss_start": hist.loss[0], "loss_end": hist.loss[-1], "figures": files}
+        tour.save(
+            plot.decision_regions(net, X, y, title=f"XOR learned by a {_arch(net)} network"),
+            "backprop_xor_regions.png",
+            files,
+        )
+        tour.save(
+            plot.network_drawing(net, title="The XOR network after training"),
+            "backprop_xor_network.png",
+            files,
+        )
+    return {
+        "seed": seed,
+        "accuracy": acc,
+        "probabilities": probs.tolist(),
+        "loss_start": hist.loss[0],
+        "loss_end": hist.loss[-1],
+        "figures": files,
+    }
 
 
 # ==================================================================== 8. digits
@@ -70,20 +93,47 @@ def step_digits(tour: _Tour) -> dict:
     d = _digits_split(tour)
     Xtr, ytr, Xte, yte = d["X_train"], d["y_train"], d["X_test"], d["y_test"]
     net = _digits_net(tour.seed)
-    tour.say(T, "setup", n_train=len(Xtr), n_test=len(Xte), seed=tour.seed, arch=_arch(net),
-             n_params=net.n_params)
+    tour.say(
+        T,
+        "setup",
+        n_train=len(Xtr),
+        n_test=len(Xte),
+        seed=tour.seed,
+        arch=_arch(net),
+        n_params=net.n_params,
+    )
     P0 = net.predict(Xte)  # (n_test, 10)
     acc0 = float(np.mean(P0.argmax(axis=1) == yte))
     loss0 = net.evaluate(Xte, yte)
-    tour.say(T, "before", acc=acc0, loss=loss0, ln10=math.log(10), index=0, label=int(yte[0]),
-             top=_top(P0[0]))
+    tour.say(
+        T,
+        "before",
+        acc=acc0,
+        loss=loss0,
+        ln10=math.log(10),
+        index=0,
+        label=int(yte[0]),
+        top=_top(P0[0]),
+    )
     cfg = _DIGITS_TRAINING
     t0 = time.perf_counter()
-    hist = net.fit(Xtr, ytr, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                   optimizer=SGD(lr=cfg["lr"], momentum=cfg["momentum"]))
+    hist = net.fit(
+        Xtr,
+        ytr,
+        epochs=cfg["epochs"],
+        batch_size=cfg["batch_size"],
+        optimizer=SGD(lr=cfg["lr"], momentum=cfg["momentum"]),
+    )
     seconds = time.perf_counter() - t0
-    tour.say(T, "train", bs=cfg["batch_size"], lr=cfg["lr"], mom=cfg["momentum"],
-             epochs=cfg["epochs"], seconds=seconds)
+    tour.say(
+        T,
+        "train",
+        bs=cfg["batch_size"],
+        lr=cfg["lr"],
+        mom=cfg["momentum"],
+        epochs=cfg["epochs"],
+        seconds=seconds,
+    )
     P1 = net.predict(Xte)
     pred = P1.argmax(axis=1)
     acc1 = float(np.mean(pred == yte))
@@ -92,7 +142,7 @@ def step_digits(tour: _Tour) -> dict:
     wrong = np.nonzero(pred != yte)[0]
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (yte, pred), 1)
-    most: list = []   # (true, read as) of the most frequent mistakes, as in the figure
+    most: list = []  # (true, read as) of the most frequent mistakes, as in the figure
     if len(wrong):
         off = confusion - np.diag(np.diag(confusion))
         count = int(off.max())
@@ -100,7 +150,8 @@ def step_digits(tour: _Tour) -> dict:
         table = tour.words(T)
         name = table["digit_names"]  # a digit as a sentence says it: "an 8" in English
         pairs = table["pair_sep"].join(
-            table["pair"].format(t=name[str(t)], p=name[str(p)]) for t, p in most)
+            table["pair"].format(t=name[str(t)], p=name[str(p)]) for t, p in most
+        )
         key = "errors_once" if count == 1 else ("errors" if len(most) == 1 else "errors_tied")
         tour.say(T, key, wrong=len(wrong), n_test=len(yte), pairs=pairs, count=count)
     else:
@@ -115,23 +166,49 @@ def step_digits(tour: _Tour) -> dict:
                 break
             if label not in yte[show]:
                 show.append(i)
-        extra = [int(i) for i in wrong if i not in show] or \
-            [i for i in range(len(yte)) if i not in show]
+        extra = [int(i) for i in wrong if i not in show] or [
+            i for i in range(len(yte)) if i not in show
+        ]
         show.append(extra[0])
-        tour.save(plot.probability_bars(Xte[show], P0[show], yte[show], ncols=3,
-                                        title="Before training: random weights, near-uniform "
-                                              "guesses"),
-                  "digits_before.png", files)
-        tour.save(plot.probability_bars(Xte[show], P1[show], yte[show], ncols=3,
-                                        title=f"After training: {100 * acc1:.1f}% of the test "
-                                              "images right"),
-                  "digits_after.png", files)
+        tour.save(
+            plot.probability_bars(
+                Xte[show],
+                P0[show],
+                yte[show],
+                ncols=3,
+                title="Before training: random weights, near-uniform guesses",
+            ),
+            "digits_before.png",
+            files,
+        )
+        tour.save(
+            plot.probability_bars(
+                Xte[show],
+                P1[show],
+                yte[show],
+                ncols=3,
+                title=f"After training: {100 * acc1:.1f}% of the test images right",
+            ),
+            "digits_after.png",
+            files,
+        )
         tour.save(plot.confusion_matrix(yte, pred, 10), "digits_confusion.png", files)
-    return {"arch": _arch(net), "n_params": net.n_params, "n_train": len(Xtr),
-            "n_test": len(Xte), "accuracy_before": acc0, "accuracy": acc1,
-            "loss_before": loss0, "loss_after": loss1, "train_loss": hist.loss,
-            "confusion": confusion, "wrong": int(len(wrong)), "most_frequent_mistakes": most,
-            "train_seconds": seconds, "figures": files}
+    return {
+        "arch": _arch(net),
+        "n_params": net.n_params,
+        "n_train": len(Xtr),
+        "n_test": len(Xte),
+        "accuracy_before": acc0,
+        "accuracy": acc1,
+        "loss_before": loss0,
+        "loss_after": loss1,
+        "train_loss": hist.loss,
+        "confusion": confusion,
+        "wrong": int(len(wrong)),
+        "most_frequent_mistakes": most,
+        "train_seconds": seconds,
+        "figures": files,
+    }
 
 
 # ===================================================================== 9. lenet
@@ -149,21 +226,41 @@ def step_lenet(tour: _Tour) -> dict:
     T = "lenet"
     tour.say(T, "title")
     tour.say(T, "history")
-    cnn = models.lenet_digits(seed=tour.seed)    # the tour's split (models.digits_images)
+    cnn = models.lenet_digits(seed=tour.seed)  # the tour's split (models.digits_images)
     dense = models.dense_digits(seed=tour.seed)
     net = cnn.net
     conv = net.layers[0]
     k = conv.kernel_size[0]
-    tour.say(T, "arch", n_params=net.n_params, n_conv=conv.n_params, n_filters=conv.out_channels,
-             k=k, layers=_layers_text(net))
+    tour.say(
+        T,
+        "arch",
+        n_params=net.n_params,
+        n_conv=conv.n_params,
+        n_filters=conv.out_channels,
+        k=k,
+        layers=_layers_text(net),
+    )
     d = models.digits_images(tour.seed)
     n_test = len(d["y_test"])
     tour.say(T, "data", seed=tour.seed, n_train=len(d["y_train"]), n_test=n_test)
-    tour.say(T, "train", settings=_settings_text(tour, cnn.settings), seconds=cnn.seconds,
-             acc=cnn.test_accuracy, acc_train=cnn.train_accuracy)
-    tour.say(T, "dense", dense_arch=_arch(dense.net), dense_params=dense.n_params,
-             dense_settings=_settings_text(tour, dense.settings), dense_seconds=dense.seconds,
-             dense_acc=dense.test_accuracy, dense_train=dense.train_accuracy)
+    tour.say(
+        T,
+        "train",
+        settings=_settings_text(tour, cnn.settings),
+        seconds=cnn.seconds,
+        acc=cnn.test_accuracy,
+        acc_train=cnn.train_accuracy,
+    )
+    tour.say(
+        T,
+        "dense",
+        dense_arch=_arch(dense.net),
+        dense_params=dense.n_params,
+        dense_settings=_settings_text(tour, dense.settings),
+        dense_seconds=dense.seconds,
+        dense_acc=dense.test_accuracy,
+        dense_train=dense.train_accuracy,
+    )
     cnn_wrong = int(round((1 - cnn.test_accuracy) * n_test))
     dense_wrong = int(round((1 - dense.test_accuracy) * n_test))
     tour.say(T, "compare", n_test=n_test, cnn_wrong=cnn_wrong, dense_wrong=dense_wrong)
@@ -173,18 +270,32 @@ def step_lenet(tour: _Tour) -> dict:
     files: list = []
     if tour.out_dir is not None:
         plot = tour.plot
-        tour.save(plot.conv_filters(net, title="LeNet's learned filters"),
-                  "lenet_filters.png", files)
-        tour.save(plot.feature_maps(net, d["X_test"][index], label=label,
-                                    title=f"Held-out image #{index} through LeNet"),
-                  "lenet_feature_maps.png", files)
-    return {"n_params": net.n_params, "accuracy": cnn.test_accuracy,
-            "train_accuracy": cnn.train_accuracy, "train_seconds": cnn.seconds,
-            "settings": cnn.settings, "wrong": cnn_wrong,
-            "dense": {"arch": _arch(dense.net), "n_params": dense.n_params,
-                      "accuracy": dense.test_accuracy, "train_accuracy": dense.train_accuracy,
-                      "train_seconds": dense.seconds, "settings": dense.settings,
-                      "wrong": dense_wrong},
-            "filters": np.array(conv.W), "figures": files}
-
-
+        tour.save(
+            plot.conv_filters(net, title="LeNet's learned filters"), "lenet_filters.png", files
+        )
+        tour.save(
+            plot.feature_maps(
+                net, d["X_test"][index], label=label, title=f"Held-out image #{index} through LeNet"
+            ),
+            "lenet_feature_maps.png",
+            files,
+        )
+    return {
+        "n_params": net.n_params,
+        "accuracy": cnn.test_accuracy,
+        "train_accuracy": cnn.train_accuracy,
+        "train_seconds": cnn.seconds,
+        "settings": cnn.settings,
+        "wrong": cnn_wrong,
+        "dense": {
+            "arch": _arch(dense.net),
+            "n_params": dense.n_params,
+            "accuracy": dense.test_accuracy,
+            "train_accuracy": dense.train_accuracy,
+            "train_seconds": dense.seconds,
+            "settings": dense.settings,
+            "wrong": dense_wrong,
+        },
+        "filters": np.array(conv.W),
+        "figures": files,
+    }

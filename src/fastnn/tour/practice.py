@@ -30,8 +30,8 @@ _OPTIMIZERS: dict[str, Callable[[float], Any]] = {
     "Adam": lambda lr: Adam(lr=lr),
 }
 _ADAPTIVE = ("AdaGrad", "RMSprop", "Adam")
-_HUBBLE_LRS = tuple(f * 10.0 ** e for e in range(-3, 4) for f in (1, 3))   # 0.001 .. 3000
-_DIGITS_LRS = tuple(f * 10.0 ** e for e in range(-4, 1) for f in (1, 3))   # 0.0001 .. 3
+_HUBBLE_LRS = tuple(f * 10.0**e for e in range(-3, 4) for f in (1, 3))  # 0.001 .. 3000
+_DIGITS_LRS = tuple(f * 10.0**e for e in range(-4, 1) for f in (1, 3))  # 0.0001 .. 3
 _HUBBLE_BUDGET = 2000
 _OPT_DIGITS: dict[str, Any] = {"batch_size": 32, "epochs": 10}
 _TOL = 0.01  # "down": within 1% of the minimum loss
@@ -46,8 +46,9 @@ def _path_losses(machine: RegressionMachine) -> np.ndarray:
     return np.asarray(machine.loss(machine.path[:, 0], machine.path[:, 1]), dtype=float)
 
 
-def _best_hubble_run(x: np.ndarray, y: np.ndarray, make: Callable[[float], Any],
-                     e_min: float, seed: int) -> dict:
+def _best_hubble_run(
+    x: np.ndarray, y: np.ndarray, make: Callable[[float], Any], e_min: float, seed: int
+) -> dict:
     """The learning rate of the grid that gets down in the fewest steps (the
     smallest such rate on a tie; the lowest final E if none gets down)."""
     best: dict | None = None
@@ -69,13 +70,19 @@ def step_optimizers(tour: _Tour) -> dict:
     tour.say(T, "title")
     t0 = time.perf_counter()
     x, y = datasets.load_hubble()
-    ref = RegressionMachine(seed=tour.seed).fit(x, y, steps=0)   # the surface, no steps
+    ref = RegressionMachine(seed=tour.seed).fit(x, y, steps=0)  # the surface, no steps
     a_min, b_min = ref.closed_form()
     e_min = ref.loss(a_min, b_min)
     lmin, lmax = np.linalg.eigvalsh(ref.hessian())
     tour.say(T, "surface", ratio=lmax / lmin, lmin=lmin, lmax=lmax)
-    tour.say(T, "rule", budget=_HUBBLE_BUDGET, grid=_grid_text(_HUBBLE_LRS), emin=e_min,
-             target=(1 + _TOL) * e_min)
+    tour.say(
+        T,
+        "rule",
+        budget=_HUBBLE_BUDGET,
+        grid=_grid_text(_HUBBLE_LRS),
+        emin=e_min,
+        target=(1 + _TOL) * e_min,
+    )
     hubble: dict = {}
     for name, make in _OPTIMIZERS.items():
         run = _best_hubble_run(x, y, make, e_min, tour.seed)
@@ -83,22 +90,37 @@ def step_optimizers(tour: _Tour) -> dict:
         if run["machine"] is None:
             tour.say(T, "row_diverged", name=name)
         elif run["steps"] is None:
-            tour.say(T, "row_not", name=name, lr=run["lr"], budget=_HUBBLE_BUDGET,
-                     e=run["loss_end"])
+            tour.say(
+                T, "row_not", name=name, lr=run["lr"], budget=_HUBBLE_BUDGET, e=run["loss_end"]
+            )
         else:
             tour.say(T, "row", name=name, lr=run["lr"], steps=run["steps"])
     down = {name: run for name, run in hubble.items() if run["steps"] is not None}
     if down:
         best = min(down, key=lambda name: down[name]["steps"])
-        tour.say(T, "adaptive", best=best, steps=down[best]["steps"],
-                 adaptive=", ".join(f"{name} {hubble[name]['lr']:g}" for name in _ADAPTIVE
-                                    if hubble[name]["lr"] is not None),
-                 sgd_lr=hubble["SGD"]["lr"])
+        tour.say(
+            T,
+            "adaptive",
+            best=best,
+            steps=down[best]["steps"],
+            adaptive=", ".join(
+                f"{name} {hubble[name]['lr']:g}"
+                for name in _ADAPTIVE
+                if hubble[name]["lr"] is not None
+            ),
+            sgd_lr=hubble["SGD"]["lr"],
+        )
 
     d = _digits_split(tour)
     cfg = _OPT_DIGITS
-    tour.say(T, "digits", arch=_arch(_digits_net(tour.seed)), bs=cfg["batch_size"],
-             epochs=cfg["epochs"], grid=_grid_text(_DIGITS_LRS))
+    tour.say(
+        T,
+        "digits",
+        arch=_arch(_digits_net(tour.seed)),
+        bs=cfg["batch_size"],
+        epochs=cfg["epochs"],
+        grid=_grid_text(_DIGITS_LRS),
+    )
     digits: dict = {}
     runs = len(_OPTIMIZERS) * (len(_HUBBLE_LRS) + len(_DIGITS_LRS))
     for name, make in _OPTIMIZERS.items():
@@ -106,8 +128,13 @@ def step_optimizers(tour: _Tour) -> dict:
         for lr in _DIGITS_LRS:
             net = _digits_net(tour.seed)
             try:
-                hist = net.fit(d["X_train"], d["y_train"], epochs=cfg["epochs"],
-                               batch_size=cfg["batch_size"], optimizer=make(lr))
+                hist = net.fit(
+                    d["X_train"],
+                    d["y_train"],
+                    epochs=cfg["epochs"],
+                    batch_size=cfg["batch_size"],
+                    optimizer=make(lr),
+                )
             except TrainingDiverged:
                 continue
             if np.isfinite(hist.loss[-1]) and (best is None or hist.loss[-1] < best[1].loss[-1]):
@@ -118,43 +145,82 @@ def step_optimizers(tour: _Tour) -> dict:
             continue
         lr, hist, net = best
         acc = float(np.mean(net.predict(d["X_test"]).argmax(axis=1) == d["y_test"]))
-        tour.say(T, "digits_row", name=name, lr=lr, l0=hist.loss[0], l1=hist.loss[-1],
-                 epochs=cfg["epochs"], acc=acc)
-        digits[name] = {"lr": lr, "history": hist, "loss_first_epoch": hist.loss[0],
-                        "loss_last_epoch": hist.loss[-1], "test_accuracy": acc}
+        tour.say(
+            T,
+            "digits_row",
+            name=name,
+            lr=lr,
+            l0=hist.loss[0],
+            l1=hist.loss[-1],
+            epochs=cfg["epochs"],
+            acc=acc,
+        )
+        digits[name] = {
+            "lr": lr,
+            "history": hist,
+            "loss_first_epoch": hist.loss[0],
+            "loss_last_epoch": hist.loss[-1],
+            "test_accuracy": acc,
+        }
     seconds = time.perf_counter() - t0
     tour.say(T, "seconds", runs=runs, seconds=seconds)
     files: list = []
     if tour.out_dir is not None:
         plot = tour.plot
-        paths = {f"{name}, lr={run['lr']:g}": run["machine"].path
-                 for name, run in hubble.items() if run["machine"] is not None}
-        tour.save(plot.optimizer_paths(ref, paths, tol=_TOL, a_label="slope a (km/s per Mpc)",
-                                       b_label="intercept b (km/s)",
-                                       loss_label="E(a, b)  ((km/s)²)",
-                                       gap_label="E - E_min  ((km/s)²)",
-                                       colors=plot.PATH_COLORS,
-                                       title="Six optimizers on Hubble's error surface, "
-                                             "each at its best learning rate"),
-                  "optimizers_hubble.png", files)
-        named = {f"{name}, lr={run['lr']:g}": run["history"] for name, run in digits.items()
-                 if run["lr"] is not None}
+        paths = {
+            f"{name}, lr={run['lr']:g}": run["machine"].path
+            for name, run in hubble.items()
+            if run["machine"] is not None
+        }
+        tour.save(
+            plot.optimizer_paths(
+                ref,
+                paths,
+                tol=_TOL,
+                a_label="slope a (km/s per Mpc)",
+                b_label="intercept b (km/s)",
+                loss_label="E(a, b)  ((km/s)²)",
+                gap_label="E - E_min  ((km/s)²)",
+                colors=plot.PATH_COLORS,
+                title="Six optimizers on Hubble's error surface, each at its best learning rate",
+            ),
+            "optimizers_hubble.png",
+            files,
+        )
+        named = {
+            f"{name}, lr={run['lr']:g}": run["history"]
+            for name, run in digits.items()
+            if run["lr"] is not None
+        }
         per_epoch = -(-len(d["X_train"]) // cfg["batch_size"])
         window = per_epoch // 2
-        tour.save(plot.loss_per_step(named, logx=False, smooth=window, details=False,
-                                     colors=plot.PATH_COLORS,
-                                     title=f"Six optimizers on the digits, {cfg['epochs']} "
-                                           "epochs from the same start",
-                                     xlabel=f"update number ({per_epoch} per epoch; bold: "
-                                            f"running mean of {window})",
-                                     ylabel="cross-entropy loss of the step's batch"),
-                  "optimizers_digits.png", files)
-    return {"hubble": {name: {"lr": run["lr"], "steps": run["steps"],
-                              "loss_end": run["loss_end"]} for name, run in hubble.items()},
-            "digits": {name: {k: v for k, v in run.items() if k != "history"}
-                       for name, run in digits.items()},
-            "loss_min": e_min, "hessian_eigenvalues": (float(lmin), float(lmax)),
-            "budget": _HUBBLE_BUDGET, "figures": files}
+        tour.save(
+            plot.loss_per_step(
+                named,
+                logx=False,
+                smooth=window,
+                details=False,
+                colors=plot.PATH_COLORS,
+                title=f"Six optimizers on the digits, {cfg['epochs']} epochs from the same start",
+                xlabel=f"update number ({per_epoch} per epoch; bold: running mean of {window})",
+                ylabel="cross-entropy loss of the step's batch",
+            ),
+            "optimizers_digits.png",
+            files,
+        )
+    return {
+        "hubble": {
+            name: {"lr": run["lr"], "steps": run["steps"], "loss_end": run["loss_end"]}
+            for name, run in hubble.items()
+        },
+        "digits": {
+            name: {k: v for k, v in run.items() if k != "history"} for name, run in digits.items()
+        },
+        "loss_min": e_min,
+        "hessian_eigenvalues": (float(lmin), float(lmax)),
+        "budget": _HUBBLE_BUDGET,
+        "figures": files,
+    }
 
 
 # ================================================================== 11. scaling
@@ -170,8 +236,7 @@ def step_scaling(tour: _Tour) -> dict:
     a_cf, b_cf = raw.closed_form()
     e_min = raw.loss(a_cf, b_cf)
     l1, l2 = np.linalg.eigvalsh(raw.hessian())
-    tour.say(T, "raw", dmin=x.min(), dmax=x.max(), mu=mu, sigma=sigma, l1=l1, l2=l2,
-             ratio=l2 / l1)
+    tour.say(T, "raw", dmin=x.min(), dmax=x.max(), mu=mu, sigma=sigma, l1=l1, l2=l2, ratio=l2 / l1)
     z = (x - mu) / sigma  # mean 0, standard deviation 1
     lr = TOO_LARGE["lr"]
     scaled = RegressionMachine(seed=tour.seed).fit(z, y, lr=lr, steps=_SCALED_STEPS)
@@ -181,10 +246,20 @@ def step_scaling(tour: _Tour) -> dict:
     E = _path_losses(scaled)
     steps = steps_within(E, e_min, _TOL)
     # the start, then E after each step up to the one narrated (the figure draws as many)
-    said = np.concatenate([[scaled.loss(*scaled.start)], E[:steps or len(E)]])
-    tour.say(T, "fast", lr=lr, steps=steps, losses=" -> ".join(f"{e:,.0f}" for e in said),
-             a2=a2, b2=b2, a=a2 / sigma, b=b2 - a2 * mu / sigma,
-             target=(1 + _TOL) * e_min, steps_all=_SCALED_STEPS)
+    said = np.concatenate([[scaled.loss(*scaled.start)], E[: steps or len(E)]])
+    tour.say(
+        T,
+        "fast",
+        lr=lr,
+        steps=steps,
+        losses=" -> ".join(f"{e:,.0f}" for e in said),
+        a2=a2,
+        b2=b2,
+        a=a2 / sigma,
+        b=b2 - a2 * mu / sigma,
+        target=(1 + _TOL) * e_min,
+        steps_all=_SCALED_STEPS,
+    )
     steps_ok = steps_within(_path_losses(raw), e_min, _TOL)
     diverged_at = None
     try:
@@ -193,8 +268,15 @@ def step_scaling(tour: _Tour) -> dict:
         diverged_at = exc.step
         tour.say(T, "diverged", lr=lr, at=exc.step, lr_ok=FULL["lr"], steps_ok=steps_ok)
     else:
-        tour.say(T, "growing", lr=lr, steps=_HUBBLE_BUDGET, e=long.loss(long.a, long.b),
-                 lr_ok=FULL["lr"], steps_ok=steps_ok)
+        tour.say(
+            T,
+            "growing",
+            lr=lr,
+            steps=_HUBBLE_BUDGET,
+            e=long.loss(long.a, long.b),
+            lr_ok=FULL["lr"],
+            steps_ok=steps_ok,
+        )
     files: list = []
     if tour.out_dir is not None:
         flying = RegressionMachine(seed=tour.seed).fit(x, y, lr=lr, steps=3)
@@ -203,27 +285,53 @@ def step_scaling(tour: _Tour) -> dict:
         half = 520.0  # both maps: the same window around their minimum, a and b to scale
         panels = {
             "Distance in Mpc: a narrow valley": {
-                "machine": raw, "a_label": "slope a (km/s per Mpc)",
-                "b_label": "intercept b (km/s)", "loss_label": "E(a, b)  ((km/s)²)",
-                "paths": {f"lr={FULL['lr']}, until within 1%": raw.path[:ok_steps],
-                          f"lr={lr}: flies out of the valley, diverges": flying.path},
-                "a_range": (a_cf - half, a_cf + half), "b_range": (b_cf - half, b_cf + half)},
+                "machine": raw,
+                "a_label": "slope a (km/s per Mpc)",
+                "b_label": "intercept b (km/s)",
+                "loss_label": "E(a, b)  ((km/s)²)",
+                "paths": {
+                    f"lr={FULL['lr']}, until within 1%": raw.path[:ok_steps],
+                    f"lr={lr}: flies out of the valley, diverges": flying.path,
+                },
+                "a_range": (a_cf - half, a_cf + half),
+                "b_range": (b_cf - half, b_cf + half),
+            },
             "Standardised distance z: a round bowl": {
-                "machine": scaled, "a_label": "slope a' (km/s per σ of distance)",
-                "b_label": "intercept b' (km/s)", "loss_label": "E(a', b')  ((km/s)²)",
-                "paths": {f"lr={lr}, until within 1%": scaled.path[:steps or len(E)]},
-                "a_range": (a_s - half, a_s + half), "b_range": (b_s - half, b_s + half)},
+                "machine": scaled,
+                "a_label": "slope a' (km/s per σ of distance)",
+                "b_label": "intercept b' (km/s)",
+                "loss_label": "E(a', b')  ((km/s)²)",
+                "paths": {f"lr={lr}, until within 1%": scaled.path[: steps or len(E)]},
+                "a_range": (a_s - half, a_s + half),
+                "b_range": (b_s - half, b_s + half),
+            },
         }
-        tour.save(tour.plot.loss_surfaces(
-            panels, title="The same data, the same descent: scaling the input rounds the "
-                          "bowl (both maps: a and b to the same scale)"),
-            "scaling_surfaces.png", files)
-    return {"mean": mu, "std": sigma, "lr": lr, "steps": steps, "losses": said.tolist(),
-            "curvatures_raw": (float(l1), float(l2)),
-            "curvatures_scaled": (float(ls[0]), float(ls[1])),
-            "a_scaled": a2, "b_scaled": b2, "a": a2 / sigma, "b": b2 - a2 * mu / sigma,
-            "raw_diverged_at": diverged_at, "raw_lr": FULL["lr"], "raw_steps": steps_ok,
-            "figures": files}
+        tour.save(
+            tour.plot.loss_surfaces(
+                panels,
+                title="The same data, the same descent: scaling the input rounds the "
+                "bowl (both maps: a and b to the same scale)",
+            ),
+            "scaling_surfaces.png",
+            files,
+        )
+    return {
+        "mean": mu,
+        "std": sigma,
+        "lr": lr,
+        "steps": steps,
+        "losses": said.tolist(),
+        "curvatures_raw": (float(l1), float(l2)),
+        "curvatures_scaled": (float(ls[0]), float(ls[1])),
+        "a_scaled": a2,
+        "b_scaled": b2,
+        "a": a2 / sigma,
+        "b": b2 - a2 * mu / sigma,
+        "raw_diverged_at": diverged_at,
+        "raw_lr": FULL["lr"],
+        "raw_steps": steps_ok,
+        "figures": files,
+    }
 
 
 # =========================================================== 12. initialisation
@@ -241,14 +349,16 @@ def _init_std(scheme: str, n_in: int, n_out: int) -> float:
 def _deep_net(activation: str, scheme: str, seed: int) -> Sequential:
     """64-100-100-100-100-100-10 with Gaussian weights of the scheme's std."""
     sizes = [64, 100, 100, 100, 100, 100, 10]
-    layers = [Dense(n_in, n_out, activation=activation)
-              for n_in, n_out in zip(sizes[:-2], sizes[1:-1])]
+    layers = [
+        Dense(n_in, n_out, activation=activation) for n_in, n_out in zip(sizes[:-2], sizes[1:-1])
+    ]
     layers.append(Dense(sizes[-2], sizes[-1], activation="softmax"))
     net = Sequential(layers, loss="cross_entropy", seed=seed)
     rng = np.random.default_rng(seed)
     for layer in net.layers:
-        layer.W[...] = rng.normal(0.0, _init_std(scheme, layer.n_in, layer.n_out),
-                                  size=layer.W.shape)
+        layer.W[...] = rng.normal(
+            0.0, _init_std(scheme, layer.n_in, layer.n_out), size=layer.W.shape
+        )
         layer.b[...] = 0.0
     return net
 
@@ -270,32 +380,58 @@ def step_initialisation(tour: _Tour) -> dict:
         _, grads = net.loss_and_grads(Xtr, d["y_train"])
         g = [float(np.abs(dW).mean()) for dW, _ in grads]
         stats[name] = {"activation_std": stds, "grad_mean_abs": g}
-        tour.say(T, "row", name=name, stds=" ".join(f"{s:.2g}" for s in stds),
-                 g_first=g[0], g_last=g[-1])
+        tour.say(
+            T, "row", name=name, stds=" ".join(f"{s:.2g}" for s in stds), g_first=g[0], g_last=g[-1]
+        )
     files: list = []
     if tour.out_dir is not None:  # drawn now, before training changes the weights
-        tour.save(plot.activation_histograms(
-            nets, Xtr, title="What each hidden layer outputs for the training images, "
-                             "before training"),
-            "initialisation_activations.png", files)
+        tour.save(
+            plot.activation_histograms(
+                nets,
+                Xtr,
+                title="What each hidden layer outputs for the training images, before training",
+            ),
+            "initialisation_activations.png",
+            files,
+        )
     cfg = _INIT_TRAINING
     tour.say(T, "train", epochs=cfg["epochs"], lr=cfg["lr"], bs=cfg["batch_size"])
     histories = {}
     learned, stuck = [], []
     for name, net in nets.items():
         try:
-            hist = net.fit(Xtr, d["y_train"], epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                           optimizer=SGD(lr=cfg["lr"]))
+            hist = net.fit(
+                Xtr,
+                d["y_train"],
+                epochs=cfg["epochs"],
+                batch_size=cfg["batch_size"],
+                optimizer=SGD(lr=cfg["lr"]),
+            )
         except TrainingDiverged:  # not seen with these settings; said if it happens
-            stats[name].update(loss_first_epoch=math.nan, loss_last_epoch=math.nan,
-                               test_accuracy=math.nan, diverged=True)
+            stats[name].update(
+                loss_first_epoch=math.nan,
+                loss_last_epoch=math.nan,
+                test_accuracy=math.nan,
+                diverged=True,
+            )
             continue
         acc = float(np.mean(net.predict(d["X_test"]).argmax(axis=1) == d["y_test"]))
         histories[name] = hist
-        stats[name].update(loss_first_epoch=hist.loss[0], loss_last_epoch=hist.loss[-1],
-                           test_accuracy=acc, diverged=False)
-        tour.say(T, "train_row", name=name, l0=hist.loss[0], l1=hist.loss[-1],
-                 epochs=cfg["epochs"], acc=acc)
+        stats[name].update(
+            loss_first_epoch=hist.loss[0],
+            loss_last_epoch=hist.loss[-1],
+            test_accuracy=acc,
+            diverged=False,
+        )
+        tour.say(
+            T,
+            "train_row",
+            name=name,
+            l0=hist.loss[0],
+            l1=hist.loss[-1],
+            epochs=cfg["epochs"],
+            acc=acc,
+        )
         if hist.loss[-1] < 1.0:
             learned.append(name)
         elif hist.loss[-1] > 2.0:
@@ -304,21 +440,38 @@ def step_initialisation(tour: _Tour) -> dict:
         tour.say(T, "learned", names=", ".join(learned))
     if stuck:
         tour.say(T, "stuck", ln10=math.log(10), names=", ".join(stuck))
-    tour.say(T, "point", relu_small=stats["relu + small"]["activation_std"][-1],
-             relu_he=stats["relu + He"]["activation_std"][-1],
-             sig_small=stats["sigmoid + small"]["activation_std"][-1])
+    tour.say(
+        T,
+        "point",
+        relu_small=stats["relu + small"]["activation_std"][-1],
+        relu_he=stats["relu + He"]["activation_std"][-1],
+        sig_small=stats["sigmoid + small"]["activation_std"][-1],
+    )
     if tour.out_dir is not None:
-        tour.save(plot.loss_per_epoch(
-            histories, title=f"Training from each initialisation: plain SGD, lr={cfg['lr']}"),
-            "initialisation_training.png", files)
+        tour.save(
+            plot.loss_per_epoch(
+                histories, title=f"Training from each initialisation: plain SGD, lr={cfg['lr']}"
+            ),
+            "initialisation_training.png",
+            files,
+        )
     return {**stats, "figures": files}
 
 
 # ============================================================== 13. overfitting
-_OVERFIT: dict[str, Any] = {"n_small": 200, "n_val": 200, "hidden": 256, "epochs": 60,
-                            "lr": 0.05, "momentum": 0.9, "batch_size": 32,
-                            "weight_decay": 1e-3, "dropout": 0.2, "patience": 10,
-                            "epochs_full": 30}
+_OVERFIT: dict[str, Any] = {
+    "n_small": 200,
+    "n_val": 200,
+    "hidden": 256,
+    "epochs": 60,
+    "lr": 0.05,
+    "momentum": 0.9,
+    "batch_size": 32,
+    "weight_decay": 1e-3,
+    "dropout": 0.2,
+    "patience": 10,
+    "epochs_full": 30,
+}
 
 
 def _overfit_net(seed: int, dropout: float = 0.0) -> Sequential:
@@ -351,95 +504,169 @@ def step_overfitting(tour: _Tour) -> dict:
     d = _digits_split(tour)
     n, n_val = cfg["n_small"], cfg["n_val"]
     Xs, ys = d["X_train"][:n], d["y_train"][:n]
-    Xv, yv = d["X_train"][n:n + n_val], d["y_train"][n:n + n_val]  # validation, not test
+    Xv, yv = d["X_train"][n : n + n_val], d["y_train"][n : n + n_val]  # validation, not test
     Xte, yte = d["X_test"], d["y_test"]
     probe = _overfit_net(tour.seed)
-    tour.say(T, "setup", arch=_arch(probe), n_params=probe.n_params, n_small=n,
-             epochs=cfg["epochs"], lr=cfg["lr"], mom=cfg["momentum"], bs=cfg["batch_size"],
-             n_test=len(yte), n_val=n_val)
+    tour.say(
+        T,
+        "setup",
+        arch=_arch(probe),
+        n_params=probe.n_params,
+        n_small=n,
+        epochs=cfg["epochs"],
+        lr=cfg["lr"],
+        mom=cfg["momentum"],
+        bs=cfg["batch_size"],
+        n_test=len(yte),
+        n_val=n_val,
+    )
 
-    def train(net: Sequential, weight_decay: float = 0.0,
-              stopper: EarlyStopping | None = None) -> dict:
+    def train(
+        net: Sequential, weight_decay: float = 0.0, stopper: EarlyStopping | None = None
+    ) -> dict:
         curves: dict = {"train": [], "held-out": []}
 
         def record(epoch: int, logs: dict, net: Sequential) -> None:  # after every epoch
             curves["train"].append(_accuracy(net, Xs, ys))
             curves["held-out"].append(_accuracy(net, Xte, yte))
 
-        hist = net.fit(Xs, ys, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                       optimizer=SGD(lr=cfg["lr"], momentum=cfg["momentum"],
-                                     weight_decay=weight_decay),
-                       validation_data=(Xv, yv),
-                       callbacks=[record] + ([stopper] if stopper is not None else []))
-        return {"train_accuracy": _accuracy(net, Xs, ys), "test_accuracy": _accuracy(net, Xte, yte),
-                "train_loss": net.evaluate(Xs, ys), "test_loss": net.evaluate(Xte, yte),
-                "epochs": hist.epochs, "curves": curves, "val_loss": hist.val_loss}
+        hist = net.fit(
+            Xs,
+            ys,
+            epochs=cfg["epochs"],
+            batch_size=cfg["batch_size"],
+            optimizer=SGD(lr=cfg["lr"], momentum=cfg["momentum"], weight_decay=weight_decay),
+            validation_data=(Xv, yv),
+            callbacks=[record] + ([stopper] if stopper is not None else []),
+        )
+        return {
+            "train_accuracy": _accuracy(net, Xs, ys),
+            "test_accuracy": _accuracy(net, Xte, yte),
+            "train_loss": net.evaluate(Xs, ys),
+            "test_loss": net.evaluate(Xte, yte),
+            "epochs": hist.epochs,
+            "curves": curves,
+            "val_loss": hist.val_loss,
+        }
 
     rows: dict = {}
     rows["plain"] = train(_overfit_net(tour.seed))
     plain = rows["plain"]
     held = plain["curves"]["held-out"]
     peak_epoch = int(np.argmax(held))
-    tour.say(T, "plain", tr=plain["train_accuracy"], trl=plain["train_loss"],
-             te=plain["test_accuracy"], tel=plain["test_loss"], peak=held[peak_epoch],
-             peak_epoch=peak_epoch + 1, n_small=n,
-             ratio=plain["test_loss"] / max(plain["train_loss"], 1e-12))
+    tour.say(
+        T,
+        "plain",
+        tr=plain["train_accuracy"],
+        trl=plain["train_loss"],
+        te=plain["test_accuracy"],
+        tel=plain["test_loss"],
+        peak=held[peak_epoch],
+        peak_epoch=peak_epoch + 1,
+        n_small=n,
+        ratio=plain["test_loss"] / max(plain["train_loss"], 1e-12),
+    )
     rows["decay"] = train(_overfit_net(tour.seed), weight_decay=cfg["weight_decay"])
     rows["dropout"] = train(_overfit_net(tour.seed, dropout=cfg["dropout"]))
-    stopper = EarlyStopping(monitor="val_loss", patience=cfg["patience"],
-                            restore_best_weights=True)
+    stopper = EarlyStopping(monitor="val_loss", patience=cfg["patience"], restore_best_weights=True)
     rows["early"] = train(_overfit_net(tour.seed), stopper=stopper)
     rows["early"]["best_epoch"] = stopper.best_epoch
     tour.say(T, "with")
-    labels = {key: names[key].format(wd=cfg["weight_decay"], p=cfg["dropout"],
-                                     patience=cfg["patience"]) for key in rows}
+    labels = {
+        key: names[key].format(wd=cfg["weight_decay"], p=cfg["dropout"], patience=cfg["patience"])
+        for key in rows
+    }
     for key, row in rows.items():
         if key == "plain":
             continue
         # the difference of the accuracies as printed, and in images: no rounding apart
-        row["delta_points"] = round(_shown_percent(row["test_accuracy"])
-                                    - _shown_percent(plain["test_accuracy"]), 1)
-        row["delta_images"] = int(round((row["test_accuracy"] - plain["test_accuracy"])
-                                        * len(yte)))
-        tour.say(T, "row", name=labels[key], tr=row["train_accuracy"], te=row["test_accuracy"],
-                 delta=row["delta_points"], images=row["delta_images"], n_test=len(yte),
-                 trl=row["train_loss"], tel=row["test_loss"])
-    tour.say(T, "early", ran=rows["early"]["epochs"], best=stopper.best_epoch + 1,
-             val=stopper.best)
+        row["delta_points"] = round(
+            _shown_percent(row["test_accuracy"]) - _shown_percent(plain["test_accuracy"]), 1
+        )
+        row["delta_images"] = int(round((row["test_accuracy"] - plain["test_accuracy"]) * len(yte)))
+        tour.say(
+            T,
+            "row",
+            name=labels[key],
+            tr=row["train_accuracy"],
+            te=row["test_accuracy"],
+            delta=row["delta_points"],
+            images=row["delta_images"],
+            n_test=len(yte),
+            trl=row["train_loss"],
+            tel=row["test_loss"],
+        )
+    tour.say(T, "early", ran=rows["early"]["epochs"], best=stopper.best_epoch + 1, val=stopper.best)
     for row in rows.values():
         row["loss_gap"] = row["test_loss"] - row["train_loss"]
     sep = tour.words(T)["sep"]
-    tour.say(T, "gap", gaps=sep.join(f"{labels[key]}: {row['loss_gap']:.3f}"
-                                     for key, row in rows.items()))
+    tour.say(
+        T,
+        "gap",
+        gaps=sep.join(f"{labels[key]}: {row['loss_gap']:.3f}" for key, row in rows.items()),
+    )
     full_net = _overfit_net(tour.seed)
-    full_net.fit(d["X_train"], d["y_train"], epochs=cfg["epochs_full"],
-                 batch_size=cfg["batch_size"], optimizer=SGD(lr=cfg["lr"],
-                                                              momentum=cfg["momentum"]))
+    full_net.fit(
+        d["X_train"],
+        d["y_train"],
+        epochs=cfg["epochs_full"],
+        batch_size=cfg["batch_size"],
+        optimizer=SGD(lr=cfg["lr"], momentum=cfg["momentum"]),
+    )
     full = _accuracy(full_net, Xte, yte)
     deltas = [rows[key]["delta_points"] for key in ("decay", "dropout", "early")]
     images = [rows[key]["delta_images"] for key in ("decay", "dropout", "early")]
-    tour.say(T, "moved", n_small=n, lo=min(deltas), hi=max(deltas), lo_images=min(images),
-             hi_images=max(images), n_test=len(yte))
+    tour.say(
+        T,
+        "moved",
+        n_small=n,
+        lo=min(deltas),
+        hi=max(deltas),
+        lo_images=min(images),
+        hi_images=max(images),
+        n_test=len(yte),
+    )
     best_regularised = max(rows[key]["test_accuracy"] for key in ("decay", "dropout", "early"))
-    tour.say(T, "more" if full > best_regularised else "compare", n_train=len(d["y_train"]),
-             epochs_full=cfg["epochs_full"], full=full)
+    tour.say(
+        T,
+        "more" if full > best_regularised else "compare",
+        n_train=len(d["y_train"]),
+        epochs_full=cfg["epochs_full"],
+        full=full,
+    )
     files: list = []
     if tour.out_dir is not None:
-        en_labels = {key: english[key].format(wd=cfg["weight_decay"], p=cfg["dropout"],
-                                              patience=cfg["patience"]) for key in rows}
-        runs = {en_labels[key]: {"train": row["curves"]["train"],
-                                 "held-out": row["curves"]["held-out"]}
-                for key, row in rows.items()}
-        tour.save(tour.plot.learning_curves(
-            runs, marks={en_labels["early"]: stopper.best_epoch}, ylim=(80, 100.5),
-            title=f"{n} training images, {probe.n_params:,} parameters: train against "
-                  "held-out accuracy"),
-            "overfitting_curves.png", files)
+        en_labels = {
+            key: english[key].format(
+                wd=cfg["weight_decay"], p=cfg["dropout"], patience=cfg["patience"]
+            )
+            for key in rows
+        }
+        runs = {
+            en_labels[key]: {"train": row["curves"]["train"], "held-out": row["curves"]["held-out"]}
+            for key, row in rows.items()
+        }
+        tour.save(
+            tour.plot.learning_curves(
+                runs,
+                marks={en_labels["early"]: stopper.best_epoch},
+                ylim=(80, 100.5),
+                title=f"{n} training images, {probe.n_params:,} parameters: train against "
+                "held-out accuracy",
+            ),
+            "overfitting_curves.png",
+            files,
+        )
     out = {key: {k: v for k, v in row.items() if k != "curves"} for key, row in rows.items()}
     for key, row in rows.items():
         out[key]["curves"] = row["curves"]
-    return {**out, "n_small": n, "n_params": probe.n_params, "full_data_accuracy": full,
-            "figures": files}
+    return {
+        **out,
+        "n_small": n,
+        "n_params": probe.n_params,
+        "full_data_accuracy": full,
+        "figures": files,
+    }
 
 
 # ================================================================== 14. summary
@@ -452,13 +679,29 @@ def step_summary(tour: _Tour) -> dict:
             tour.results[name] = step(tour.quiet())
     data, reg, dig = tour.results["data"], tour.results["regression"], tour.results["digits"]
     tour.say(T, "title")
-    tour.say(T, "data", n_galaxies=data["n_galaxies"], n_images=data["n_images"],
-             n_pixels=data["n_pixels"])
+    tour.say(
+        T,
+        "data",
+        n_galaxies=data["n_galaxies"],
+        n_images=data["n_images"],
+        n_pixels=data["n_pixels"],
+    )
     tour.say(T, "model", arch=dig["arch"], n_params=dig["n_params"])
-    tour.say(T, "error", e0=reg["loss_start"], e1=reg["loss_end"], a=reg["a"], b=reg["b"],
-             l0=dig["loss_before"], l1=dig["loss_after"], acc0=dig["accuracy_before"],
-             acc1=dig["accuracy"])
-    return {"loss_start": reg["loss_start"], "loss_end": reg["loss_end"],
-            "accuracy": dig["accuracy"], "figures": []}
-
-
+    tour.say(
+        T,
+        "error",
+        e0=reg["loss_start"],
+        e1=reg["loss_end"],
+        a=reg["a"],
+        b=reg["b"],
+        l0=dig["loss_before"],
+        l1=dig["loss_after"],
+        acc0=dig["accuracy_before"],
+        acc1=dig["accuracy"],
+    )
+    return {
+        "loss_start": reg["loss_start"],
+        "loss_end": reg["loss_end"],
+        "accuracy": dig["accuracy"],
+        "figures": [],
+    }
