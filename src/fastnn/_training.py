@@ -1,5 +1,6 @@
 """The one driver of the compiled training loop: ``run`` trains a network
-on checked arrays and returns what the loop recorded.
+on checked arrays and returns what the loop recorded; ``run_epochs`` calls
+it an epoch at a time, with validation, schedules and callbacks between.
 
 Every way of training (``Sequential.fit`` and ``partial_fit``, the
 estimators, the regression machine) comes here; the loop itself is
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._dispatch import kernels as _kernels
+from .callbacks import _progress
 from .exceptions import TrainingDiverged
 from .history import History
 
-__all__ = ["run", "Run", "divergence", "restore_and_raise"]
+__all__ = ["run", "run_epochs", "Run", "divergence", "restore_and_raise"]
 
 _CHECK_FLOPS = 2e7  # work between two looks for Ctrl-C (~ a few ms)
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
@@ -229,3 +231,106 @@ def _trace_buffer(net, steps: int) -> np.ndarray:
             net._no_trace = np.empty((0, net.n_params), dtype=net.dtype)
         return net._no_trace
     return np.empty((steps, net.n_params), dtype=net.dtype)
+
+
+def run_epochs(
+    net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose
+) -> History:
+    """Train one epoch at a time: each at the schedule's rate, then the
+    validation loss, the schedule's step and the callbacks. If anything
+    raises, the weights, the optimizer (buffers, step count, schedule),
+    the shuffling stream and fastnn's callbacks are put back as they were
+    before the call, and the error goes on."""
+    state = optimizer._state_for(net)
+    before = (net.params.copy(), state.snapshot(), net._rng_state.copy())
+    saved = [cb._save() for cb in cbs]
+    n = Xc.shape[0]
+    steps_per_epoch = -(-n // (n if batch_size is None else min(batch_size, n)))
+    # the training loss of the weights at the end of each epoch, for the
+    # callbacks that keep weights by it (EarlyStopping without validation data)
+    end_loss = any(cb.wants_end_loss(val is not None) for cb in cbs)
+    hist = History()
+    bar = _progress(epochs) if verbose else None
+    logs: dict = {}
+    try:
+        try:
+            for cb in cbs:
+                cb.on_train_begin(net)
+            for epoch in range(epochs):
+                lr = optimizer.current_lr(state)
+                done = len(hist.step_loss)
+                try:
+                    part = run(
+                        net,
+                        Xc,
+                        labels,
+                        Y,
+                        1,
+                        batch_size,
+                        optimizer,
+                        shuffle,
+                        lr=lr,
+                        before=before,
+                    ).history
+                except TrainingDiverged as exc:  # its step counts within the epoch
+                    raise divergence(
+                        done + min(exc.step, steps_per_epoch), exact=exc.step <= steps_per_epoch
+                    ) from None
+                hist.steps_per_epoch = part.steps_per_epoch
+                hist.step_loss += part.step_loss
+                hist.batch_sizes += part.batch_sizes
+                if part.interrupted or not part.loss:
+                    hist.interrupted = True
+                    break
+                logs = {"loss": part.loss[0], "lr": lr}
+                hist.loss.append(part.loss[0])
+                hist.lr.append(lr)
+                if part.accuracy:
+                    logs["accuracy"] = part.accuracy[0]
+                    hist.accuracy.append(part.accuracy[0])
+                if end_loss:
+                    logs["end_loss"] = loss_on(net, Xc, labels, Y)
+                if val is not None:
+                    logs.update(validation_logs(net, *val))
+                    hist.val_loss.append(logs["val_loss"])
+                    if "val_accuracy" in logs:
+                        hist.val_accuracy.append(logs["val_accuracy"])
+                optimizer.step_schedule(state, logs.get("val_loss", logs["loss"]))
+                if bar is not None:
+                    bar.update(logs)
+                stop = False
+                for cb in cbs:
+                    stop = bool(cb.on_epoch_end(epoch, logs, net)) or stop
+                if stop:
+                    hist.stopped_early = True
+                    break
+        except KeyboardInterrupt:
+            hist.interrupted = True
+        for cb in cbs:
+            cb.on_train_end(net, logs)
+    except BaseException:
+        net.params[...] = before[0]
+        state.restore(before[1])
+        net._rng_state[...] = before[2]
+        for cb, kept in zip(cbs, saved):
+            cb._load(kept)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return hist
+
+
+def loss_on(net, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
+    """Mean loss of the current weights on (X, labels or Y), as ``evaluate``."""
+    return net.evaluate(X, labels if net.loss == "cross_entropy" else Y)
+
+
+def validation_logs(net, Xv, lv, Yv) -> dict:
+    logs = {"val_loss": loss_on(net, Xv, lv, Yv)}
+    if net.loss == "cross_entropy":
+        logs["val_accuracy"] = float(np.mean(net.predict(Xv).argmax(axis=1) == lv))
+    elif net.loss == "binary_cross_entropy":
+        # a row counts when every output is right, as ``score``
+        logs["val_accuracy"] = float(np.mean(np.all((net.predict(Xv) > 0.5) == (Yv > 0.5), axis=1)))
+    return logs

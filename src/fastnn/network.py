@@ -30,8 +30,7 @@ from ._validation import (
     check_targets,
     check_X,
 )
-from .callbacks import _progress, as_callbacks
-from .exceptions import TrainingDiverged
+from .callbacks import as_callbacks
 from .history import History, warn_if_blown_up
 from .layers import Layer, build_spec, chain_shapes, layer_from_config
 from .optim import SGD, Optimizer
@@ -477,7 +476,8 @@ class Sequential:
                     self, Xc, labels, Y, epochs, batch_size, optimizer, bool(shuffle)
                 ).history
             else:
-                hist = self._fit_per_epoch(
+                hist = _training.run_epochs(
+                    self,
                     Xc,
                     labels,
                     Y,
@@ -518,120 +518,6 @@ class Sequential:
                 layer.__dict__.update(saved)
             self._spec = self._input_shape = None
             self._work.clear()
-
-    def _fit_per_epoch(
-        self, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose
-    ) -> History:
-        """Train one epoch at a time: each at the schedule's rate, then the
-        validation loss, the schedule's step and the callbacks. If anything
-        raises, the weights, the optimizer (buffers, step count, schedule),
-        the shuffling stream and fastnn's callbacks are put back as they were
-        before the call, and the error goes on."""
-        state = optimizer._state_for(self)
-        before = (self.params.copy(), state.snapshot(), self._rng_state.copy())
-        saved = [cb._save() for cb in cbs]
-        n = Xc.shape[0]
-        steps_per_epoch = -(-n // (n if batch_size is None else min(batch_size, n)))
-        # the training loss of the weights at the end of each epoch, for the
-        # callbacks that keep weights by it (EarlyStopping without validation data)
-        end_loss = any(cb.wants_end_loss(val is not None) for cb in cbs)
-        hist = History()
-        bar = _progress(epochs) if verbose else None
-        logs: dict = {}
-        try:
-            try:
-                for cb in cbs:
-                    cb.on_train_begin(self)
-                for epoch in range(epochs):
-                    lr = optimizer.current_lr(state)
-                    done = len(hist.step_loss)
-                    try:
-                        part = _training.run(
-                            self,
-                            Xc,
-                            labels,
-                            Y,
-                            1,
-                            batch_size,
-                            optimizer,
-                            shuffle,
-                            lr=lr,
-                            before=before,
-                        ).history
-                    except TrainingDiverged as exc:  # its step counts within the epoch
-                        raise _training.divergence(
-                            done + min(exc.step, steps_per_epoch), exact=exc.step <= steps_per_epoch
-                        ) from None
-                    hist.steps_per_epoch = part.steps_per_epoch
-                    hist.step_loss += part.step_loss
-                    hist.batch_sizes += part.batch_sizes
-                    if part.interrupted or not part.loss:
-                        hist.interrupted = True
-                        break
-                    logs = {"loss": part.loss[0], "lr": lr}
-                    hist.loss.append(part.loss[0])
-                    hist.lr.append(lr)
-                    if part.accuracy:
-                        logs["accuracy"] = part.accuracy[0]
-                        hist.accuracy.append(part.accuracy[0])
-                    if end_loss:
-                        logs["end_loss"] = self._loss_on(Xc, labels, Y)
-                    if val is not None:
-                        logs.update(self._validation_logs(*val))
-                        hist.val_loss.append(logs["val_loss"])
-                        if "val_accuracy" in logs:
-                            hist.val_accuracy.append(logs["val_accuracy"])
-                    optimizer.step_schedule(state, logs.get("val_loss", logs["loss"]))
-                    if bar is not None:
-                        bar.update(logs)
-                    stop = False
-                    for cb in cbs:
-                        stop = bool(cb.on_epoch_end(epoch, logs, self)) or stop
-                    if stop:
-                        hist.stopped_early = True
-                        break
-            except KeyboardInterrupt:
-                hist.interrupted = True
-            for cb in cbs:
-                cb.on_train_end(self, logs)
-        except BaseException:
-            self.params[...] = before[0]
-            state.restore(before[1])
-            self._rng_state[...] = before[2]
-            for cb, kept in zip(cbs, saved):
-                cb._load(kept)
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-        return hist
-
-    def _loss_on(self, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
-        """Mean loss of the current weights on checked arrays (as ``evaluate``)."""
-        chunk = min(X.shape[0], _PREDICT_CHUNK)
-        return float(
-            _kernels.loss_value(
-                self._spec,
-                _kernels.LOSSES[self.loss],
-                self.params,
-                X,
-                labels,
-                Y,
-                self._workspace(chunk),
-                chunk,
-            )
-        )
-
-    def _validation_logs(self, Xv, lv, Yv) -> dict:
-        logs = {"val_loss": self._loss_on(Xv, lv, Yv)}
-        if self.loss == "cross_entropy":
-            logs["val_accuracy"] = float(np.mean(self.predict(Xv).argmax(axis=1) == lv))
-        elif self.loss == "binary_cross_entropy":
-            # a row counts when every output is right, as ``score``
-            logs["val_accuracy"] = float(
-                np.mean(np.all((self.predict(Xv) > 0.5) == (Yv > 0.5), axis=1))
-            )
-        return logs
 
     def partial_fit(
         self, X: Any, y: Any, optimizer: Optimizer | None = None, batch_size: int | None = None
