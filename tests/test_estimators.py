@@ -209,19 +209,22 @@ def _problem(kind):
     return X, y
 
 
+def _sklearn_pair(kind):
+    """scikit-learn's estimator for a kind of target, and fastnn's."""
+    sknn = pytest.importorskip("sklearn.neural_network")
+    if kind in ("multiclass", "binary", "multilabel"):
+        return sknn.MLPClassifier, MLPClassifier
+    return sknn.MLPRegressor, MLPRegressor
+
+
 @pytest.mark.sklearn
 @pytest.mark.parametrize("kind", TARGETS)
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
 def test_sgd_steps_are_sklearns(kind, schedule):
     """Same weights, same batches: SGD (momentum, Nesterov) gives scikit-learn's
     weights, loss curve and stopping epoch to rounding, for every output type."""
-    pytest.importorskip("sklearn")
-    from sklearn import neural_network as sknn
-
     X, y = _problem(kind)
-    classify = kind in ("multiclass", "binary", "multilabel")
-    Sk = sknn.MLPClassifier if classify else sknn.MLPRegressor
-    Fa = MLPClassifier if classify else MLPRegressor
+    Sk, Fa = _sklearn_pair(kind)
     momentum = 0.9 if schedule == "constant" else 0.0  # sklearn folds lr into velocity
     params = dict(
         hidden_layer_sizes=(7,),
@@ -252,13 +255,8 @@ def test_sgd_steps_are_sklearns(kind, schedule):
 def test_sgd_with_alpha_is_sklearns(kind):
     """The L2 penalty reaches the weights only, scaled by each batch's rows
     (50, 50 and a last batch of 20 here): scikit-learn's weights to rounding."""
-    pytest.importorskip("sklearn")
-    from sklearn import neural_network as sknn
-
     X, y = _problem(kind)
-    classify = kind in ("multiclass", "binary", "multilabel")
-    Sk = sknn.MLPClassifier if classify else sknn.MLPRegressor
-    Fa = MLPClassifier if classify else MLPRegressor
+    Sk, Fa = _sklearn_pair(kind)
     params = dict(
         hidden_layer_sizes=(7,),
         solver="sgd",
@@ -288,13 +286,8 @@ def test_sgd_with_alpha_is_sklearns(kind):
 def test_adam_and_l2_penalty_follow_sklearn(kind):
     """Adam (eps placed as PyTorch does) with the L2 penalty: close to
     scikit-learn."""
-    pytest.importorskip("sklearn")
-    from sklearn import neural_network as sknn
-
     X, y = _problem(kind)
-    classify = kind in ("multiclass", "binary", "multilabel")
-    Sk = sknn.MLPClassifier if classify else sknn.MLPRegressor
-    Fa = MLPClassifier if classify else MLPRegressor
+    Sk, Fa = _sklearn_pair(kind)
     params = dict(
         hidden_layer_sizes=(7,),
         alpha=1e-3,

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import datasets
+from .history import History
 from .layers import Conv2D, Dense, Flatten, MaxPool2D
-from .network import History, Sequential
+from .network import Sequential
 from .optim import SGD, Adam
 
 __all__ = [

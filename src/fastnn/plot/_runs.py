@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..network import History
+from ..history import History
 from ..regression import RegressionMachine
 
 

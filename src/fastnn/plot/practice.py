@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..history import History
 from ..inspection import layer_outputs, network_of
-from ..network import History
 from ..regression import RegressionMachine, steps_within
 from ._runs import (
     _check_machine,

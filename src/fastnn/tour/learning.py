@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from .. import datasets
+from ..exceptions import TrainingDiverged
 from ..layers import Dense
-from ..network import Sequential, TrainingDiverged
+from ..network import Sequential
 from ..optim import SGD
 from ..regression import RegressionMachine
 from ._core import _arch, _digits_net, _digits_split, _Tour, narration

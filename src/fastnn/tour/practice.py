@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import datasets
 from ..callbacks import EarlyStopping
+from ..exceptions import TrainingDiverged
 from ..layers import Dense, Dropout
-from ..network import Sequential, TrainingDiverged
+from ..network import Sequential
 from ..optim import SGD, AdaGrad, Adam, RMSprop
 from ..regression import RegressionMachine, steps_within
 from ._core import _arch, _digits_net, _digits_split, _Tour, narration
