@@ -664,7 +664,7 @@ def test_a_failed_save_leaves_the_old_file_and_nothing_else(tmp_path, monkeypatc
     assert buf.getvalue() == b"keep" and buf.tell() == 4
 
 
-def test_a_checkpoint_written_before_the_package_was_reshaped_resumes_exactly():
+def test_a_checkpoint_written_before_the_package_was_reshaped_resumes_as_then():
     """tests/data/checkpoint_format1.npz was written by fastnn before its
     modules were split by idea (same file format, version 1), with the step
     losses and weights that resuming it gave then; it resumes the same now."""
@@ -675,5 +675,6 @@ def test_a_checkpoint_written_before_the_package_was_reshaped_resumes_exactly():
     then = json.loads((here / "checkpoint_format1.json").read_text())
     net, opt = fastnn.load_checkpoint(here / "checkpoint_format1")
     hist = net.fit(np.array(then["X"]), np.array(then["y"]), epochs=2, batch_size=8, optimizer=opt)
-    assert hist.step_loss == then["step_loss"]
-    np.testing.assert_array_equal(net.params, np.array(then["params"]))
+    # the builds for other instruction sets round float64 to 1e-12 of it (FMA)
+    np.testing.assert_allclose(hist.step_loss, then["step_loss"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(net.params, np.array(then["params"]), rtol=1e-12, atol=1e-15)
