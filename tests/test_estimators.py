@@ -1218,3 +1218,15 @@ def test_other_calls_that_raise_change_nothing(solver):
             call()
         _assert_same(_everything(est), before)
         est.set_params(**params)
+
+
+def test_regressor_score_of_one_row_is_nan_with_a_warning_as_scikit_learns():
+    X = np.arange(20.0).reshape(10, 2)
+    y = X.sum(axis=1)
+    reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg.fit(X, y)
+    with pytest.warns(UserWarning, match="not well-defined with less than two samples"):
+        assert np.isnan(reg.score(X[:1], y[:1]))
+    assert reg.score(X, y) == fastnn.network.r2_score(y, reg.predict(X))

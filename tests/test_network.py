@@ -1,6 +1,7 @@
 """Sequential as a user meets it: modes, history, state, bad input, learning."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -518,3 +519,34 @@ def test_the_training_driver_refuses_arrays_of_another_layout_or_dtype(data):
     _training.run(a, np.ascontiguousarray(X), labels, empty, 2, 5, fastnn.SGD(lr=0.1), False)
     b.fit(X, y, epochs=2, batch_size=5, optimizer=fastnn.SGD(lr=0.1), shuffle=False)
     np.testing.assert_array_equal(a.params, b.params)
+
+
+def test_one_layer_object_twice_in_a_network_is_refused():
+    d = fastnn.Dense(4, 4, activation="tanh")
+    with pytest.raises(ValueError, match="layer 2 .* is the same object as an earlier layer"):
+        fastnn.Sequential([d, fastnn.Dense(4, 4, activation="tanh"), d])
+    assert d._owner is None  # refused before anything was bound
+    fastnn.Sequential([d, fastnn.Dense(4, 4)])  # still free to join one network
+
+
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_values_too_large_for_float32_are_named_as_such(where):
+    X = np.ones((5, 3))
+    y = np.ones(5)
+    net = fastnn.Sequential([fastnn.Dense(3, 1)], loss="mse", dtype="float32")
+    before = net.params.copy()
+    if where == "X":
+        X = X * 1e200
+    else:
+        y = y * 1e200
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no numpy overflow warning on the way
+        with pytest.raises(ValueError, match=f"{where} holds values too large for float32"):
+            net.fit(X, y)
+    np.testing.assert_array_equal(net.params, before)
+    # float64 holds them: the same values train (or diverge) as numbers
+    wide = fastnn.Sequential([fastnn.Dense(3, 1)], loss="mse", dtype="float64")
+    with pytest.raises(fastnn.TrainingDiverged):
+        wide.fit(X, y, optimizer=fastnn.SGD(lr=1.0))
+    with pytest.raises(ValueError, match="NaN or infinity .*; remove or impute non-finite values$"):
+        net.predict(np.full((2, 3), np.nan))

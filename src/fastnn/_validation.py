@@ -126,7 +126,7 @@ def check_finite(arr: np.ndarray, name: str) -> None:
             row = start + int(bad[0])
             raise ValueError(
                 f"{name} contains NaN or infinity (first at row {row}); "
-                "remove or impute non-finite values before training"
+                "remove or impute non-finite values"
             )
 
 
@@ -180,8 +180,24 @@ def check_X(
             f"{name} has {arr.shape[1]} features, but the network's first layer "
             f"expects {n_features}"
         )
-    out = np.ascontiguousarray(arr, dtype=dtype)
-    check_finite(out, name)
+    return _converted(arr, dtype, name)
+
+
+def _converted(arr: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+    """``arr`` as a C-contiguous array of ``dtype``, finite: NaN and infinity
+    are refused, and so are finite values the dtype cannot hold (float32's
+    largest is about 3.4e38), by name."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    try:
+        check_finite(out, name)
+    except ValueError:
+        if out is not arr and np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all():
+            raise ValueError(
+                f"{name} holds values too large for {np.dtype(dtype).name} (largest "
+                f"{np.finfo(dtype).max:.3g}); use dtype='float64' or scale {name}"
+            ) from None
+        raise
     return out
 
 
@@ -231,9 +247,7 @@ def check_targets(
         raise ValueError(
             f"y must have shape ({n_samples}, {n_out}) to match the output layer, got {np.shape(y)}"
         )
-    Y = np.ascontiguousarray(arr, dtype=dtype)
-    if not np.isfinite(Y).all():
-        raise ValueError("y contains NaN or infinity")
+    Y = _converted(arr, dtype, "y")
     empty_labels = _EMPTY_LABELS
     if loss == "binary_cross_entropy" and not np.isin(Y, (0, 1)).all():
         bad = Y[~np.isin(Y, (0, 1))][0]
@@ -342,6 +356,11 @@ def check_architecture(layers: Any, layer_type: type, seed: Any) -> int | None:
     for i, layer in enumerate(layers):
         if not isinstance(layer, layer_type):
             raise TypeError(f"layer {i} is {layer!r}, not a fastnn layer")
+        if any(layer is earlier for earlier in layers[:i]):
+            raise ValueError(
+                f"layer {i} ({layer!r}) is the same object as an earlier layer; each "
+                "position needs its own layer (its own weights): create a new one"
+            )
         if layer._owner is not None:
             raise ValueError(
                 f"layer {i} ({layer!r}) already belongs to another network; "

@@ -35,7 +35,7 @@ from .history import History, warn_if_blown_up
 from .layers import Layer, build_spec, chain_shapes, layer_from_config
 from .optim import SGD, Optimizer
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "r2_score"]
 
 _PREDICT_CHUNK = 1024  # rows per block of a forward pass
 # Batches of at least this many rows, and this many rows x parameters, train
@@ -54,6 +54,25 @@ def _shuffle_state(seed: int | None) -> np.ndarray:
     if seed is None:
         return np.random.SeedSequence().spawn(1)[0].generate_state(4, np.uint64)
     return np.array(_seeded_shuffle_state(seed), dtype=np.uint64)
+
+
+def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
+    """R² = 1 - sum((y - ŷ)²) / sum((y - mean(y))²) per output, averaged over
+    the outputs, as scikit-learn's ``r2_score``: an output whose targets are
+    all equal scores 1.0 if predicted exactly, else 0.0; fewer than two rows
+    give NaN (R² is undefined there).
+
+    y, pred : arrays of shape (n_samples,) or (n_samples, n_outputs)
+    """
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1)
+    if len(y) < 2:
+        return float("nan")
+    ss_res = ((y - pred) ** 2).sum(axis=0)  # (n_outputs,)
+    ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)  # (n_outputs,)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    return float(r2.mean())
 
 
 class Sequential:
@@ -318,12 +337,7 @@ class Sequential:
             return float(np.mean(np.all((P > 0.5) == (Y > 0.5), axis=1)))
         if Xc.shape[0] < 2:
             raise ValueError(f"R² needs at least two rows, got {Xc.shape[0]}")
-        Yd, Pd = Y.astype(np.float64), P.astype(np.float64)
-        ss_res = ((Yd - Pd) ** 2).sum(axis=0)  # (n_out,)
-        ss_tot = ((Yd - Yd.mean(axis=0)) ** 2).sum(axis=0)  # (n_out,)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
-        return float(r2.mean())
+        return r2_score(Y, P)
 
     def loss_and_grads(self, X: Any, y: Any) -> tuple[float, list]:
         """Mean loss on the batch (X, y) and its gradient.

@@ -35,6 +35,10 @@ class DataConversionWarning(UserWarning):
     """Input was converted to another form (e.g. a column vector y to 1-D)."""
 
 
+class UndefinedMetricWarning(UserWarning):
+    """A score is undefined for this input (R² of fewer than two rows): NaN."""
+
+
 class InvalidParameterError(ValueError, TypeError):
     """A parameter of an estimator has a wrong type or value (checked at fit)."""
 

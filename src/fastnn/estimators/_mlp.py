@@ -12,23 +12,11 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_regression_targets
+from ..network import r2_score
 from ._base import BaseMLP, init_parameters
-from ._compat import AvailableIf, stochastic_only
+from ._compat import AvailableIf, UndefinedMetricWarning, stochastic_only, warn
 from ._labels import ClassLabels
 from ._params import PARAMS_DOC
-
-
-def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
-    """R^2 averaged over the outputs, as scikit-learn's r2_score does by default."""
-    y = y.reshape(len(y), -1).astype(np.float64)
-    pred = pred.reshape(len(pred), -1).astype(np.float64)
-    ss_res = ((y - pred) ** 2).sum(axis=0)
-    ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
-    scores = np.ones(y.shape[1])
-    ok = ss_tot != 0
-    scores[ok] = 1.0 - ss_res[ok] / ss_tot[ok]
-    scores[~ok & (ss_res != 0)] = 0.0  # constant y, imperfect fit
-    return float(scores.mean())
 
 
 class MLPClassifier(ClassLabels, BaseMLP):
@@ -321,6 +309,12 @@ class MLPRegressor(BaseMLP):
             raise ValueError(
                 "Found input variables with inconsistent numbers of "
                 f"samples: [{pred.shape[0]}, {y.shape[0]}]"
+            )
+        if len(y) < 2:
+            warn(
+                "R^2 score is not well-defined with less than two samples.",
+                UndefinedMetricWarning,
+                "UndefinedMetricWarning",
             )
         return r2_score(y, pred)
 
