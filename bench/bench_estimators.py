@@ -40,7 +40,8 @@ import numpy as np  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn.datasets import load_digits  # noqa: E402
-from fastnn.estimators import MLPClassifier, _glorot_weights  # noqa: E402
+from fastnn.estimators import MLPClassifier  # noqa: E402
+from fastnn.estimators._base import _glorot_weights  # noqa: E402  (the estimators' start)
 
 HIDDEN = 32
 CLASSES = np.arange(10)
