@@ -60,7 +60,8 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                 z = Z[i * k + j]
                 t = Y[r * k + j]
                 total += ((z if z > 0 else 0) - z * t) + log1p(exp(-fabs(z)))
-                right = right and ((z > 0) == (t > 0.5))
+                if correct != NULL:
+                    right = right and ((z > 0) == (t > 0.5))
                 if delta != NULL:
                     delta[i * k + j] = <floating>((_sigmoid(z) - t) * inv)
             if correct != NULL and right:

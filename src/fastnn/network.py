@@ -37,7 +37,6 @@ from .optim import SGD, Optimizer
 
 __all__ = ["Sequential", "r2_score"]
 
-_PREDICT_CHUNK = 1024  # rows per block of a forward pass
 # Batches of at least this many rows, and this many rows x parameters, train
 # as two halves (see _splits)
 _SPLIT_MIN_ROWS = 512
@@ -269,7 +268,7 @@ class Sequential:
         ndarray of shape (n_samples, n_out)
             Probabilities for softmax and sigmoid outputs.
         """
-        if self._is_ready(X) and X.shape[0] <= _PREDICT_CHUNK:
+        if self._is_ready(X) and X.shape[0] <= _training.PREDICT_CHUNK:
             # the serving pattern (a few rows, ready-made): one call, the
             # finiteness check done in the kernel
             out = np.empty((X.shape[0], self.n_out), dtype=self.dtype)
@@ -280,26 +279,14 @@ class Sequential:
         Xc = self._check_X(X)
         n = Xc.shape[0]
         out = np.empty((n, self.n_out), dtype=self.dtype)
-        chunk = min(n, _PREDICT_CHUNK)
+        chunk = min(n, _training.PREDICT_CHUNK)
         _kernels.forward(self._spec, self.params, Xc, out, self._workspace(chunk), chunk)
         return out
 
     def evaluate(self, X: Any, y: Any) -> float:
         """Mean loss on (X, y), as training measures it."""
         Xc, labels, Y = self._check_Xy(X, y)
-        chunk = min(Xc.shape[0], _PREDICT_CHUNK)
-        return float(
-            _kernels.loss_value(
-                self._spec,
-                _kernels.LOSSES[self.loss],
-                self.params,
-                Xc,
-                labels,
-                Y,
-                self._workspace(chunk),
-                chunk,
-            )
-        )
+        return _training.loss_on(self, Xc, labels, Y)
 
     def score(self, X: Any, y: Any) -> float:
         """scikit-learn's ``score``: accuracy for classification losses, R² for ``mse``.
