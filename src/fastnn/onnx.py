@@ -400,7 +400,7 @@ def register() -> None:
         _classifier_shapes,
         _convert_classifier,
         parser=_parse_classifier,
-        options={"zipmap": [True, False, "columns"]},
+        options={"zipmap": [True, False, "columns"], "nocl": [False, True]},
     )
     skl2onnx.update_registered_converter(
         MLPRegressor,
