@@ -291,10 +291,13 @@ class NetworkBuilder:
         if not rows:
             raise ValueError("the model computes nothing fastnn has a layer for (no layers)")
         layers = []
-        for i, (name, kwargs, _, _, _) in enumerate(rows):
+        for i, (name, kwargs, _, _, where) in enumerate(rows):
             if i == 0 and name == "Conv2D" and input_shape is not None:
                 kwargs = {**kwargs, "input_shape": tuple(input_shape)}
-            layers.append(self._types[name](**kwargs))
+            try:
+                layers.append(self._types[name](**kwargs))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"the shapes do not chain at {where}: {exc}") from None
         from .layers import chain_shapes
 
         hint = tuple(input_shape) if input_shape is not None else layers[0].input_hint()

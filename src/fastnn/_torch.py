@@ -48,7 +48,8 @@ def _pair(value: Any) -> tuple[int, int]:
 
 
 def _dtype(module: Any) -> str:
-    dtypes = {p.dtype for p in module.parameters()} | {b.dtype for b in module.buffers()}
+    dtypes = {p.dtype for p in module.parameters()}
+    dtypes |= {b.dtype for b in module.buffers() if b.is_floating_point()}
     if not dtypes:
         return "float32"
     if len(dtypes) > 1 or next(iter(dtypes)) not in _DTYPES:
