@@ -545,3 +545,28 @@ def test_a_missing_extra_is_named():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert 'pip install "fastnn[onnx]"' in out.stdout
+
+
+def test_readme_examples_run(tmp_path, monkeypatch):
+    pytest.importorskip("torch", reason="needs the extra fastnn[torch]")
+    pytest.importorskip("sklearn", reason="needs scikit-learn")
+    pytest.importorskip("skl2onnx", reason="needs the extra fastnn[onnx]")
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Serving and interop", 1)[1].split("\n## ", 1)[0]
+    code = "\n".join(re.findall(r"```python\n(.*?)```", section, re.S))
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, "README.md", "exec"), scope)
+    X, net = scope["X"], scope["net"]
+    assert_close(scope["P"], net.predict(X), "float32")
+    np.testing.assert_array_equal(scope["net2"].predict(X), net.predict(X))
+    np.testing.assert_array_equal(scope["net3"].predict(X), net.predict(X))
+    np.testing.assert_array_equal(scope["label"], scope["clf"].predict(X))
+    assert_close(scope["proba"], scope["clf"].predict_proba(X), "float32")
+    assert (tmp_path / "digits.onnx").exists()
+    assert [o.name for o in scope["onx"].graph.output] == ["label", "probabilities"]
