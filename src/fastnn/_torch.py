@@ -18,9 +18,11 @@ import numpy as np
 
 from ._interop import NetworkBuilder, require
 
-torch = require("torch", "fastnn's PyTorch interop")
+require("torch", "fastnn's PyTorch interop")  # a clear ImportError naming the extra
+import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D  # noqa: E402
 from .network import Sequential  # noqa: E402
 
 __all__ = ["from_torch", "to_torch"]
@@ -74,12 +76,11 @@ def from_torch(module: Any, *, input_shape: Any = None, seed: int = 0) -> Sequen
         where = f"module {name!r} ({type(m).__name__})"
         if isinstance(m, nn.Linear):
             W = _numpy(m.weight).T  # (in_features, out_features)
-            b = None if m.bias is None else _numpy(m.bias)
-            builder.add_dense(W, b, where)
+            builder.add_dense(W, None if m.bias is None else _numpy(m.bias), where)
         elif isinstance(m, nn.Conv2d):
             padding = _check_conv(m, where)
-            b = None if m.bias is None else _numpy(m.bias)
-            builder.add_conv(_numpy(m.weight), b, _pair(m.stride), padding, where)
+            bias = None if m.bias is None else _numpy(m.bias)
+            builder.add_conv(_numpy(m.weight), bias, _pair(m.stride), padding, where)
         elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
             builder.add_pool(
                 "max" if isinstance(m, nn.MaxPool2d) else "avg", _check_pool(m, where), where
@@ -164,11 +165,12 @@ def to_torch(net: Sequential) -> Any:
     modules: list[Any] = []
     with torch.no_grad():
         for layer in net.layers:
-            if layer.kind == "dense":
+            m: Any
+            if isinstance(layer, Dense):
                 m = nn.Linear(layer.n_in, layer.n_out, dtype=dtype)
-                m.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.W.T)))
-                m.bias.copy_(torch.from_numpy(layer.b.copy()))
-            elif layer.kind == "conv2d":
+                m.weight.copy_(torch.from_numpy(np.array(np.asarray(layer.W).T)))
+                m.bias.copy_(torch.from_numpy(np.array(layer.b)))
+            elif isinstance(layer, Conv2D):
                 m = nn.Conv2d(
                     layer.in_channels,
                     layer.out_channels,
@@ -177,15 +179,15 @@ def to_torch(net: Sequential) -> Any:
                     padding=layer.padding,
                     dtype=dtype,
                 )
-                m.weight.copy_(torch.from_numpy(layer.W.copy()))
-                m.bias.copy_(torch.from_numpy(layer.b.copy()))
-            elif layer.kind == "maxpool2d":
+                m.weight.copy_(torch.from_numpy(np.array(layer.W)))
+                m.bias.copy_(torch.from_numpy(np.array(layer.b)))
+            elif isinstance(layer, MaxPool2D):
                 m = nn.MaxPool2d(layer.size)
-            elif layer.kind == "avgpool2d":
+            elif isinstance(layer, AvgPool2D):
                 m = nn.AvgPool2d(layer.size)
-            elif layer.kind == "flatten":
+            elif isinstance(layer, Flatten):
                 m = nn.Flatten()
-            elif layer.kind == "dropout":
+            elif isinstance(layer, Dropout):
                 m = nn.Dropout(layer.p)
             else:  # pragma: no cover - every layer kind is listed above
                 raise TypeError(f"{layer!r} has no torch module")

@@ -56,10 +56,12 @@ import numpy as np
 
 from ._interop import NetworkBuilder, require
 
-onnx = require("onnx", "fastnn.onnx")
+require("onnx", "fastnn.onnx")  # a clear ImportError naming the extra if absent
+import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from . import __version__  # noqa: E402
+from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D  # noqa: E402
 from .network import Sequential  # noqa: E402
 
 __all__ = ["to_onnx", "from_onnx", "register", "OPSET", "INPUT_NAME", "OUTPUT_NAME"]
@@ -136,18 +138,24 @@ class _ConverterGraph(_Graph):
         return out
 
 
+def _param(array: np.ndarray | None) -> np.ndarray:
+    if array is None:  # pragma: no cover - a network's layers have their views
+        raise ValueError("the layer does not belong to a network")
+    return array
+
+
 def _emit_network(g: _Graph, net: Sequential, x: str) -> str:
     """Write the nodes of ``net`` on the tensor ``x``; the name of its output."""
     dtype = net.dtype
     for i, layer in enumerate(net.layers):
         at = f"layer{i}"
-        if layer.kind == "dense":
-            W = g.const(f"{at}.W", layer.W)  # (n_in, n_out)
-            b = g.const(f"{at}.b", layer.b)  # (n_out,)
+        if isinstance(layer, Dense):
+            W = g.const(f"{at}.W", _param(layer.W))  # (n_in, n_out)
+            b = g.const(f"{at}.b", _param(layer.b))  # (n_out,)
             x = g.node("Gemm", [x, W, b], f"{at}.dense")
-        elif layer.kind == "conv2d":
-            W = g.const(f"{at}.W", layer.W)  # (out, in, kh, kw)
-            b = g.const(f"{at}.b", layer.b)  # (out,)
+        elif isinstance(layer, Conv2D):
+            W = g.const(f"{at}.W", _param(layer.W))  # (out, in, kh, kw)
+            b = g.const(f"{at}.b", _param(layer.b))  # (out,)
             (ph, pw), (sh, sw) = layer.padding, layer.stride
             x = g.node(
                 "Conv",
@@ -159,15 +167,15 @@ def _emit_network(g: _Graph, net: Sequential, x: str) -> str:
                 dilations=[1, 1],
                 group=1,
             )
-        elif layer.kind in ("maxpool2d", "avgpool2d"):
+        elif isinstance(layer, (MaxPool2D, AvgPool2D)):
             attrs: dict[str, Any] = dict(kernel_shape=list(layer.size), strides=list(layer.size))
             if layer.kind == "avgpool2d":
                 attrs["count_include_pad"] = 0
             op = "MaxPool" if layer.kind == "maxpool2d" else "AveragePool"
             x = g.node(op, [x], f"{at}.pool", **attrs)
-        elif layer.kind == "flatten":
+        elif isinstance(layer, Flatten):
             x = g.node("Flatten", [x], f"{at}.flatten", axis=1)
-        elif layer.kind == "dropout":
+        elif isinstance(layer, Dropout):
             ratio = g.const(f"{at}.ratio", np.array(layer.p, dtype=np.float64))
             x = g.node("Dropout", [x, ratio], f"{at}.dropout")
         else:  # pragma: no cover - every layer kind is listed above
@@ -194,7 +202,7 @@ def _sequential_model(net: Sequential) -> onnx.ModelProto:
     g = _Graph()
     _emit_network(g, net, INPUT_NAME)
     g.nodes[-1].output[0] = OUTPUT_NAME
-    in_dims: list[Any] = ["N", *[int(v) for v in net._input_shape]]
+    in_dims: list[Any] = ["N", *[int(v) for v in net._input_shape or ()]]
     graph = helper.make_graph(
         g.nodes,
         "fastnn_sequential",
