@@ -273,6 +273,10 @@ def test_graphs_written_by_torch():
                 dynamic_axes={"X": {0: "N"}, "Y": {0: "N"}},
             )
         net = fastnn.from_onnx(buf.getvalue())
+        again = fastnn.to_onnx(net)  # the input shape is known from the graph: exports at once
+        assert [d.dim_value for d in again.graph.input[0].type.tensor_type.shape.dim[1:]] == list(
+            shape[1:]
+        )
         with torch.no_grad():
             expected = module(x).numpy()
         assert_close(net.predict(x.numpy()), expected, "float32")

@@ -310,6 +310,8 @@ class NetworkBuilder:
             net = Sequential(layers, loss=loss, dtype=dtype, seed=seed)
         except ValueError as exc:
             raise ValueError(f"the layers do not make a fastnn network: {exc}") from None
+        if input_shape is not None and layers[0].takes_images and net._spec is None:
+            net._build(input_shape)  # the shapes are known: fix them now, as Conv2D's would
         for layer, (_, _, W, b, _) in zip(layers, rows):
             if W is not None:
                 layer.W[...] = W

@@ -780,9 +780,9 @@ class _Reader:
             raise ValueError(f"{_where(node)}: the mask output is not supported")
         p = float(a.get("ratio", 0.5))
         if len(node.input) > 1 and node.input[1]:
-            p = float(self.const(node, node.input[1], "ratio"))
+            p = float(self.const(node, node.input[1], "ratio").ravel()[0])
         if len(node.input) > 2 and node.input[2]:
-            if bool(self.const(node, node.input[2], "training_mode")):
+            if self.const(node, node.input[2], "training_mode").any():
                 raise ValueError(f"{_where(node)}: dropout in training mode is not a model")
         self.builder.add_dropout(p, _where(node))
 
