@@ -524,33 +524,6 @@ def test_importing_fastnn_onnx_registers_the_converters():
     assert out.stdout.strip() == "['output_label', 'output_probability']"
 
 
-# ------------------------------------------------------------------ the extras stay optional
-def test_import_fastnn_imports_no_extra():
-    code = (
-        "import sys, fastnn\n"
-        "assert callable(fastnn.to_onnx) and callable(fastnn.from_torch)\n"
-        "found = [m for m in ('onnx', 'onnxruntime', 'skl2onnx', 'torch') if m in sys.modules]\n"
-        "print(found)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-
-
-def test_a_missing_extra_is_named():
-    code = (
-        "import sys\n"
-        "sys.modules['onnx'] = None\n"  # as if onnx were not installed
-        "import fastnn\n"
-        "net = fastnn.Sequential([fastnn.Dense(2, 1)])\n"
-        "try:\n"
-        "    fastnn.to_onnx(net)\n"
-        "except ImportError as exc:\n"
-        "    print(exc)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert 'pip install "fastnn[onnx]"' in out.stdout
-
-
 def test_readme_examples_run(tmp_path, monkeypatch):
     pytest.importorskip("torch", reason="needs the extra fastnn[torch]")
     pytest.importorskip("sklearn", reason="needs scikit-learn")
