@@ -486,6 +486,23 @@ def test_zipmap_gives_skl2onnx_default_outputs(digits):
         fastnn.to_onnx(clf, zipmap="rows")
 
 
+def test_skl2onnx_classifier_options_nocl_and_columns():
+    skl2onnx = pytest.importorskip("skl2onnx", reason="needs the extra fastnn[onnx]")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5)).astype(np.float32)
+    y = np.array(["a", "b", "c", "d"])[np.arange(40) % 4]
+    clf = _fit(fastnn.MLPClassifier((6,), max_iter=20, random_state=0), X, y)
+    expected = clf.predict(X)
+    model = skl2onnx.to_onnx(clf, X[:1], options={"zipmap": False, "nocl": True})
+    label, _ = run_graph(model, X)
+    np.testing.assert_array_equal(clf.classes_[label], expected)  # indices, not names
+    model = skl2onnx.to_onnx(clf, X[:1], options={"zipmap": "columns"})
+    assert [o.name for o in model.graph.output] == ["output_label", "sa", "sb", "sc", "sd"]
+    out = run_graph(model, X)
+    np.testing.assert_array_equal(out[0], expected)
+    assert_close(np.stack(out[1:], axis=1), clf.predict_proba(X), "float32")
+
+
 def test_pipeline_with_a_scaler_converts(digits):
     pytest.importorskip("sklearn", reason="needs scikit-learn")
     skl2onnx = pytest.importorskip("skl2onnx", reason="needs the extra fastnn[onnx]")

@@ -256,10 +256,13 @@ def to_onnx(
 
 
 # ----------------------------------------------------------------- estimators
-def _label_classes(est: Any) -> np.ndarray:
+def _label_classes(est: Any, nocl: bool = False) -> np.ndarray:
     """The classes as ONNX labels: int64 for numbers and booleans (skl2onnx
-    casts float labels to integers too), str for strings."""
+    casts float labels to integers too), str for strings; with skl2onnx's
+    option ``nocl``, the class indices 0 .. n_classes - 1."""
     classes = np.asarray(est.classes_)
+    if nocl:
+        return np.arange(len(classes), dtype=np.int64)
     if classes.dtype.kind in "biuf":
         return classes.astype(np.int64)
     if classes.dtype.kind == "U":
@@ -315,7 +318,8 @@ def _convert_classifier(scope: Any, operator: Any, container: Any) -> None:
         g.node("Cast", [on], "label", out=label_out, to=TensorProto.INT64)
     else:  # the first most probable class, as numpy's argmax
         best = g.node("ArgMax", [proba_out], "argmax", axis=1, keepdims=0)
-        classes = g.const("classes", _label_classes(est))
+        labels = _label_classes(est, getattr(operator, "fastnn_nocl", False))
+        classes = g.const("classes", labels)
         g.node("Gather", [classes, best], "label", out=label_out, axis=0)
 
 
@@ -341,7 +345,7 @@ def _classifier_shapes(operator: Any) -> None:
     k = len(est.classes_)
     if est._kind == "multilabel":
         operator.outputs[0].type = Int64TensorType([n, k])
-    elif _label_classes(est).dtype.kind == "U":
+    elif _label_classes(est, getattr(operator, "fastnn_nocl", False)).dtype.kind == "U":
         operator.outputs[0].type = StringTensorType([n])
     else:
         operator.outputs[0].type = Int64TensorType([n])
@@ -366,7 +370,8 @@ def _parse_classifier(scope: Any, model: Any, inputs: list, custom_parsers: Any 
     label = scope.declare_local_variable("label", Int64TensorType())
     proba = scope.declare_local_variable("probabilities", _tensor_type(model.net_.dtype)())
     operator.outputs.extend([label, proba])
-    options = scope.get_options(model, dict(zipmap=True))
+    options = scope.get_options(model, dict(zipmap=True, nocl=False))
+    operator.fastnn_nocl = bool(options["nocl"])
     if options["zipmap"] is False:
         return list(operator.outputs)
     if model._kind == "multilabel":
