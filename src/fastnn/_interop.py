@@ -82,7 +82,7 @@ def to_onnx(
         shape yet.
     """
     require("onnx", "fastnn.to_onnx")
-    from . import onnx as _onnx
+    from . import _onnx
 
     return _onnx.to_onnx(model, path, zipmap=zipmap)
 
@@ -118,7 +118,7 @@ def from_onnx(model: Any, *, seed: int | None = None) -> Any:
         ``model`` is none of the above.
     """
     require("onnx", "fastnn.from_onnx")
-    from . import onnx as _onnx
+    from . import _onnx
 
     return _onnx.from_onnx(model, seed=seed)
 
