@@ -416,6 +416,10 @@ def test_graphs_that_are_not_a_chain():
     model.graph.output.append(helper.make_tensor_value_info("Z", TensorProto.FLOAT, ["N"]))
     with pytest.raises(ValueError, match="one input and one output"):
         fastnn.from_onnx(model)
+    # weights of another type than the input's
+    nodes = [helper.make_node("MatMul", ["X", "W"], ["Y"], name="mm")]
+    with pytest.raises(ValueError, match=r"\(MatMul\): its weight .W. is float64 in a graph whose"):
+        fastnn.from_onnx(_model(nodes, {"W": W.astype(np.float64)}, ["N", 3]))
     # an integer input
     nodes = [helper.make_node("Identity", ["X"], ["Y"])]
     with pytest.raises(ValueError, match="element type INT64"):

@@ -435,7 +435,7 @@ def _load(model: Any) -> onnx.ModelProto:
                 "fastnn reads only self-contained models"
             )
     try:
-        onnx.checker.check_model(proto)
+        onnx.checker.check_model(proto)  # the shapes: checked as the layers are read
     except Exception as exc:  # onnx.checker.ValidationError, and the like
         raise ValueError(f"not a valid ONNX model (onnx.checker): {exc}") from None
     return proto
@@ -501,6 +501,16 @@ class _Reader:
             )
         return self.consts[name]
 
+    def weight(self, node: onnx.NodeProto, name: str, what: str) -> np.ndarray:
+        """A constant parameter, of the graph's float type as ONNX requires."""
+        value = self.const(node, name, what)
+        if value.dtype != np.dtype(self.dtype):
+            raise ValueError(
+                f"{_where(node)}: its {what} {name!r} is {value.dtype.name} in a graph whose "
+                f"input is {self.dtype}; ONNX needs them to be of one type"
+            )
+        return value
+
     def take(self, node: onnx.NodeProto, n_in: tuple[int, ...]) -> None:
         """The node reads the running tensor first and writes the next one."""
         if not node.input or node.input[0] != self.current:
@@ -558,7 +568,7 @@ class _Reader:
         self.take(node, (2, 3))
         if a.get("transA", 0):
             raise ValueError(f"{_where(node)}: transA=1 transposes the data, not the weights")
-        B = self.const(node, node.input[1], "weight")
+        B = self.weight(node, node.input[1], "weight")
         W = B.T if a.get("transB", 0) else B  # (n_in, n_out)
         if W.ndim != 2:
             raise ValueError(f"{_where(node)}: the weight has shape {B.shape}, not 2-D")
@@ -566,7 +576,7 @@ class _Reader:
         W = W * alpha if alpha != 1.0 else W
         b = None
         if len(node.input) == 3 and node.input[2]:
-            C = self.const(node, node.input[2], "bias")
+            C = self.weight(node, node.input[2], "bias")
             b = self._bias(node, C, W.shape[1]) * beta
         self._flat(node)
         self.builder.add_dense(W, b, _where(node))
@@ -588,7 +598,7 @@ class _Reader:
 
     def op_MatMul(self, node: onnx.NodeProto) -> None:
         self.take(node, (2,))
-        W = self.const(node, node.input[1], "weight")
+        W = self.weight(node, node.input[1], "weight")
         if W.ndim != 2:
             raise ValueError(f"{_where(node)}: the weight has shape {W.shape}, not 2-D")
         self._flat(node)
@@ -606,15 +616,15 @@ class _Reader:
             )
         self.current = node.output[0]
         name, kwargs, W, _, at = self.builder.layers[-1]
-        b = self._bias(node, self.const(node, other, "bias"), W.shape[1])
+        b = self._bias(node, self.weight(node, other, "bias"), W.shape[1])
         self.builder.layers[-1] = (name, kwargs, W, b, at)
         self.pending_bias = False
 
     def op_Conv(self, node: onnx.NodeProto) -> None:
         a = _attrs(node)
         self.take(node, (2, 3))
-        W = self.const(node, node.input[1], "kernel")
-        b = self.const(node, node.input[2], "bias") if len(node.input) == 3 else None
+        W = self.weight(node, node.input[1], "kernel")
+        b = self.weight(node, node.input[2], "bias") if len(node.input) == 3 else None
         if W.ndim != 4 or len(self.shape) != 3:
             raise ValueError(
                 f"{_where(node)}: fastnn computes 2-D convolutions of (N, c, h, w) images; "
