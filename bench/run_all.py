@@ -32,7 +32,17 @@ from pathlib import Path
 from harness import BENCH_DIR, OPENBLAS_VARS, RESULTS_DIR, child_env, require_fastnn
 from report import draw_chart, render_report
 
-ORDER = ("ceiling", "online", "minibatch", "predict", "hubble", "scaling", "lenet", "estimators")
+ORDER = (
+    "ceiling",
+    "online",
+    "minibatch",
+    "predict",
+    "hubble",
+    "scaling",
+    "lenet",
+    "estimators",
+    "serving",
+)
 
 
 def main() -> int:

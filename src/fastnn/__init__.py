@@ -18,6 +18,7 @@ except ImportError as exc:  # pragma: no cover - only without a build
     ) from exc
 
 from . import datasets, logic, models
+from ._interop import from_onnx, from_torch, to_onnx
 from ._threads import get_num_threads, set_num_threads, threads
 from .callbacks import Callback, EarlyStopping
 from .estimators import MLPClassifier, MLPRegressor
@@ -103,5 +104,8 @@ __all__ = [
     "set_num_threads",
     "get_num_threads",
     "threads",
+    "to_onnx",
+    "from_onnx",
+    "from_torch",
     "__version__",
 ]

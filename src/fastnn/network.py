@@ -625,6 +625,32 @@ class Sequential:
 
         save(self, path, optimizer)
 
+    def to_torch(self) -> Any:
+        """The network as a ``torch.nn.Sequential`` (extra ``fastnn[torch]``).
+
+        Each layer becomes its torch module with the weights copied exactly
+        (``nn.Linear.weight`` is ``W.T``, of shape ``(n_out, n_in)``), followed by
+        its activation's module (``nn.ReLU``, ``nn.Sigmoid``, ``nn.Tanh``,
+        ``nn.Softmax(dim=1)``), in the network's dtype; returned in eval mode,
+        so that ``Dropout`` passes values through as ``predict`` does.
+        ``fastnn.from_torch`` reads it back.
+
+        Returns
+        -------
+        torch.nn.Sequential
+            Its output for a tensor of ``X`` equals ``predict(X)``.
+
+        Raises
+        ------
+        ImportError
+            torch is not installed.
+        ValueError
+            A layer uses the step activation (torch.nn has no module for it).
+        """
+        from ._torch import to_torch
+
+        return to_torch(self)
+
     def __getstate__(self) -> dict:
         # Pickle what a file holds; the layers' views are rebuilt on load.
         return {
