@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python -m pip install --quiet ".[onnx,torch]"
+# the extras' requirements only: fastnn is installed already
+python -m pip install --quiet $(python .ci/extra_deps.py onnx torch)
 python -c "import onnx, onnxruntime, skl2onnx, torch"
 
 log=$(mktemp)
