@@ -574,7 +574,9 @@ def _percent(p: float) -> str:
     return percent(float(p))
 
 
-def make_document(doc: Document, lang: str = "en") -> Playground | None:
+def make_document(
+    doc: Document, lang: str = "en", arguments: dict | None = None
+) -> Playground | None:
     """Fill one tab's document: settings from its URL, a run, the page.
 
     Parameters
@@ -584,6 +586,8 @@ def make_document(doc: Document, lang: str = "en") -> Playground | None:
         the URL query).
     lang : str
         The page's language when the URL does not give ``lang``.
+    arguments : dict, optional
+        The query, instead of the session's request (for use without a server).
 
     Returns
     -------
@@ -594,14 +598,15 @@ def make_document(doc: Document, lang: str = "en") -> Playground | None:
     global _open_sessions
     context = doc.session_context
     request = getattr(context, "request", None) if context is not None else None
-    arguments = getattr(request, "arguments", None) or {}
+    if arguments is None:
+        arguments = getattr(request, "arguments", None) or {}
     settings = from_query(arguments, lang)
     if _open_sessions >= MAX_SESSIONS:
         text = words(settings.lang)["status"]["busy"].format(n=_open_sessions)
         doc.add_root(Div(text=html.escape(text), name="busy"))
         doc.title = "fastnn"
         return None
-    _open_sessions += 1
     playground = Playground(doc, settings)
+    _open_sessions += 1
     doc.on_session_destroyed(lambda _context: playground.close())
     return playground

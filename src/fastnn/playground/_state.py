@@ -223,7 +223,7 @@ def _float(text: str) -> float:
 
 
 def _int(text: str) -> int:
-    if not text.lstrip("+-").isdigit() or len(text) > 12:
+    if not text.lstrip("+-").isascii() or not text.lstrip("+-").isdigit():
         raise ValueError(text)
     return int(text)
 
