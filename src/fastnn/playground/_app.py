@@ -108,7 +108,13 @@ class Playground:
             width=260,
         )
         dataset.on_change("value", lambda _a, _o, new: self.change_dataset(new))
-        lr = TextInput(title=k["lr"], value=format_value("lr", s.lr), name="lr", width=260)
+        lr = TextInput(
+            title=k["lr"],
+            value=format_value("lr", s.lr),
+            name="lr",
+            width=260,
+            css_classes=["fastnn-lr"],
+        )
         lr.on_change("value", lambda _a, _o, new: self.knob("lr", new))
         self.widgets.update(dataset=dataset, lr=lr)
         mode_value = "full" if s.batch is None else ("online" if s.batch == 1 else "mini")
@@ -165,7 +171,7 @@ class Playground:
         reset = Button(label=k["reset"], name="reset", width=80)
         reset.on_click(self.reset)
         self.widgets.update(play=play, step=one, reset=reset)
-        self.share = Div(name="share", width=260)
+        self.share = Div(name="share", width=260, css_classes=["fastnn-share"])
         controls = column(row(play, one, reset), *knobs, self.share, width=280)
 
         self.heading = Div(
@@ -173,8 +179,8 @@ class Playground:
             f"<div style='color:#555'>{html.escape(chapter(s.dataset, s.lang))}</div>",
             width=940,
         )
-        self.status = Div(name="status", width=940)
-        self.notes = Div(name="messages", width=940)
+        self.status = Div(name="status", width=940, css_classes=["fastnn-status"])
+        self.notes = Div(name="messages", width=940, css_classes=["fastnn-messages"])
         views = [self._loss_view(w)]
         if self.run.net is not None:
             views.append(self._network_view(w))

@@ -13,6 +13,7 @@ tested without a browser.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = ["Run", "make_optimizer", "make_network", "RESTART_ON", "MAX_ROWS_PER_
 # Settings that change the data or the network: changing one starts afresh.
 RESTART_ON = ("dataset", "hidden", "activation", "dropout", "noise", "test", "seed")
 MAX_ROWS_PER_FRAME = 200_000  # rows passed through the network in one tick
+TICK_BUDGET_S = 0.03  # a tick takes about this long at most, as measured so far
 MAX_CURVE = 2000  # points kept of a loss curve (halved, every other, when full)
 HUBBLE_MAX_STEPS = 20_000  # the regression machine's run is replayed from (0, 0)
 GRID = 60  # the decision regions' grid: GRID x GRID predictions per frame
@@ -120,6 +122,7 @@ class Run:
         self.machine: RegressionMachine | None = None
         self._rng = np.random.default_rng(settings.seed + 2)
         self._order = np.empty(0, dtype=np.intp)  # rows still to visit this epoch
+        self._step_seconds: float | None = None  # time per step of the last tick
         if settings.dataset == "hubble":
             self.machine = RegressionMachine(seed=settings.seed)
             self.machine.fit(self.data.X_train[:, 0], self.data.y_train, steps=0)
@@ -174,9 +177,11 @@ class Run:
     def tick(self, steps: int | None = None) -> int:
         """Train ``steps`` gradient steps (default: the speed setting).
 
-        Returns the number of steps taken: fewer when the loss became
-        infinite (the run then stops, ``status == "diverged"``) or Hubble's
-        run reached its limit. Never raises on a bad learning rate.
+        Returns the number of steps taken: fewer when the steps would pass
+        more than MAX_ROWS_PER_FRAME rows or, at the pace of the last tick,
+        take longer than TICK_BUDGET_S; none when the loss became infinite
+        (the run then stops, ``status == "diverged"``) or Hubble's run reached
+        its limit. Never raises on a bad learning rate.
         """
         steps = self.settings.speed if steps is None else int(steps)
         if steps <= 0 or self.status in ("diverged", "limit"):
@@ -186,7 +191,8 @@ class Run:
         X, y = self.data.X_train, self._y_train
         bs = self.batch_size
         rows_per_step = len(X) if bs is None else bs
-        steps = max(1, min(steps, MAX_ROWS_PER_FRAME // rows_per_step))
+        steps = max(1, min(steps, MAX_ROWS_PER_FRAME // rows_per_step, self._affordable_steps()))
+        started = time.perf_counter()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DivergenceWarning)
@@ -200,10 +206,18 @@ class Run:
             self.status, self.diverged_at = "diverged", self.step + exc.step
             return 0
         losses = np.asarray(hist.step_loss)
+        self._step_seconds = (time.perf_counter() - started) / len(losses)
         self.step += len(losses)
         self._record(float(losses.mean()), self._evaluate_test())
         self._check_growth()
         return len(losses)
+
+    def _affordable_steps(self) -> int:
+        """Steps that fit in TICK_BUDGET_S at the speed of the last tick (the
+        server stays responsive for every tab, whatever the machine's load)."""
+        if self._step_seconds is None:
+            return 1 << 30
+        return max(1, int(TICK_BUDGET_S / max(self._step_seconds, 1e-9)))
 
     def _tick_machine(self, steps: int) -> int:
         """Replay the regression machine from (0, 0) for the steps so far plus ``steps``."""
