@@ -389,9 +389,9 @@ def test_the_views_data():
     assert P[-1, 0] == pytest.approx(corner, rel=1e-5)
     layout, style = run.network_layout(), run.edge_style()
     assert len(layout["x"]) == 2 + 4 + 4 + 1
-    assert len(layout["x0"]) == len(style["color"]) == 2 * 4 + 4 * 4 + 4 * 1
+    assert len(layout["x0"]) == len(style["sign"]) == 2 * 4 + 4 * 4 + 4 * 1
     W = np.concatenate([layer.W.ravel() for layer in run.net.layers])
-    assert [c == "#d62728" for c in style["color"]] == list(W >= 0)
+    assert np.array_equal(style["sign"] > 0, W >= 0)
     assert style["width"][np.argmax(np.abs(W))] == pytest.approx(4.0)
     with pytest.raises(ValueError, match="2-D sets only"):
         Run(defaults_for("digits")).regions()
@@ -592,3 +592,20 @@ def test_the_command_refuses_a_bad_port():
         "sys.exit(main(['playground', '--no-browser', '--port', '70000']))"
     )
     assert done.returncode == 2 and "port must be an integer from 1 to 65535" in done.stderr
+
+
+def test_accuracy_comes_from_the_history_and_a_periodic_score():
+    run = Run(defaults_for("xor"))
+    train, test = run.accuracy()
+    assert train == run.net.score(run.data.X_train, run._y_train)
+    hist_run = Run(defaults_for("xor"))
+    for _ in range(30):
+        run.tick()
+    # the last tick's rows, scored in the compiled loop: what fit's History says
+    net, opt = make_network(hist_run.settings, 2), make_optimizer(hist_run.settings)
+    X, y = hist_run.data.X_train, hist_run._y_train
+    for _ in range(30):
+        hist = net.fit(X, y, hist_run.settings.speed, optimizer=opt, shuffle=False)
+    train, test = run.accuracy()
+    assert train == hist.accuracy[-1] == 1.0
+    assert test == run.net.score(run.data.X_test, run._y_test)

@@ -195,9 +195,7 @@ def test_nothing_is_fetched_from_outside_the_server(server, browser):
         if message["method"] == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
     assert any("/static/js/bokeh" in u for u in urls), urls
-    outside = [
-        u for u in urls if not u.startswith((server, server.replace("http", "ws"), "data:"))
-    ]
+    outside = [u for u in urls if not u.startswith((server, server.replace("http", "ws"), "data:"))]
     assert outside == []
 
 

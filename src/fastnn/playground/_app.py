@@ -29,7 +29,7 @@ from bokeh.models import (
 from bokeh.palettes import Greys256, interp_palette
 from bokeh.plotting import figure
 
-from ._session import DIGITS_SHOWN, RESTART_ON, Run
+from ._session import DIGITS_SHOWN, NEGATIVE, POSITIVE, RESTART_ON, Run
 from ._state import (
     ACTIVATIONS,
     DATASETS,
@@ -264,7 +264,10 @@ class Playground:
             "x1",
             "y1",
             source=self.edge_source,
-            line_color="color",
+            line_color={
+                "field": "sign",
+                "transform": LinearColorMapper(palette=[NEGATIVE, POSITIVE], low=-1, high=1),
+            },
             line_width="width",
             line_alpha="alpha",
         )

@@ -35,6 +35,7 @@ MAX_ROWS_PER_FRAME = 200_000  # rows passed through the network in one tick
 TICK_BUDGET_S = 0.03  # a tick takes about this long at most, as measured so far
 MAX_CURVE = 2000  # points kept of a loss curve (halved, every other, when full)
 HUBBLE_MAX_STEPS = 20_000  # the regression machine's run is replayed from (0, 0)
+ACCURACY_EVERY = 10  # ticks between two scores of the held-out rows
 GRID = 60  # the decision regions' grid: GRID x GRID predictions per frame
 DIGITS_SHOWN = 8  # test images shown with their probability bars
 _GROWING = 10.0  # a loss this many times its starting value is diverging
@@ -123,6 +124,10 @@ class Run:
         self._rng = np.random.default_rng(settings.seed + 2)
         self._order = np.empty(0, dtype=np.intp)  # rows still to visit this epoch
         self._step_seconds: float | None = None  # time per step of the last tick
+        self._ticks = 0  # ticks that trained
+        self._train_accuracy = math.nan  # of the last tick's rows (History.accuracy)
+        self._test_accuracy = math.nan
+        self._test_accuracy_tick: int | None = None  # the tick it was scored at
         if settings.dataset == "hubble":
             self.machine = RegressionMachine(seed=settings.seed)
             self.machine.fit(self.data.X_train[:, 0], self.data.y_train, steps=0)
@@ -207,6 +212,8 @@ class Run:
             return 0
         losses = np.asarray(hist.step_loss)
         self._step_seconds = (time.perf_counter() - started) / len(losses)
+        self._ticks += 1
+        self._train_accuracy = hist.accuracy[-1]
         self.step += len(losses)
         self._record(float(losses.mean()), self._evaluate_test())
         self._check_growth()
@@ -289,13 +296,29 @@ class Run:
 
     # --------------------------------------------------------------- views
     def accuracy(self) -> tuple[float, float]:
-        """(training, test) accuracy of a classifier (NaN where there are no rows)."""
+        """(training, test) accuracy of a classifier (NaN where there are no rows).
+
+        Training accuracy is that of the last tick's rows, each scored by its
+        step before its update (``History.accuracy``, counted in the compiled
+        loop); before any training, and on the held-out rows, it is
+        ``Sequential.score``. The held-out score is refreshed every
+        ACCURACY_EVERY ticks (a forward pass over all those rows).
+        """
         if self.net is None:
             return math.nan, math.nan
-        train = self.net.score(self.data.X_train, self._y_train)
-        if len(self.data.X_test) == 0:
-            return train, math.nan
-        return train, self.net.score(self.data.X_test, self._y_test)
+        if math.isnan(self._train_accuracy):
+            self._train_accuracy = self.net.score(self.data.X_train, self._y_train)
+        stale = self._test_accuracy_tick is None or (
+            self._ticks - self._test_accuracy_tick >= ACCURACY_EVERY
+        )
+        if stale:
+            self._test_accuracy_tick = self._ticks
+            self._test_accuracy = (
+                self.net.score(self.data.X_test, self._y_test)
+                if len(self.data.X_test)
+                else math.nan
+            )
+        return self._train_accuracy, self._test_accuracy
 
     def _make_grid(self) -> np.ndarray:
         low, high = self.data.extent
@@ -330,12 +353,16 @@ class Run:
         cat = np.concatenate
         return {"x": nx, "y": ny, "x0": cat(x0), "y0": cat(y0), "x1": cat(x1), "y1": cat(y1)}
 
-    def edge_style(self) -> dict[str, Any]:
-        """Each weight's colour (red positive, blue negative), line width and alpha."""
+    def edge_style(self) -> dict[str, np.ndarray]:
+        """Each weight's sign (+1 drawn red, -1 blue), line width and alpha.
+
+        Width and alpha grow with the weight's size relative to the largest
+        weight of the network: 0.3 to 4 pixels, 0.15 to 1.
+        """
         W = np.concatenate([layer.W.ravel() for layer in self.net.layers if layer.W is not None])
         size = np.abs(W) / max(float(np.abs(W).max()), 1e-12)
         return {
-            "color": np.where(W >= 0, POSITIVE, NEGATIVE).tolist(),
+            "sign": np.where(W >= 0, 1.0, -1.0),
             "width": 0.3 + 3.7 * size,
             "alpha": 0.15 + 0.85 * size,
         }
