@@ -609,3 +609,18 @@ def test_accuracy_comes_from_the_history_and_a_periodic_score():
     train, test = run.accuracy()
     assert train == hist.accuracy[-1] == 1.0
     assert test == run.net.score(run.data.X_test, run._y_test)
+
+
+def test_two_tabs_are_independent_sessions():
+    first, doc1 = make_page(dataset="xor", autoplay=1)
+    second, doc2 = make_page(dataset="xor", autoplay=1, lr=0.2)
+    assert first.run.net is not second.run.net
+    before = second.run.net.params.copy()
+    for _ in range(5):
+        first.frame()
+    assert np.array_equal(second.run.net.params, before) and second.run.step == 0
+    assert doc1.title != doc2.title
+    first.widgets["hidden"].value = "3"
+    assert second.run.net.layers[0].n_out == 4 and second.settings.lr == 0.2
+    first.close()
+    second.close()
