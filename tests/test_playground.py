@@ -463,6 +463,14 @@ def test_the_knobs_reach_the_run():
     assert "ハイパー" not in page.heading.text and "プレイグラウンド" in page.heading.text
 
 
+def test_a_forged_dataset_is_refused_in_the_page():
+    page, _ = make_page(dataset="xor")
+    run = page.run
+    page.change_dataset("<img src=x>")
+    assert page.run is run and page.settings.dataset == "xor"
+    assert "&lt;img src=x&gt;" in page.notes.text and "is not one of" in page.notes.text
+
+
 def test_the_page_escapes_what_it_was_given():
     page, _ = make_page(dataset="xor", lr="<script>alert(1)</script>")
     assert "<script>" not in page.notes.text and "&lt;script&gt;" in page.notes.text

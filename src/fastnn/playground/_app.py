@@ -35,6 +35,7 @@ from ._state import (
     DATASETS,
     OPTIMIZERS,
     PLANE_SETS,
+    Notice,
     Settings,
     defaults_for,
     format_value,
@@ -518,7 +519,9 @@ class Playground:
         if self._quiet:
             return
         if name not in DATASETS:  # only a forged message can send this
-            self.messages.append(f"dataset={name!r}?")
+            notice = Notice("dataset", str(name)[:64], self.settings.dataset, "choice")
+            self.messages.append(notice_text(notice, self.settings.lang))
+            self.refresh()
             return
         self.restart(defaults_for(name, self.settings.lang))
 

@@ -39,7 +39,7 @@ def websocket_origins(host: str, port: int) -> list[str]:
         name = socket.gethostname()
         names = {name, socket.getfqdn(), "localhost", "127.0.0.1"}
         try:
-            names |= {info[4][0] for info in socket.getaddrinfo(name, None)}
+            names |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
         except OSError:
             pass
         origins += [f"{n}:{port}" for n in sorted(names)]

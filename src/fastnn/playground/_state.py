@@ -35,7 +35,7 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid")
 LANGUAGES = ("en", "ja")
 
 # The caps: what one browser tab may ask of the server.
-LIMITS = {
+LIMITS: dict[str, Any] = {
     "lr": (0.0, 100.0),  # open below: lr > 0
     "batch": (1, 4096),  # rows per step (also capped at the training rows)
     "layers": 4,  # hidden layers
