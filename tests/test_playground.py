@@ -632,3 +632,22 @@ def test_two_tabs_are_independent_sessions():
     assert second.run.net.layers[0].n_out == 4 and second.settings.lr == 0.2
     first.close()
     second.close()
+
+
+def test_a_large_network_is_redrawn_every_few_frames_a_small_one_every_frame():
+    from fastnn.playground._app import EDGES_PER_FRAME
+
+    def record(page, sent):
+        page.edge_source.on_change("data", lambda attr, old, new: sent.append(page.run.step))
+
+    for name, every in (("xor", 1), ("digits", 1 + (64 * 32 + 32 * 10) // EDGES_PER_FRAME)):
+        page, _ = make_page(dataset=name, autoplay=1)
+        sent: list = []
+        record(page, sent)
+        for _ in range(12):
+            page.frame()
+        assert len(sent) == 12 // every, name
+        page.set_playing(False)
+        page.one_step()  # paused: each step is drawn
+        assert sent[-1] == page.run.step
+        page.close()

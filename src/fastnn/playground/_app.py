@@ -49,6 +49,10 @@ __all__ = ["Playground", "make_document", "MAX_SESSIONS", "FRAME_MS", "SPEEDS"]
 
 FRAME_MS = 50  # one frame every 50 ms: 20 frames per second at most
 MAX_SESSIONS = 16  # open tabs one server trains at a time
+# A browser redraws a few hundred weighted edges in no time, thousands
+# slowly: a network of n weights is redrawn every 1 + n // EDGES_PER_FRAME
+# frames while training plays (the digits' 2,368: every 3rd frame).
+EDGES_PER_FRAME = 1000
 SPEEDS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
 
 # the lecture's palette (fastnn.plot): class 0 blue, class 1 orange, and the
@@ -84,6 +88,7 @@ class Playground:
         self.messages = [notice_text(n, settings.lang) for n in settings.notices]
         self._quiet = False  # True while the page's own values are set back
         self._sent = 0  # points of the loss curves already in the browser
+        self._frames = 0  # frames refreshed
         self.build()
         self._frame_callback = doc.add_periodic_callback(self.frame, FRAME_MS)
 
@@ -413,7 +418,11 @@ class Playground:
                 {"step": run.steps[n:], "train": run.train_loss[n:], "test": run.test_loss[n:]}
             )
         self._sent = len(run.steps)
-        if run.net is not None:
+        self._frames += 1
+        if run.net is not None and (
+            self._frames % (1 + len(self.edge_source.data["sign"]) // EDGES_PER_FRAME) == 0
+            or not self.playing
+        ):
             self.edge_source.data.update(run.edge_style())
         if s.dataset in PLANE_SETS:
             self.region_source.data = {"image": [run.regions()]}
