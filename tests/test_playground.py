@@ -546,7 +546,7 @@ def test_the_server_serves_its_own_javascript_and_refuses_other_origins():
 
 def test_websocket_origins_are_the_served_address_only():
     needs_bokeh()
-    from fastnn.playground._server import websocket_origins
+    from fastnn.playground._server import local_addresses, websocket_origins
 
     assert websocket_origins("127.0.0.1", 5006) == [
         "127.0.0.1:5006",
@@ -555,6 +555,7 @@ def test_websocket_origins_are_the_served_address_only():
     assert websocket_origins("192.168.1.20", 80) == ["192.168.1.20:80"]
     wide = websocket_origins("0.0.0.0", 8000)
     assert "localhost:8000" in wide and all(o.endswith(":8000") for o in wide)
+    assert {f"{a}:8000" for a in local_addresses()} <= set(wide)
 
 
 @pytest.mark.parametrize(

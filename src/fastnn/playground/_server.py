@@ -15,7 +15,7 @@ import socket
 import sys
 from typing import Any
 
-__all__ = ["serve", "make_server", "websocket_origins", "DEFAULT_PORT"]
+__all__ = ["serve", "make_server", "websocket_origins", "local_addresses", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 5006  # Bokeh's own default
 
@@ -36,14 +36,26 @@ def websocket_origins(host: str, port: int) -> list[str]:
     if host in ("127.0.0.1", "localhost", "::1"):
         origins += [f"localhost:{port}", f"127.0.0.1:{port}"]
     elif _is_wildcard(host):
-        name = socket.gethostname()
-        names = {name, socket.getfqdn(), "localhost", "127.0.0.1"}
+        names = {socket.gethostname(), socket.getfqdn(), "localhost", "127.0.0.1"}
+        origins += [f"{n}:{port}" for n in names | set(local_addresses())]
+    return sorted(set(origins))
+
+
+def local_addresses() -> list[str]:
+    """This machine's IP addresses as other machines reach it (none found: [])."""
+    found = set()
+    try:
+        found |= {str(i[4][0]) for i in socket.getaddrinfo(socket.gethostname(), None)}
+    except OSError:
+        pass
+    # the address of the route out: a UDP socket's connect sends nothing
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
-            names |= {str(info[4][0]) for info in socket.getaddrinfo(name, None)}
+            probe.connect(("10.255.255.255", 1))
+            found.add(probe.getsockname()[0])
         except OSError:
             pass
-        origins += [f"{n}:{port}" for n in sorted(names)]
-    return sorted(set(origins))
+    return sorted(a for a in found if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
 
 
 def _is_wildcard(host: str) -> bool:
@@ -130,7 +142,10 @@ def serve(
     """
     server = make_server(port, host, lang)
     server.start()
-    shown = f"[{host}]" if ":" in host else host
+    shown = host
+    if _is_wildcard(host):  # a reachable address to print, not 0.0.0.0
+        shown = next(iter(local_addresses()), socket.gethostname())
+    shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{port}/"
     print(f"fastnn playground: {url}  (Ctrl-C stops it)")
     print(f"  a ready setup: {url}?dataset=xor&lr=0.1&batch=1&optimizer=adam&hidden=4,4&autoplay=1")
