@@ -317,6 +317,11 @@ def test_hubble_diverges_above_its_stability_limit_and_says_where():
         run.tick()
     assert run.status == "diverged" and run.title().endswith("· diverged")
     assert run.step == run.diverged_at - 1 and np.all(np.isfinite(run.path()))
+    # the drawn path stops one point after it left the map far behind
+    far = 1000 * max(np.abs(run.machine.closed_form()))
+    path = run.path()
+    assert np.abs(path[:-1]).max() <= far < np.abs(path[-1]).max()
+    assert np.array_equal(path[:-1], np.vstack([[0, 0], run.machine.path])[: len(path) - 1])
     assert run.tick() == 0  # stays stopped
     stopped = run.step
     run.retune(run.settings.with_(lr=0.5 * limit))  # the path is replayed at the new rate
@@ -475,6 +480,15 @@ def test_the_page_escapes_what_it_was_given():
     page, _ = make_page(dataset="xor", lr="<script>alert(1)</script>")
     assert "<script>" not in page.notes.text and "&lt;script&gt;" in page.notes.text
     assert "href='?dataset=xor&amp;" in page.share.text
+
+
+def test_the_status_writes_numbers_of_any_size_briefly():
+    page, _ = make_page(dataset="hubble", lr=0.55, speed=300, autoplay=1)
+    for _ in range(3):
+        page.frame()
+    assert page.run.status == "growing" and page.run.loss > 1e100
+    assert len(page.status.text) < 400 and "too large" in page.status.text
+    assert re.search(r"a = -?\d\.\d+e\+\d+ km/s/Mpc", page.status.text), page.status.text
 
 
 def test_every_dataset_opens_and_plays():

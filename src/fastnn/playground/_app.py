@@ -360,10 +360,13 @@ class Playground:
     def _hubble_views(self, v: dict) -> list:
         run = self.run
         x, y = run.data.X_train[:, 0], run.data.y_train
+        pad = 0.1 * (y.max() - y.min())
         fit = figure(
             title=v["fit"],
             height=360,
             width=460,
+            x_range=(0.0, 2.2),
+            y_range=(y.min() - pad, y.max() + pad),  # a line gone wild leaves the view
             x_axis_label=v["distance"],
             y_axis_label=v["velocity"],
             tools=TOOLS,
@@ -438,7 +441,7 @@ class Playground:
             self.line_source.data = {"x": [0.0, 2.2], "y": [m.b, 2.2 * m.a + m.b]}
             path = run.path()
             self.path_source.data = {"a": path[:, 0].tolist(), "b": path[:, 1].tolist()}
-            self.ball_source.data = {"a": [m.a], "b": [m.b]}
+            self.ball_source.data = {"a": path[-1:, 0].tolist(), "b": path[-1:, 1].tolist()}
         self.status.text = self._status_html()
         self.notes.text = "".join(
             f"<div style='color:#a50f15'>{html.escape(m)}</div>" for m in self.messages[-6:]
@@ -470,7 +473,7 @@ class Playground:
             )
             text += st["accuracy"].format(train=_percent(train_acc), test=more)
         else:
-            text += st["dials"].format(a=run.machine.a, b=run.machine.b)
+            text += st["dials"].format(a=_dial(run.machine.a), b=_dial(run.machine.b))
         out = html.escape(text)
         if run.status == "growing":
             out += f"<br><b style='color:#a50f15'>{html.escape(st['growing'].format(lr=s.lr))}</b>"
@@ -583,10 +586,16 @@ class Playground:
 
 
 def _number(v: float) -> str:
-    """A loss as the page writes it: "12,345" from 100 up, else four significant digits."""
-    if not math.isfinite(v):
-        return str(v)
+    """A loss as the page writes it: "12,345" from 100 up, "1.234e+08" from a
+    million, else four significant digits."""
+    if not math.isfinite(v) or abs(v) >= 1e6:
+        return f"{v:.4g}"
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.4g}"
+
+
+def _dial(v: float) -> str:
+    """a or b of the regression machine: "454.16", or "-3.019e+153" once it flies off."""
+    return f"{v:.2f}" if abs(v) < 1e6 else f"{v:.4g}"
 
 
 def _percent(p: float) -> str:

@@ -386,8 +386,17 @@ class Run:
         return a, b, self.machine.loss(ga, gb)
 
     def path(self) -> np.ndarray:
-        """(a, b) from the start through every step (thinned to MAX_CURVE points)."""
+        """(a, b) from the start through every step, shape (k, 2).
+
+        Thinned to at most MAX_CURVE points; a diverging path ends at its
+        first point beyond 1000 times the size of the minimum's (a, b): the
+        ball has left the map, and a browser cannot draw 1e150.
+        """
         p = np.vstack([np.zeros((1, 2)), self.machine.path])
+        far = 1000 * max(np.abs(self.machine.closed_form()))
+        out = np.flatnonzero(np.abs(p).max(axis=1) > far)
+        if len(out):
+            p = p[: out[0] + 1]
         return p[np.r_[_thin(len(p) - 1, MAX_CURVE), len(p) - 1]] if len(p) > 1 else p
 
 
