@@ -1,4 +1,4 @@
-"""The command line: ``python -m fastnn tour [--out DIR]``.
+"""The command line: ``python -m fastnn tour [--out DIR]`` and ``python -m fastnn playground``.
 
 Runs the lecture end to end (see :mod:`fastnn.tour`), printing what each
 step shows and writing its figures into DIR (default ``./tour``) as PNG
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main", "build_parser", "DEFAULT_OUT"]
 
@@ -58,7 +59,44 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed of every split, initialisation and shuffle (default: 0)",
     )
+    _add_playground(commands)
     return parser
+
+
+def _add_playground(commands: Any) -> None:
+    """``playground [--port N] [--lang en|ja] [--no-browser] [--host ADDR]``."""
+    play = commands.add_parser(
+        "playground",
+        help="serve the browser playground: the engine learns live while you turn the knobs",
+        description="Serve the browser playground (needs the extra fastnn[playground]) at\n"
+        "http://127.0.0.1:PORT/ and open it in the default browser. Settings go in\n"
+        "the URL: /?dataset=xor&lr=0.1&batch=1&optimizer=adam&hidden=4,4&autoplay=1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    play.add_argument("--port", type=int, default=5006, help="TCP port (default: 5006)")
+    play.add_argument(
+        "--lang", choices=("en", "ja"), default="en", help="language of the page (default: en)"
+    )
+    play.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+    play.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to listen on (default: 127.0.0.1, this machine only). To serve a "
+        "classroom, give this machine's address on the local network (or 0.0.0.0): anyone "
+        "who can reach it can then open the page and make the server train",
+    )
+
+
+def _playground(prog: str, args: argparse.Namespace) -> int:
+    from .playground import serve
+
+    try:
+        serve(port=args.port, host=args.host, lang=args.lang, open_browser=not args.no_browser)
+    except (ImportError, ValueError, OSError) as exc:
+        print(f"{prog} playground: error: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, OSError) else 2
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "playground":
+        return _playground(parser.prog, args)
     if args.seed < 0:
         print(f"{parser.prog} tour: error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
         return 2
