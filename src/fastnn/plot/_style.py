@@ -132,11 +132,12 @@ def figure_lang(lang: Any) -> str:
 
 
 def _in_font(fig: Figure, lang: str) -> Figure:
-    """Set every text of a Japanese figure (ticks drawn later too) in the Japanese font,
-    falling back to matplotlib's default font for glyphs it lacks (ŷ, ∝, ⋮)."""
+    """Set every text of a Japanese figure (ticks drawn later too) in matplotlib's own
+    font (DejaVu Sans, shipped with it) for Latin letters, digits and symbols, as in
+    the English figures, and the Japanese font for every glyph that DejaVu lacks."""
     if lang != "ja":
         return fig
-    families = [japanese_font(), "DejaVu Sans"]
+    families = ["DejaVu Sans", japanese_font()]
     for text in fig.findobj(Text):
         text.set_fontfamily(families)
     for ax in fig.axes:

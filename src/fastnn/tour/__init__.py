@@ -38,7 +38,7 @@ from typing import TextIO
 from . import learning, networks, neurons, practice
 from ._core import LANGUAGES, _Tour
 
-__all__ = ["run", "select_steps", "STEPS", "STEP_HELP", "LANGUAGES"]
+__all__ = ["run", "select_steps", "Lecture", "STEPS", "STEP_HELP", "LANGUAGES"]
 
 # The one list of the tour's steps: name, the step, what it shows in one line.
 _LECTURE: tuple[tuple[str, Callable[[_Tour], dict], str], ...] = (
@@ -117,6 +117,86 @@ def select_steps(only: Iterable[str] | None = None) -> list:
     if not wanted:
         raise ValueError(f"no step given; the steps are: {', '.join(STEPS)}")
     return [name for name in STEPS if name in wanted]
+
+
+class Lecture:
+    """The lecture one step at a time, as the notebooks run it.
+
+    Each :meth:`step` runs the very step of ``python -m fastnn tour``: it prints
+    the narration with the numbers of this run, writes the step's figures into
+    ``out_dir`` and shows them (inline in Jupyter). Steps share what they
+    computed, as in one tour, so the steps of a ``Lecture`` give the numbers
+    :func:`run` gives for the same seed::
+
+        lecture = fastnn.tour.Lecture(lang="ja")
+        r = lecture.step("regression")
+        r["a"], r["b"]          # the line gradient descent found
+
+    Parameters
+    ----------
+    lang : {"en", "ja"}
+        Language of the narration and of the figures (Japanese figures need
+        ``fastnn[ja]``).
+    seed : int
+        Seeds every split, initialisation and shuffle, as in :func:`run`.
+    out_dir : str or Path
+        Directory for the PNG figures; created if missing.
+    show : bool
+        Show each figure as it is made, with ``IPython.display`` when IPython
+        is installed (outside IPython nothing is shown).
+    stream : text file, optional
+        Where the narration goes; default ``sys.stdout``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown language or a negative seed.
+    """
+
+    def __init__(
+        self,
+        lang: str = "en",
+        seed: int = 0,
+        out_dir: str | Path = "figures",
+        show: bool = True,
+        stream: TextIO | None = None,
+    ) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+        if int(seed) != seed or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        display = None
+        if show:
+            try:
+                from IPython.display import display
+            except ImportError:  # plain Python: the figures are in out_dir
+                display = None
+        self._stream = stream
+        self._tour = _Tour(out, lang, stream, seed=int(seed), show=display)
+
+    @property
+    def results(self) -> dict:
+        """What every step run so far returned, by step name."""
+        return self._tour.results
+
+    def step(self, name: str) -> dict:
+        """Run one step of the lecture; return what it computed (as :func:`run` does).
+
+        Raises
+        ------
+        ValueError
+            For an unknown step name; the message lists the steps.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a step name (str), got {type(name).__name__}")
+        if name not in STEPS:
+            raise ValueError(f"unknown step {name!r}; the steps are: {', '.join(STEPS)}")
+        tour = self._tour
+        tour.stream = sys.stdout if self._stream is None else self._stream
+        tour.results[name] = STEPS[name](tour)
+        return tour.results[name]
 
 
 def run(

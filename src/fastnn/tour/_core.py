@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -62,6 +63,7 @@ class _Tour:
     seed: int = 0
     results: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
+    show: Callable[[Any], Any] | None = None  # also show each figure (in a notebook)
 
     def words(self, section: str) -> dict[str, Any]:
         """The templates of one section of the narration, in the tour's language."""
@@ -101,6 +103,8 @@ class _Tour:
         fig.savefig(path, dpi=110)
         files.append(name)
         self.say("common", "figure", path=path)
+        if self.show is not None:
+            self.show(fig)
 
     @property
     def plot(self) -> Any:
