@@ -37,8 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "numbers of this run, and writes its figures as PNG files into --out\n"
         f"(default: ./{DEFAULT_OUT}).",
         epilog=f"steps, in order:\n{steps}\n\nThe same lecture as Jupyter notebooks, in "
-        "English and Japanese:\n  python -m fastnn notebooks   "
-        '(needs pip install "fastnn[notebooks]")',
+        'English and Japanese (pip install "fastnn[notebooks]"):\npython -m fastnn notebooks',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tour.add_argument(

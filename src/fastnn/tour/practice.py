@@ -16,7 +16,7 @@ from ..layers import Dense, Dropout
 from ..network import Sequential
 from ..optim import SGD, AdaGrad, Adam, RMSprop
 from ..regression import RegressionMachine, steps_within
-from ._core import _arch, _digits_net, _digits_split, _Tour, narration
+from ._core import _arch, _digits_net, _digits_split, _Tour
 from .learning import FULL, TOO_LARGE, step_data, step_regression
 from .networks import step_digits
 
@@ -644,7 +644,7 @@ def step_overfitting(tour: _Tour) -> dict:
     files: list = []
     if tour.out_dir is not None:
         fw = tour.figure_words(T)
-        drawn_names = narration(tour.figure_lang)[T]["names"]
+        drawn_names = fw["names"]
         fig_labels = {
             key: drawn_names[key].format(
                 wd=cfg["weight_decay"], p=cfg["dropout"], patience=cfg["patience"]
