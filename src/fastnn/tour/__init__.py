@@ -142,8 +142,8 @@ class Lecture:
     out_dir : str or Path
         Directory for the PNG figures; created if missing.
     show : bool
-        Show each figure as it is made, with ``IPython.display`` when IPython
-        is installed (outside IPython nothing is shown).
+        Show each figure as it is made, with ``IPython.display``, when running
+        in IPython or Jupyter (elsewhere the figures are in ``out_dir``).
     stream : text file, optional
         Where the narration goes; default ``sys.stdout``.
 
@@ -168,11 +168,14 @@ class Lecture:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         display = None
-        if show:
+        if show:  # inside IPython (Jupyter) only: plain Python finds them in out_dir
             try:
+                from IPython import get_ipython
                 from IPython.display import display
-            except ImportError:  # plain Python: the figures are in out_dir
+            except ImportError:
                 display = None
+            else:
+                display = display if get_ipython() is not None else None
         self._stream = stream
         self._tour = _Tour(out, lang, stream, seed=int(seed), show=display)
 

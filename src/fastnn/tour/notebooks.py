@@ -55,7 +55,7 @@ import fastnn
 from fastnn.datasets import load_digits, load_hubble
 from fastnn.tour import Lecture
 
-LANG = {lang!r}  # "en" or "ja": narration and figures
+LANG = {lang!r}  # {c[lang]}
 SEED = 0
 lecture = Lecture(lang=LANG, seed=SEED, out_dir="figures")"""
 
@@ -73,7 +73,7 @@ for w in [-2.0, -1.0, 0.0, 1.0, 2.0]:
     net.layers[0].W[0, 0] = w
     print(f"w = {{w:+.1f}}  ->  prediction {{net.predict(x)[0, 0]:+.4f}}")""",
     "regression": """\
-x, v = load_hubble()  # distance (Mpc), velocity (km/s)
+x, v = load_hubble()  # {c[hubble]}
 m = fastnn.RegressionMachine(seed=SEED).fit(x, v, lr={full_lr}, steps={full_steps})
 print(f"a = {{m.a:.2f}} km/s/Mpc, b = {{m.b:.2f}} km/s, E = {{m.loss(m.a, m.b):,.0f}}")
 fastnn.plot.loss_surface(m, lang=LANG)""",
@@ -81,7 +81,7 @@ fastnn.plot.loss_surface(m, lang=LANG)""",
 X, y = load_digits()
 X = X / 16.0
 perm = np.random.default_rng(SEED).permutation(len(X))
-test, train = perm[: len(X) // 4], perm[len(X) // 4 :]  # a quarter held out
+test, train = perm[: len(X) // 4], perm[len(X) // 4 :]  # {c[held_out]}
 net = fastnn.Sequential(
     [fastnn.Dense(64, 32, activation="relu"), fastnn.Dense(32, 10, activation="softmax")],
     loss="cross_entropy",
@@ -91,18 +91,18 @@ history = net.fit(
     X[train], y[train], epochs={epochs}, batch_size={mini_bs}, optimizer=fastnn.SGD(lr={mini_lr})
 )
 print(len(history.step_loss), "updates; test accuracy", net.score(X[test], y[test]))
-fastnn.plot.loss_per_step({{"mini-batch": history}}, lang=LANG)""",
+fastnn.plot.loss_per_step({{"{c[mini]}": history}}, lang=LANG)""",
     "neuron": """\
 from fastnn import logic
 
 print(logic.truth_table(logic.XOR))
-print(logic.ripple_adder([1, 1, 0, 1], [0, 1, 1, 0]))  # 11 + 6, bits from the lowest""",
+print(logic.ripple_adder([1, 1, 0, 1], [0, 1, 1, 0]))  # {c[bits]}""",
     "perceptron": """\
 import warnings
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 with warnings.catch_warnings():
-    warnings.simplefilter("ignore", fastnn.ConvergenceWarning)  # XOR does not converge
+    warnings.simplefilter("ignore", fastnn.ConvergenceWarning)  # {c[xor]}
     for name, y in {{"AND": [0, 0, 0, 1], "XOR": [0, 1, 1, 0]}}.items():
         p = fastnn.Perceptron(seed=SEED).fit(X, y)
         print(name, "converged:", p.converged_, "predictions:", p.predict(X))""",
@@ -125,7 +125,7 @@ fastnn.plot.decision_regions(net, X, y, lang=LANG)""",
 X, y = load_digits()
 X = X / 16.0
 perm = np.random.default_rng(SEED).permutation(len(X))
-test, train = perm[: len(X) // 4], perm[len(X) // 4 :]  # a quarter held out
+test, train = perm[: len(X) // 4], perm[len(X) // 4 :]  # {c[held_out]}
 net = fastnn.Sequential(
     [fastnn.Dense(64, 32, activation="relu"), fastnn.Dense(32, 10, activation="softmax")],
     loss="cross_entropy",
@@ -150,7 +150,7 @@ print(f"Adam: a = {{m.a:.2f}}, b = {{m.b:.2f}}")
 fastnn.plot.loss_surface(m, lang=LANG)""",
     "scaling": """\
 x, v = load_hubble()
-z = (x - x.mean()) / x.std()  # mean 0, standard deviation 1
+z = (x - x.mean()) / x.std()  # {c[z]}
 m = fastnn.RegressionMachine(seed=SEED).fit(z, v, lr={scaled_lr}, steps={scaled_steps})
 print(f"a' = {{m.a:.2f}}, b' = {{m.b:.2f}}, E = {{m.loss(m.a, m.b):,.0f}}")
 fastnn.plot.loss_surface(m, lang=LANG)""",
@@ -165,7 +165,7 @@ net = fastnn.Sequential(
     seed=SEED,
 )
 rng = np.random.default_rng(SEED)
-for layer in net.layers:  # He: a standard deviation of sqrt(2 / n_in)
+for layer in net.layers:  # {c[he]}
     layer.W[...] = rng.normal(0.0, np.sqrt(2.0 / layer.n_in), size=layer.W.shape)
 fastnn.plot.activation_histograms(net, X, lang=LANG)""",
     "overfitting": """\
@@ -190,7 +190,7 @@ history = net.fit(
     callbacks=[fastnn.EarlyStopping(patience={patience})],
 )
 print("validation accuracy", history.val_accuracy[-1])
-fastnn.plot.learning_curves({{"l2": history}}, lang=LANG)""",
+fastnn.plot.learning_curves({{"{c[l2]}": history}}, lang=LANG)""",
     "summary": """\
 for name, result in lecture.results.items():
     print(name, sorted(key for key in result if key != "figures"))""",
@@ -246,8 +246,8 @@ def notebook_text(lang: str) -> dict[str, Any]:
 def code_cells(lang: str) -> dict[str, list[str]]:
     """The code of each step's section, by step name: the tour's step, then the
     few lines of fastnn. ``"setup"`` is the notebook's first code cell."""
-    settings = _settings()
-    cells = {"setup": [_SETUP.format(lang=lang)]}
+    settings = {**_settings(), "c": notebook_text(lang)["comments"]}
+    cells = {"setup": [_SETUP.format(lang=lang, c=settings["c"])]}
     for name in STEPS:
         cells[name] = [f'r = lecture.step("{name}")', _TRY[name].format(**settings)]
     return cells
