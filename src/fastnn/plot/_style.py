@@ -104,7 +104,7 @@ def japanese_font() -> str | None:
 
     try:
         with matplotlib.rc_context():
-            import matplotlib_fontja
+            import matplotlib_fontja  # type: ignore[import-untyped]
     except ImportError:
         return None
     return str(getattr(matplotlib_fontja, "FONT_NAME", "IPAexGothic"))
@@ -137,7 +137,7 @@ def _in_font(fig: Figure, lang: str) -> Figure:
     the English figures, and the Japanese font for every glyph that DejaVu lacks."""
     if lang != "ja":
         return fig
-    families = ["DejaVu Sans", japanese_font()]
+    families = ["DejaVu Sans", str(japanese_font())]
     for text in fig.findobj(Text):
         text.set_fontfamily(families)
     for ax in fig.axes:

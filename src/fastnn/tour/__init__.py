@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import learning, networks, neurons, practice
 from ._core import LANGUAGES, _Tour
@@ -167,17 +167,18 @@ class Lecture:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        display = None
+        shown: Callable[[Any], Any] | None = None
         if show:  # inside IPython (Jupyter) only: plain Python finds them in out_dir
             try:
                 from IPython import get_ipython
                 from IPython.display import display
             except ImportError:
-                display = None
+                pass
             else:
-                display = display if get_ipython() is not None else None
+                if get_ipython() is not None:
+                    shown = display
         self._stream = stream
-        self._tour = _Tour(out, lang, stream, seed=int(seed), show=display)
+        self._tour = _Tour(out, lang, stream, seed=int(seed), show=shown)
 
     @property
     def results(self) -> dict:
