@@ -47,7 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"directory for the figures, created if missing (default: ./{DEFAULT_OUT})",
     )
     tour.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the narration (default: en)"
+        "--lang",
+        choices=LANGUAGES,
+        default="en",
+        help="language of the narration and the figures (default: en; Japanese figures "
+        'need pip install "fastnn[ja]")',
     )
     tour.add_argument(
         "--only",

@@ -23,8 +23,12 @@ holds one module per chapter of the lecture:
 - ``_core``: the state the steps share, how they speak, the digits split
 
 Narration is data, one file per language: ``text/en.json`` and
-``text/ja.json`` (a translator edits them without touching code). Figure
-text is English.
+``text/ja.json`` (a translator edits them without touching code). So is the
+text of the figures: the tour's own in ``text/figures.<lang>.json``, the rest
+in :mod:`fastnn.plot`'s tables; Japanese figures need ``fastnn[ja]`` (without
+it they are drawn in English, and the tour says so once). The lecture as
+notebooks is generated from these steps and texts by
+:mod:`fastnn.tour.notebooks`; :class:`Lecture` runs it a step at a time.
 """
 
 from __future__ import annotations
@@ -218,7 +222,8 @@ def run(
         Directory for the PNG figures; created if missing. Default
         ``./tour``, as on the command line.
     lang : {"en", "ja"}
-        Language of the narration (figures are in English).
+        Language of the narration and of the figures (Japanese figures need
+        ``fastnn[ja]``; without it they are English, as the tour says once).
     only : iterable of str, optional
         Run just these steps (in the tour's order); default all of
         :data:`STEPS`.
