@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
-nbformat = pytest.importorskip("nbformat", reason="the notebooks need fastnn[notebooks]")
 
 import matplotlib  # noqa: E402
 
@@ -23,8 +22,14 @@ from fastnn.tour import notebooks  # noqa: E402
 COMMITTED = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+@pytest.fixture
+def nbformat():
+    """nbformat, which writing the notebooks needs (fastnn[notebooks])."""
+    return pytest.importorskip("nbformat", reason="the notebooks need fastnn[notebooks]")
+
+
 @pytest.mark.parametrize("lang", tour.LANGUAGES)
-def test_committed_notebooks_are_those_the_tour_generates(lang, tmp_path):
+def test_committed_notebooks_are_those_the_tour_generates(lang, tmp_path, nbformat):
     path = COMMITTED / notebooks.FILE_NAMES[lang]
     if not path.exists():
         pytest.skip("no checkout of the repository beside the tests")
@@ -34,7 +39,7 @@ def test_committed_notebooks_are_those_the_tour_generates(lang, tmp_path):
     )
 
 
-def test_check_tells_a_stale_notebook(tmp_path, capsys):
+def test_check_tells_a_stale_notebook(tmp_path, capsys, nbformat):
     notebooks.write(tmp_path)
     assert notebooks.main(["--check", str(tmp_path)]) == 0
     path = tmp_path / notebooks.FILE_NAMES["ja"]
@@ -44,7 +49,7 @@ def test_check_tells_a_stale_notebook(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("lang", tour.LANGUAGES)
-def test_a_section_per_step_in_the_lecture_order_without_outputs(lang):
+def test_a_section_per_step_in_the_lecture_order_without_outputs(lang, nbformat):
     nb = notebooks.build(lang)
     nbformat.validate(nb)
     headings = [
@@ -133,7 +138,7 @@ def test_lecture_refuses_bad_arguments(tmp_path):
     assert lecture.results == {}
 
 
-def test_notebooks_command_writes_them_and_says_how_to_open_them(tmp_path, capsys):
+def test_notebooks_command_writes_them_and_says_how_to_open_them(tmp_path, capsys, nbformat):
     out = tmp_path / "lecture"
     assert fastnn_main(["notebooks", "--out", str(out), "--no-jupyter"]) == 0
     text = capsys.readouterr().out
@@ -156,7 +161,7 @@ def test_tour_help_mentions_the_notebooks(capsys):
     assert "python -m fastnn notebooks" in text and "fastnn[notebooks]" in text
 
 
-def test_notebook_generation_needs_no_copy_of_the_repository(tmp_path):
+def test_notebook_generation_needs_no_copy_of_the_repository(tmp_path, nbformat):
     shutil.rmtree(tmp_path, ignore_errors=True)
     paths = notebooks.write(tmp_path / "x")
     assert [p.name for p in paths] == ["lecture_en.ipynb", "lecture_ja.ipynb"]
