@@ -217,8 +217,9 @@ def write_all(app: Any) -> None:
 
 def check_documented(app: Any, env: Any) -> None:
     """Sphinx ``env-check-consistency``: every public name has a docstring."""
-    import fastnn
     from sphinx.util import logging
+
+    import fastnn
 
     logger = logging.getLogger("fastnn.docs")
     names = [(f"fastnn.{n}", getattr(fastnn, n)) for n in fastnn.__all__ if n != "__version__"]

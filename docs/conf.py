@@ -68,4 +68,3 @@ def setup(app):  # noqa: ANN001, ANN201
     app.connect("builder-inited", _build_pages.write_all)
     app.connect("env-check-consistency", _build_pages.check_documented)
     return {"parallel_read_safe": True}
-
