@@ -17,7 +17,7 @@ python -c "import matplotlib_fontja, nbclient, nbformat, sphinx, myst_nb, numpyd
 
 python -m pytest -q -p no:cacheprovider tests/test_plot_lang.py tests/test_notebooks.py
 python -m pytest -q -p no:cacheprovider tests/test_tour.py \
-  -k "japanese or help_lists or narration_languages"
+  -k "japanese or help_lists or narration_languages or ja"
 
 python -m fastnn.tour.notebooks --check notebooks
 rm -rf docs/_build docs/_generated
