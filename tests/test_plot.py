@@ -407,7 +407,7 @@ def test_feature_maps_rows_for_the_input_and_each_image_layer():
     image = np.random.default_rng(0).uniform(size=(6, 6))
     fig = plot.feature_maps(net, image, label=3)
     rows = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel() and ax.images]
-    assert rows == ["input\n(1, 6, 6)", "conv 3x3, relu\n→ (3, 6, 6)", "MaxPool2D(2)\n→ (3, 3, 3)"]
+    assert rows == ["input\n(1, 6, 6)", "conv 3x3, relu\n→ (3, 6, 6)", "max pool 2x2\n→ (3, 3, 3)"]
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 1 + 3 + 3
     titles = [ax.get_title() for ax in panels]

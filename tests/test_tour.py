@@ -7,6 +7,7 @@ import re
 import string
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -600,6 +601,76 @@ SAYS = {
 MODE_NAMES = {"フルバッチ": "full batch", "ミニバッチ": "mini-batch", "オンライン": "online"}
 
 
+def _figure_language(lang):
+    """The language a tour in ``lang`` draws its figures in (Japanese needs fastnn[ja])."""
+    from fastnn.plot._style import japanese_font
+
+    return "ja" if lang == "ja" and japanese_font() is not None else "en"
+
+
+# What the figures of a tour in that language write, where the tests read their numbers.
+DRAWN = {
+    "en": {
+        "big": "E = {e1} after {steps} steps",
+        "rate": "lr = {lr} ",
+        "bowl": "Standardised",
+        "valley": "Distance in Mpc",
+        "within": "lr={lr}, until within 1%",
+        "steps": "({n} steps)",
+        "wrong": "{wrong} of {n} points wrong",
+        "learned": "learned in {n} epochs",
+        "held": r"held-out: ([\d.]+)%",
+        "right": r"(?P<right>\d+) of (?P<n>\d+) right",
+        "after": "{acc}% of the test images right",
+        "gap_title": "How far above the minimum",
+        "opt": "{name}, lr={lr}: {steps} steps",
+        "opt_line": "{name}, lr={lr}:",
+        "std": "std ",
+        "mode": "{name}, lr={lr}",
+        "spe": "{label}: {spe} update{s}/epoch",
+    },
+    "ja": {
+        "big": "{steps} ステップ後 E = {e1}",
+        "rate": "学習率 {lr} (",
+        "bowl": "標準化した距離",
+        "valley": "距離 (Mpc) のまま",
+        "within": "学習率 {lr}, 1% 以内まで",
+        "steps": "({n} ステップ)",
+        "wrong": "{n} 点中 {wrong} 点が誤り",
+        "learned": "{n} エポックで学習できた",
+        "held": r"テスト: .*?([\d.]+)%$",
+        "right": r"(?P<n>\d+) 枚中 (?P<right>\d+) 枚正解",
+        "after": "テスト画像の {acc}% が正解",
+        "gap_title": "最小値からの高さ",
+        "opt": "{name}, 学習率 {lr}: {steps} ステップ",
+        "opt_line": "{name}, 学習率 {lr}:",
+        "std": "標準偏差 ",
+        "mode": "{name}, 学習率 {lr}",
+        "spe": "{label}: 1 エポックに {spe} 回更新",
+    },
+}
+# The names the Japanese figures give what the narration names in English.
+DRAWN_NAMES = {
+    "ja": {
+        "momentum 0.9": "モーメンタム 0.9",
+        "Nesterov 0.9": "ネステロフ 0.9",
+        "small": "小さな値",
+    }
+}
+
+
+def written(lang):
+    """What the figures of a tour in ``lang`` write (see DRAWN)."""
+    return DRAWN[_figure_language(lang)]
+
+
+def drawn_name(lang, name):
+    """A name as the narration says it, written as that language's figures write it."""
+    for said, drawn in DRAWN_NAMES.get(_figure_language(lang), {}).items():
+        name = name.replace(said, drawn)
+    return name
+
+
 def says(lang, key, text, step):
     """Every match of the pattern ``key`` in the narration of step number ``step``."""
     part = re.split(r"^== \d+\. ", text, flags=re.M)[step]
@@ -622,13 +693,13 @@ def test_regression_too_large_a_rate_figure_ends_where_the_narration_does(narrat
     big = results["regression"]["too_large"]
     said = says(lang, "grows", text, 3)[0]
     ax = figures["regression_learning_rate.png"].axes[0]
-    drawn = line(ax, f"lr = {big['lr']} ")
+    drawn = line(ax, written(lang)["rate"].format(lr=big["lr"]))
     steps, E = drawn.get_xdata(), drawn.get_ydata()
     assert int(said["steps"]) == steps[-1] == len(steps) - 1 == big["steps"]
     assert said["e0"] == f"{E[0]:,.0f}" and steps[0] == 0  # the start
     assert said["e1"] == f"{E[-1]:.3g}"  # after the last step
     assert E[-1] == pytest.approx(big["loss_end"], rel=1e-12)
-    assert f"E = {said['e1']} after {said['steps']} steps" in drawn.get_label()
+    assert written(lang)["big"].format(e1=said["e1"], steps=said["steps"]) in drawn.get_label()
 
 
 def test_scaling_lists_exactly_the_steps_it_counts_and_draws(narrated):
@@ -638,9 +709,9 @@ def test_scaling_lists_exactly_the_steps_it_counts_and_draws(narrated):
     listed = said["losses"].split(" -> ")
     assert len(listed) == steps + 1  # the start, then each counted step
     fig = figures["scaling_surfaces.png"]
-    [bowl] = [ax for ax in fig.axes if ax.get_title().startswith("Standardised")]
-    path = line(bowl, f"lr={results['scaling']['lr']}, until within 1%")
-    assert path.get_label().endswith(f"({steps} steps)")
+    [bowl] = [ax for ax in fig.axes if ax.get_title().startswith(written(lang)["bowl"])]
+    path = line(bowl, written(lang)["within"].format(lr=results["scaling"]["lr"]))
+    assert path.get_label().endswith(written(lang)["steps"].format(n=steps))
     ab = path.get_xydata()
     assert len(ab) == steps + 1
     x, y = datasets.load_hubble()
@@ -650,9 +721,9 @@ def test_scaling_lists_exactly_the_steps_it_counts_and_draws(narrated):
     target = float(said["target"].replace(",", ""))
     assert E[-1] < target <= E[-2]  # within 1% exactly from this step on
     needs = says(lang, "needs", text, 11)[0]
-    [valley] = [ax for ax in fig.axes if ax.get_title().startswith("Distance in Mpc")]
-    raw = line(valley, f"lr={needs['lr']}, until within 1%")
-    assert raw.get_label().endswith(f"({needs['steps']} steps)")
+    [valley] = [ax for ax in fig.axes if ax.get_title().startswith(written(lang)["valley"])]
+    raw = line(valley, written(lang)["within"].format(lr=needs["lr"]))
+    assert raw.get_label().endswith(written(lang)["steps"].format(n=needs["steps"]))
 
 
 def test_perceptron_mistakes_said_are_the_mistakes_ringed(narrated):
@@ -662,11 +733,11 @@ def test_perceptron_mistakes_said_are_the_mistakes_ringed(narrated):
     said = says(lang, "xor", text, 6)[0]
     ringed = [each for each in by_name["XOR"].lines if each.get_gid() == "wrong"]
     assert len(ringed) == 1 and len(ringed[0].get_xdata()) == int(said["wrong"])
-    assert f"{said['wrong']} of {said['n']} points wrong" in by_name["XOR"].get_title()
+    assert written(lang)["wrong"].format(**said.groupdict()) in by_name["XOR"].get_title()
     assert int(said["wrong"]) == results["perceptron"]["XOR"]["wrong"] > 0
     for match in says(lang, "learned", text, 6):
         ax = by_name[match["name"]]
-        assert f"learned in {match['epochs']} epochs" in ax.get_title()
+        assert written(lang)["learned"].format(n=match["epochs"]) in ax.get_title()
         ringed = [each for each in ax.lines if each.get_gid() == "wrong"]
         assert len(ringed[0].get_xdata()) == 0
 
@@ -679,8 +750,8 @@ def test_overfitting_differences_are_those_of_the_accuracies_shown(narrated):
     axes = [ax for ax in figures["overfitting_curves.png"].axes if ax.get_visible()]
     shown = {}  # held-out accuracy in each panel's legend, at the end or the kept epoch
     for ax in axes:
-        [held] = [t for t in legend(ax) if t.startswith("held-out: ")]
-        shown[ax.get_title()] = re.match(r"held-out: ([\d.]+)%", held).group(1)
+        [held] = [m for t in legend(ax) if (m := re.match(written(lang)["held"], t))]
+        shown[ax.get_title()] = held.group(1)
     panels = list(shown)
     assert shown[panels[0]] == plain["te"]
     of, n_test = results["overfitting"], results["digits"]["n_test"]
@@ -698,7 +769,8 @@ def test_digits_misread_and_most_frequent_mistakes_as_the_figures_show(narrated)
     lang, results, text, figures = narrated
     said = says(lang, "misread", text, 8)[0]
     ax = figures["digits_confusion.png"].axes[0]
-    right, n = map(int, re.search(r"(\d+) of (\d+) right", ax.get_title()).groups())
+    counted = re.search(written(lang)["right"], ax.get_title())
+    right, n = int(counted["right"]), int(counted["n"])
     assert int(said["n"]) == n and int(said["wrong"]) == n - right
     cells = {
         (round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text())
@@ -714,20 +786,21 @@ def test_digits_misread_and_most_frequent_mistakes_as_the_figures_show(narrated)
     bars = [a for a in figures["digits_after.png"].axes if a.get_title(loc="left")]
     assert bars[0].get_title(loc="left") == after["top"]  # test image #0
     suptitle = figures["digits_after.png"].get_suptitle()
-    assert f"{after['acc']}% of the test images right" in suptitle
+    assert written(lang)["after"].format(acc=after["acc"]) in suptitle
     assert f"({after['acc']}%)" in ax.get_title()
 
 
 def test_optimizer_steps_are_the_steps_in_the_legend(narrated):
     lang, results, text, figures = narrated
     fig = figures["optimizers_hubble.png"]
-    [ax] = [a for a in fig.axes if a.get_title().startswith("How far above the minimum")]
+    [ax] = [a for a in fig.axes if a.get_title().startswith(written(lang)["gap_title"])]
     texts = legend(ax)
     rows = says(lang, "opt", text, 10)
     assert [m["name"] for m in rows] == list(results["optimizers"]["hubble"])
     for m in rows:
-        assert f"{m['name']}, lr={m['lr']}: {m['steps']} steps" in texts
-        drawn = line(ax, f"{m['name']}, lr={m['lr']}:")
+        name = drawn_name(lang, m["name"])
+        assert written(lang)["opt"].format(name=name, lr=m["lr"], steps=m["steps"]) in texts
+        drawn = line(ax, written(lang)["opt_line"].format(name=name, lr=m["lr"]))
         E_said = drawn.get_ydata()[int(m["steps"]) - 1]  # the marker's height
         [marker] = [
             each
@@ -746,12 +819,12 @@ def test_initialisation_numbers_are_those_of_its_figures(narrated):
         if ax.get_ylabel():
             row = ax.get_ylabel().split("\n")[0]
         if ax.get_visible() and ax.get_title():
-            titles.setdefault(row, []).append(ax.get_title().split("std ")[1])
+            titles.setdefault(row, []).append(ax.get_title().split(written(lang)["std"])[1])
     for m in says(lang, "std", text, 12):
-        assert m["stds"].split() == titles[m["name"]], m["name"]
+        assert m["stds"].split() == titles[drawn_name(lang, m["name"])], m["name"]
     ax = figures["initialisation_training.png"].axes[0]
     for m in says(lang, "trained", text, 12):
-        last = line(ax, f"{m['name']}:").get_ydata()[-1]
+        last = line(ax, f"{drawn_name(lang, m['name'])}:").get_ydata()[-1]
         assert f"{last:.3f}" == m["l1"], m["name"]
 
 
@@ -761,13 +834,95 @@ def test_modes_updates_are_those_drawn(narrated):
     rows = says(lang, "mode", text, 4)
     assert len(rows) == 3
     for m in rows:
-        name = MODE_NAMES.get(m["name"], m["name"])
-        label = f"{name}, lr={m['lr']}"
+        name = m["name"]
+        if _figure_language(lang) == "en":
+            name = MODE_NAMES.get(name, name)
+        label = written(lang)["mode"].format(name=name, lr=m["lr"])
         spe = int(m["spe"])
-        assert any(
-            t.startswith(f"{label}: {spe} update{'s' if spe != 1 else ''}/epoch")
-            for t in legend(ax)
-        )
+        per_epoch = written(lang)["spe"].format(label=label, spe=spe, s="s" if spe != 1 else "")
+        assert any(t.startswith(per_epoch) for t in legend(ax))
         bold = line(ax, label)
         drawn = [each for each in ax.lines if each.get_color() == bold.get_color()]
         assert max(each.get_xdata()[-1] for each in drawn) == int(m["total"])
+
+
+# ------------------------------------------------------------ Japanese figures
+# Words the Japanese figures keep in Latin letters: units, symbols, and names
+# (of gates, data, networks, optimizers, activation functions, initialisations).
+LATIN_KEPT = {
+    *("Mpc", "km", "s", "E", "E_min", "a", "b", "x", "x1", "x2", "z", "p", "y"),
+    *("lr", "max", "min", "e"),  # λmax, 2/λmax; E - E_min; 1e-05 on log axes
+    *("XOR", "AND", "OR", "NAND", "LeNet", "SGD", "AdaGrad", "RMSprop", "Adam"),
+    *("Glorot", "He", "relu", "tanh", "sigmoid", "softmax", "x8", "x3", "x4"),
+}
+
+
+def needs_japanese_font():
+    """Skip without fastnn[ja]. (Not pytest.importorskip("matplotlib_fontja"): importing
+    it directly makes its font every figure's default, for the rest of the run.)"""
+    from fastnn.plot._style import japanese_font
+
+    if japanese_font() is None:
+        pytest.skip("Japanese figures need fastnn[ja] (matplotlib-fontja)")
+
+
+def _latin_words(text):
+    """Words in Latin letters, but for math text (log-axis ticks: $\\mathdefault{10^{2}}$)."""
+    text = re.sub(r"\$[^$]*\$", "", text)
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)) - LATIN_KEPT
+
+
+def _figure_texts(fig):
+    """Every text of a figure: titles, labels, legends, notes, tick labels once drawn."""
+    fig.canvas.draw()
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+
+
+def test_japanese_figures_render_with_every_glyph(english, japanese):
+    """Every figure of the Japanese tour, drawn again with warnings as errors: a
+    missing glyph ("Glyph 12354 ... missing from font(s) DejaVu Sans") fails."""
+    needs_japanese_font()
+    figures = FIGURES_DRAWN["ja"]
+    assert sorted(figures) == ALL_FIGURES
+    for name, fig in figures.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig.savefig(io.BytesIO(), format="png", dpi=60)
+        families = {tuple(t.get_fontfamily()) for t in fig.findobj(matplotlib.text.Text)}
+        assert families == {("DejaVu Sans", "IPAexGothic")}, (name, families)
+
+
+def test_japanese_figures_say_everything_in_japanese(english, japanese):
+    """No English word is left in a Japanese figure but units, symbols and names, and
+    each figure says something else than its English twin."""
+    needs_japanese_font()
+    for name in ALL_FIGURES:
+        en, ja = (_figure_texts(FIGURES_DRAWN[lang][name]) for lang in ("en", "ja"))
+        left = set().union(*map(_latin_words, ja))
+        assert not left, (name, sorted(left))
+        assert any(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text) for text in ja), name
+        assert set(ja) != set(en), name
+        png = {}
+        for lang in ("en", "ja"):
+            buf = io.BytesIO()
+            FIGURES_DRAWN[lang][name].savefig(buf, format="png", dpi=40)
+            png[lang] = buf.getvalue()
+        assert png["en"] != png["ja"], name
+
+
+def test_japanese_tour_without_the_font_narrates_in_japanese_draws_in_english(
+    tmp_path, monkeypatch
+):
+    from fastnn.plot import _style
+
+    monkeypatch.setattr(_style, "japanese_font", lambda: None)
+    stream = io.StringIO()
+    with recorded_figures() as figures:
+        tour.run(tmp_path, lang="ja", only=["regression", "perceptron"], stream=stream)
+    text = stream.getvalue()
+    said = tour._core.narration("ja")["common"]["no_font"]
+    assert text.count(said) == 1 and 'pip install "fastnn[ja]"' in said
+    assert "勾配降下法" in text  # the narration stays Japanese
+    fig = figures["regression_loss_surface.png"]
+    assert fig.axes[0].get_title() == "Gradient descent rolls down the error surface"
+    assert figures["regression_fit.png"].axes[0].get_xlabel() == "distance (Mpc)"

@@ -3,7 +3,8 @@
 Runs the lecture end to end (see :mod:`fastnn.tour`), printing what each
 step shows and writing its figures into DIR (default ``./tour``) as PNG
 files. Works without a display: matplotlib's Agg backend is selected before
-anything draws.
+anything draws. ``python -m fastnn notebooks`` writes the lecture as Jupyter
+notebooks (English and Japanese) and opens them in JupyterLab.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 __all__ = ["main", "build_parser", "DEFAULT_OUT"]
 
 DEFAULT_OUT = "tour"  # where the figures go without --out: ./tour
+DEFAULT_NOTEBOOKS = "fastnn_notebooks"  # where `notebooks` writes without --out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the lecture end to end: each step prints what it shows, with the\n"
         "numbers of this run, and writes its figures as PNG files into --out\n"
         f"(default: ./{DEFAULT_OUT}).",
-        epilog=f"steps, in order:\n{steps}",
+        epilog=f"steps, in order:\n{steps}\n\nThe same lecture as Jupyter notebooks, in "
+        'English and Japanese (pip install "fastnn[notebooks]"):\npython -m fastnn notebooks',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tour.add_argument(
@@ -45,7 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"directory for the figures, created if missing (default: ./{DEFAULT_OUT})",
     )
     tour.add_argument(
-        "--lang", choices=LANGUAGES, default="en", help="language of the narration (default: en)"
+        "--lang",
+        choices=LANGUAGES,
+        default="en",
+        help="language of the narration and the figures (default: en; Japanese figures "
+        'need pip install "fastnn[ja]")',
     )
     tour.add_argument(
         "--only",
@@ -60,6 +67,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed of every split, initialisation and shuffle (default: 0)",
     )
     _add_playground(commands)
+    notebooks = commands.add_parser(
+        "notebooks",
+        help="write the lecture as Jupyter notebooks (English, Japanese) and open them",
+        description="Write the lecture as Jupyter notebooks, lecture_en.ipynb and "
+        "lecture_ja.ipynb, into --out and open that folder in JupyterLab "
+        '(pip install "fastnn[notebooks]").',
+    )
+    notebooks.add_argument(
+        "--out",
+        default=DEFAULT_NOTEBOOKS,
+        metavar="DIR",
+        help=f"directory for the notebooks (default: ./{DEFAULT_NOTEBOOKS})",
+    )
+    notebooks.add_argument(
+        "--no-jupyter", action="store_true", help="only write them; print how to open them"
+    )
+    notebooks.add_argument(
+        "--force", action="store_true", help="write over notebooks that were changed"
+    )
     return parser
 
 
@@ -111,6 +137,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "playground":
         return _playground(parser.prog, args)
+    if args.command == "notebooks":
+        try:
+            from .tour.notebooks import open_notebooks
+
+            return open_notebooks(args.out, jupyter=not args.no_jupyter, force=args.force)
+        except ImportError as exc:
+            print(
+                f'{parser.prog} notebooks: error: {exc}; pip install "fastnn[notebooks]"',
+                file=sys.stderr,
+            )
+            return 1
     if args.seed < 0:
         print(f"{parser.prog} tour: error: --seed must be >= 0, got {args.seed}", file=sys.stderr)
         return 2

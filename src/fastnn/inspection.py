@@ -54,7 +54,7 @@ def layer_outputs(net: Any, X: Any) -> list:
     Returns
     -------
     list of ndarray, one per layer
-        Each of shape (n_samples, *that layer's output shape), e.g.
+        Each of shape ``(n_samples, *output_shape)`` (the layer's), e.g.
         (n, 6, 8, 8) after a ``Conv2D(1, 6, 3, padding=1)`` on 8x8 images
         and (n, 10) after a ``Dense(96, 10)``.
     """

@@ -47,7 +47,18 @@ fitted estimator or ``Perceptron``, a ``RegressionMachine``, a result of
 :func:`layer_outputs`, the output of every layer of a network, is computed
 in :mod:`fastnn.inspection` and offered here too.
 
-This package imports matplotlib; ``import fastnn`` does not import it.
+Every function takes ``lang="en"`` (the default) or ``lang="ja"``: all its
+titles, labels, legends and notes come from one text table per language
+(``text/en.json``, ``text/ja.json``), and a Japanese figure draws them in the
+IPAexGothic font of matplotlib-fontja (``pip install "fastnn[ja]"``), Latin
+letters and symbols in matplotlib's DejaVu Sans; matplotlib's own defaults
+are left as they were. Without the font a Japanese figure is drawn in
+English, with one ``UserWarning`` saying how to get it. Text given as an
+argument (``title=``, ``xlabel=`` ...) is drawn as given; ``title=None``
+draws none.
+
+This package imports matplotlib; ``import fastnn`` does not import it, and
+nothing imports matplotlib-fontja until a Japanese figure is drawn.
 """
 
 from ..inspection import layer_outputs

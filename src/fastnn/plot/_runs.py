@@ -25,9 +25,10 @@ def _is_numbers(obj: Any) -> bool:
         return False
 
 
-def _named(runs: Any, what: str, single: str, example: str) -> dict:
+def _named(runs: Any, what: str, single: str, example: str, numbered: str = "run {i}") -> dict:
     """``runs`` as a dict of name to run: a dict as given, one run (a History,
-    a model, a list of numbers) as ``{single: run}``, a list of runs numbered."""
+    a model, a list of numbers) as ``{single: run}``, a list of runs numbered
+    (``numbered.format(i=1)``, ...)."""
     if isinstance(runs, Mapping):
         if not runs:
             raise ValueError(f"{what} is empty: pass e.g. {example}")
@@ -35,7 +36,7 @@ def _named(runs: Any, what: str, single: str, example: str) -> dict:
     if runs is None:
         raise TypeError(f"{what} is None: pass e.g. {example}")
     if isinstance(runs, (list, tuple)) and runs and not _is_numbers(runs):
-        return {f"run {i + 1}": run for i, run in enumerate(runs)}
+        return {numbered.format(i=i + 1): run for i, run in enumerate(runs)}
     if isinstance(runs, (list, tuple, np.ndarray)) and len(runs) == 0:
         raise ValueError(f"{what} is empty: pass e.g. {example}")
     return {single: runs}
@@ -113,12 +114,13 @@ def _path(value: Any, name: str) -> np.ndarray:
     return p.reshape(-1, 2)
 
 
-def _paths(paths: Any) -> dict:
-    """Named paths: a dict of name to path or RegressionMachine, or one of them."""
+def _paths(paths: Any, single: str = "gradient descent") -> dict:
+    """Named paths: a dict of name to path or RegressionMachine, or one of them
+    (named ``single``)."""
     if paths is None:
         return {}
     if not isinstance(paths, Mapping):
-        paths = {"gradient descent": paths}
+        paths = {single: paths}
     return {name: _path(value, name) for name, value in paths.items()}
 
 

@@ -1,12 +1,19 @@
-"""The figures' shared look: one palette, a new standalone figure, numbers as text."""
+"""The figures' shared look: one palette, a new standalone figure, numbers as text,
+and the words of every figure in English and Japanese (``text/en.json``, ``text/ja.json``)."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import json
+import warnings
+from collections.abc import Callable
+from importlib import resources
+from typing import Any, Final, TypeVar
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
 from .._text import percent  # noqa: F401  (the figures write it as the narration does)
@@ -44,3 +51,110 @@ def symmetric_limit(values: Any) -> float:
     """The largest magnitude in ``values`` (1 when all are 0): a colour scale centred at 0."""
     m = float(np.max(np.abs(values))) if np.size(values) else 0.0
     return m if m > 0 else 1.0
+
+
+# ------------------------------------------------------------------ languages
+LANGUAGES = ("en", "ja")
+_INSTALL_JA = (
+    "Japanese figures need a Japanese font: pip install 'fastnn[ja]' "
+    "(it brings matplotlib-fontja); drawing this figure in English."
+)
+_told_no_font = False
+
+
+class _OwnText(str):
+    """The default of a figure's text arguments: the figure's own words in ``lang``."""
+
+    def __repr__(self) -> str:
+        return "<the figure's own, in lang>"
+
+
+OWN: Final = _OwnText("")
+"""Default of ``title=`` and similar arguments: the figure's own text in ``lang``
+(give None for none, or a string of your own)."""
+
+
+@functools.cache
+def words(lang: str) -> dict[str, Any]:
+    """Every text of the figures in ``lang``, by figure: ``words("ja")["loss_surface"]``.
+
+    Read from ``text/<lang>.json`` beside this module, a ``str.format``
+    template per key (a list of strings is joined with nothing between).
+    """
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    source = resources.files(__package__).joinpath("text", f"{lang}.json")
+    table = json.loads(source.read_text(encoding="utf-8"))
+    return {
+        section: {key: "".join(v) if isinstance(v, list) else v for key, v in keys.items()}
+        for section, keys in table.items()
+    }
+
+
+@functools.cache
+def japanese_font() -> str | None:
+    """The family name of the Japanese font of ``matplotlib-fontja``, or None without it.
+
+    Importing ``matplotlib_fontja`` registers its font (IPAexGothic) with
+    matplotlib and makes it the default of every figure; the import runs
+    inside ``matplotlib.rc_context`` so that the default stays as it was:
+    only fastnn's Japanese figures use the font.
+    """
+    import matplotlib
+
+    try:
+        with matplotlib.rc_context():
+            import matplotlib_fontja  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    return str(getattr(matplotlib_fontja, "FONT_NAME", "IPAexGothic"))
+
+
+def figure_lang(lang: Any) -> str:
+    """The language a figure is drawn in: ``lang`` when it can be, else English.
+
+    Raises
+    ------
+    TypeError, ValueError
+        When ``lang`` is not one of :data:`LANGUAGES`.
+    """
+    global _told_no_font
+    if not isinstance(lang, str):
+        raise TypeError(f"lang must be a str, one of {', '.join(LANGUAGES)}; got {lang!r}")
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    if lang == "ja" and japanese_font() is None:
+        if not _told_no_font:
+            _told_no_font = True
+            warnings.warn(_INSTALL_JA, UserWarning, stacklevel=3)
+        return "en"
+    return lang
+
+
+def _in_font(fig: Figure, lang: str) -> Figure:
+    """Set every text of a Japanese figure (ticks drawn later too) in matplotlib's own
+    font (DejaVu Sans, shipped with it) for Latin letters, digits and symbols, as in
+    the English figures, and the Japanese font for every glyph that DejaVu lacks."""
+    if lang != "ja":
+        return fig
+    families = ["DejaVu Sans", str(japanese_font())]
+    for text in fig.findobj(Text):
+        text.set_fontfamily(families)
+    for ax in fig.axes:
+        ax.tick_params(which="both", labelfontfamily=families)
+    return fig
+
+
+F = TypeVar("F", bound=Callable[..., Figure])
+
+
+def localized(draw: F) -> F:
+    """Decorate a figure function taking ``lang=``: check it, fall back to English
+    without the font, and draw the figure's text in the language's font."""
+
+    @functools.wraps(draw)
+    def drawn(*args: Any, lang: str = "en", **kwargs: Any) -> Figure:
+        lang = figure_lang(lang)
+        return _in_font(draw(*args, lang=lang, **kwargs), lang)
+
+    return drawn  # type: ignore[return-value]

@@ -13,12 +13,15 @@ from matplotlib.patches import Circle, Patch
 from .._validation import check_images
 from ..inspection import layer_outputs, network_of
 from ._runs import _is_numbers, _kind
-from ._style import NEGATIVE, POSITIVE, figure, percent, symmetric_limit
+from ._style import NEGATIVE, OWN, POSITIVE, figure, localized, percent, symmetric_limit, words
 
 _COLUMN_GAP = 2.6  # horizontal distance between layers, in drawing units
 
 
-def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figure:
+@localized
+def digit_image(
+    image: Any, label: Any = None, show_values: bool = True, *, lang: str = "en"
+) -> Figure:
     """An image as what the machine sees: a grid of numbers.
 
     Parameters
@@ -31,11 +34,20 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
         The task's answer for this image, shown in the title.
     show_values : bool
         Write each pixel's number in its cell.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For an image that is not 2-D or a flat square.
     """
+    t = words(lang)["digit_image"]
     img = np.asarray(image, dtype=float)
     while img.ndim > 2 and img.shape[0] == 1:  # (1, h, w), (1, 1, h, w): one sample
         img = img[0]
@@ -65,13 +77,13 @@ def digit_image(image: Any, label: Any = None, show_values: bool = True) -> Figu
             )
     ax.set_xticks(range(img.shape[1]))
     ax.set_yticks(range(img.shape[0]))
-    ax.set_xlabel("pixel column")
-    ax.set_ylabel("pixel row")
-    title = f"{img.shape[0]}x{img.shape[1]} image = {img.size} numbers"
+    ax.set_xlabel(t["column"])
+    ax.set_ylabel(t["row"])
+    title = t["title"].format(h=img.shape[0], w=img.shape[1], n=img.size)
     if label is not None:
-        title += f";  label = {label}"
+        title += t["label"].format(label=label)
     ax.set_title(title)
-    fig.colorbar(shown, ax=ax, label="pixel value (ink)", shrink=0.9)
+    fig.colorbar(shown, ax=ax, label=t["ink"], shrink=0.9)
     return fig
 
 
@@ -96,6 +108,7 @@ def _label_spot(
     return x, y
 
 
+@localized
 def network_drawing(
     net: Any,
     *,
@@ -103,7 +116,8 @@ def network_drawing(
     output_names: Sequence[str] | None = None,
     max_neurons: int = 12,
     show_values: bool | None = None,
-    title: str | None = "The network: neurons and weights",
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """A network as the lecture draws it: neurons as circles, weights as edges.
 
@@ -124,11 +138,21 @@ def network_drawing(
     show_values : bool, optional
         Write each weight on its edge; default: only for small networks.
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a network that is not made of ``Dense`` layers, or has none.
     """
+    t = words(lang)["network_drawing"]
     if not hasattr(net, "layers"):
         net = network_of(net)
     layers = list(net.layers)
@@ -231,7 +255,9 @@ def network_drawing(
                 )
                 ax.text(x + radius + 0.15, y, name, ha="left", va="center", fontsize=11)
     for col, n in enumerate(sizes):
-        what = "input" if col == 0 else ("output" if col == last else f"hidden {col}")
+        what = (
+            t["input"] if col == 0 else (t["output"] if col == last else t["hidden"].format(i=col))
+        )
         act = "" if col == 0 else f"\n{layers[col - 1].activation}"
         ax.text(
             _COLUMN_GAP * col,
@@ -246,9 +272,9 @@ def network_drawing(
     ax.set_aspect("equal")
     ax.axis("off")
     handles: list[Any] = [
-        Line2D([], [], color=POSITIVE, lw=3, label="positive weight"),
-        Line2D([], [], color=NEGATIVE, lw=3, label="negative weight"),
-        Line2D([], [], color="0.5", lw=0.8, label="width ∝ |weight|"),
+        Line2D([], [], color=POSITIVE, lw=3, label=t["positive"]),
+        Line2D([], [], color=NEGATIVE, lw=3, label=t["negative"]),
+        Line2D([], [], color="0.5", lw=0.8, label=t["width"]),
     ]
     if show_values:
         handles.append(
@@ -257,7 +283,7 @@ def network_drawing(
                 0.1,
                 facecolor="white",
                 edgecolor="black",
-                label="number in a neuron: its bias",
+                label=t["bias"],
             )
         )
     ax.legend(
@@ -268,11 +294,13 @@ def network_drawing(
         fontsize=9,
         frameon=False,
     )
+    title = t["title"] if title is OWN else title
     if title:
         ax.set_title(title)
     return fig
 
 
+@localized
 def probability_bars(
     images: Any,
     probs: Any,
@@ -282,6 +310,7 @@ def probability_bars(
     ncols: int = 3,
     class_names: Sequence[str] | None = None,
     title: str | None = None,
+    lang: str = "en",
 ) -> Figure:
     """Digit images next to the probabilities a classifier gives each class.
 
@@ -305,11 +334,20 @@ def probability_bars(
     class_names : sequence of str, optional
         Default: the class indices 0, 1, ...
     title : str, optional
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For images, probabilities or labels that do not fit together.
     """
+    t = words(lang)["probability_bars"]
     imgs = check_images(images)
     if hasattr(probs, "predict") or hasattr(probs, "predict_proba"):
         predict = getattr(probs, "predict_proba", None) or probs.predict
@@ -345,17 +383,17 @@ def probability_bars(
         if truth is None:
             colors = ["0.6"] * k
             colors[best] = "0.25"
-            ax_img.set_xlabel("image", fontsize=9)
+            ax_img.set_xlabel(t["image"], fontsize=9)
         else:
             right = names[best] == str(truth[i])
             colors = ["0.75"] * k
             colors[best] = "#2ca02c" if right else "#d62728"
-            ax_img.set_xlabel(f"true: {truth[i]}", fontsize=10)
+            ax_img.set_xlabel(t["true"].format(label=truth[i]), fontsize=10)
         ax_bar.bar(range(k), P[i], color=colors)
         ax_bar.set_ylim(0, 1)
         ax_bar.set_xticks(range(k), names, fontsize=8)
         ax_bar.set_yticks([0, 0.5, 1], ["0", "50%", "100%"], fontsize=8)
-        ax_bar.set_xlabel("class", fontsize=9)
+        ax_bar.set_xlabel(t["class"], fontsize=9)
         ax_bar.set_title(
             ", ".join(f"{names[j]}: {percent(P[i, j])}" for j in order), fontsize=9.5, loc="left"
         )
@@ -363,9 +401,9 @@ def probability_bars(
     if truth is not None:
         fig.legend(
             handles=[
-                Patch(color="#2ca02c", label="most probable class = true label"),
-                Patch(color="#d62728", label="most probable class is wrong"),
-                Patch(color="0.75", label="other classes"),
+                Patch(color="#2ca02c", label=t["right"]),
+                Patch(color="#d62728", label=t["wrong"]),
+                Patch(color="0.75", label=t["other"]),
             ],
             loc="outside lower center",
             ncols=3,
@@ -376,6 +414,7 @@ def probability_bars(
     return fig
 
 
+@localized
 def confusion_matrix(
     y_true: Any,
     y_pred: Any,
@@ -383,6 +422,7 @@ def confusion_matrix(
     *,
     class_names: Sequence[str] | None = None,
     title: str | None = None,
+    lang: str = "en",
 ) -> Figure:
     """True against predicted classes, the count written in every cell.
 
@@ -398,11 +438,20 @@ def confusion_matrix(
     class_names : sequence of str, optional
     title : str, optional
         Default: the accuracy.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For labels that are not class indices, or do not pair up.
     """
+    words_ = words(lang)["confusion_matrix"]
     t, p = np.asarray(y_true), np.asarray(y_pred)
     if p.ndim == 2 and p.shape[1] > 1 and t.ndim == 1:  # probabilities, one column a class
         if n_classes is None:
@@ -441,24 +490,26 @@ def confusion_matrix(
             )
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_xlabel(words_["predicted"])
+    ax.set_ylabel(words_["true"])
     acc = float(np.trace(counts)) / len(t)
     ax.set_title(
         title
         if title is not None
-        else f"Confusion matrix: {np.trace(counts)} of {len(t)} right ({100 * acc:.1f}%)"
+        else words_["title"].format(right=np.trace(counts), n=len(t), acc=100 * acc)
     )
-    fig.colorbar(shown, ax=ax, label="number of samples", shrink=0.85)
+    fig.colorbar(shown, ax=ax, label=words_["count"], shrink=0.85)
     return fig
 
 
+@localized
 def conv_filters(
     layer: Any,
     *,
     show_values: bool | None = None,
     cmap: str = "RdBu_r",
-    title: str | None = "What the convolution learned: its filters",
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """Each kernel of a convolution layer as a small image.
 
@@ -478,11 +529,22 @@ def conv_filters(
     cmap : str
         A diverging colormap.
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        For kernels not of shape (out, in, kh, kw), or a network without ``Conv2D``.
     """
+    t = words(lang)["conv_filters"]
+    title = t["title"] if title is OWN else title
     b = None
     if not (hasattr(layer, "W") or hasattr(layer, "layers") or _is_numbers(layer)):
         layer = network_of(layer, "layer")
@@ -527,17 +589,18 @@ def conv_filters(
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                head = f"filter {o + 1}"
+                head = t["filter"].format(i=o + 1)
                 if b is not None:
-                    head += f"\nbias {b[o]:+.2f}"
+                    head += "\n" + t["bias"].format(b=b[o])
                 ax.set_title(head, fontsize=9)
             if o == 0 and n_in > 1:
-                ax.set_ylabel(f"input channel {i + 1}", fontsize=9)
-    fig.colorbar(shown, ax=axes, label="weight", shrink=0.9)
+                ax.set_ylabel(t["channel"].format(i=i + 1), fontsize=9)
+    fig.colorbar(shown, ax=axes, label=t["weight"], shrink=0.9)
     if title:
         fig.suptitle(
-            f"{title}\n{n_out} kernels of {kh}x{kw}"
-            + (f" on {n_in} input channels" if n_in > 1 else ""),
+            f"{title}\n"
+            + t["kernels"].format(n=n_out, kh=kh, kw=kw)
+            + (t["on_channels"].format(n=n_in) if n_in > 1 else ""),
             fontsize=11,
         )
     return fig
@@ -547,22 +610,28 @@ def _shape_text(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(int(v)) for v in shape) + ")"
 
 
-def _layer_name(layer: Any) -> str:
-    """A short name for a row label: "conv 3x3, relu", "MaxPool2D(2)"."""
-    if getattr(layer, "kind", "") == "conv2d":
+def _layer_name(layer: Any, t: dict) -> str:
+    """A short name for a row label: "conv 3x3, relu", "max pool 2x2"."""
+    kind = getattr(layer, "kind", "")
+    if kind == "conv2d":
         kh, kw = layer.kernel_size
         act = "" if layer.activation == "identity" else f", {layer.activation}"
-        return f"conv {kh}x{kw}{act}"
+        return t["conv"].format(kh=kh, kw=kw) + act
+    if kind in ("maxpool2d", "avgpool2d"):
+        kh, kw = layer.size
+        return t[kind].format(kh=kh, kw=kw)
     return repr(layer)
 
 
+@localized
 def feature_maps(
     net: Any,
     image: Any,
     *,
     label: Any = None,
     max_channels: int = 8,
-    title: str | None = "One digit through the network",
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """An image and what each image layer of a network makes of it.
 
@@ -584,11 +653,22 @@ def feature_maps(
     max_channels : int
         Panels per row at most (the first channels).
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a network without image layers, or an image of the wrong shape.
     """
+    t = words(lang)["feature_maps"]
+    title = t["title"] if title is OWN else title
     net = network_of(net)
     img = np.asarray(image, dtype=float)
     if img.ndim == 4 and img.shape[0] == 1:
@@ -603,10 +683,10 @@ def feature_maps(
     if img.ndim != 3:
         raise ValueError(f"image must have shape (c, h, w) or (h, w), got {img.shape}")
     outputs = layer_outputs(net, img[None])
-    rows = [(f"input\n{_shape_text(img.shape)}", img)]
+    rows = [(f"{t['input']}\n{_shape_text(img.shape)}", img)]
     for layer, out in zip(net.layers, outputs):
         if out.ndim == 4 and getattr(layer, "kind", "") != "dropout":
-            rows.append((f"{_layer_name(layer)}\n→ {_shape_text(out.shape[1:])}", out[0]))
+            rows.append((f"{_layer_name(layer, t)}\n→ {_shape_text(out.shape[1:])}", out[0]))
     if len(rows) == 1:
         raise ValueError("the network has no layer whose output is an image")
     ncols = max(1, min(int(max_channels), max(len(maps) for _, maps in rows)))
@@ -631,10 +711,13 @@ def feature_maps(
             ax.set_xticks([])
             ax.set_yticks([])
             h, w = maps[c].shape
-            ax.set_title(("image" if r == 0 else f"channel {c + 1}") + f" ({h}x{w})", fontsize=8.5)
+            ax.set_title(
+                (t["image"] if r == 0 else t["channel"].format(c=c + 1)) + f" ({h}x{w})",
+                fontsize=8.5,
+            )
         axes[r, 0].set_ylabel(name, fontsize=9)
         if r:  # the input's grey scale needs no bar (and one would shift column 1)
-            fig.colorbar(shown, ax=list(axes[r]), label="output", shrink=0.9, aspect=10)
+            fig.colorbar(shown, ax=list(axes[r]), label=t["output"], shrink=0.9, aspect=10)
     if ncols >= 3:  # the free space next to the input: how to read the rows
         note = axes[0, 1]
         note.set_visible(True)
@@ -642,10 +725,7 @@ def feature_maps(
         note.text(
             0.02,
             0.5,
-            "Each row: the outputs of one layer, one panel per channel.\n"
-            "A convolution channel is the image filtered by one kernel;\n"
-            "pooling keeps the strongest response of each window.\n"
-            "Darker = stronger.",
+            t["note"],
             transform=note.transAxes,
             ha="left",
             va="center",
@@ -657,8 +737,8 @@ def feature_maps(
         P = outputs[-1][0]
         text = title
         if label is not None:
-            text += f" (a {label})"
+            text += t["label"].format(label=label)
         if getattr(net.layers[-1], "activation", "") == "softmax":
-            text += f": read as {int(np.argmax(P))} with probability {percent(float(P.max()))}"
+            text += t["read"].format(c=int(np.argmax(P)), p=percent(float(P.max())))
         fig.suptitle(text, fontsize=11)
     return fig

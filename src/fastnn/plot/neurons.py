@@ -14,10 +14,10 @@ from matplotlib.patches import Patch
 from .._validation import check_points_2d
 from ..logic import CORNERS
 from ._runs import _kind
-from ._style import CLASS_COLORS, REGION_CMAP, figure, panel_grid
+from ._style import CLASS_COLORS, OWN, REGION_CMAP, figure, localized, panel_grid, words
 
 
-def _points(ax: Any, X: np.ndarray, y: np.ndarray, size: float = 160) -> None:
+def _points(ax: Any, X: np.ndarray, y: np.ndarray, t: dict, size: float = 160) -> None:
     """Scatter 0/1-labelled points: hollow blue circles for 0, filled orange for 1."""
     for label, color in enumerate(CLASS_COLORS):
         mask = y == label
@@ -29,11 +29,11 @@ def _points(ax: Any, X: np.ndarray, y: np.ndarray, size: float = 160) -> None:
             linewidths=2,
             facecolors="white" if label == 0 else color,
             edgecolors=color,
-            label=f"output {label}",
+            label=t["output"].format(k=label),
         )
 
 
-def _point_legend(extra: Sequence[Any] = ()) -> list:
+def _point_legend(t: dict, extra: Sequence[Any] = ()) -> list:
     return [
         Line2D(
             [],
@@ -44,7 +44,7 @@ def _point_legend(extra: Sequence[Any] = ()) -> list:
             mfc="white",
             mec=CLASS_COLORS[0],
             mew=2,
-            label="output 0",
+            label=t["output"].format(k=0),
         ),
         Line2D(
             [],
@@ -54,11 +54,9 @@ def _point_legend(extra: Sequence[Any] = ()) -> list:
             ms=10,
             mfc=CLASS_COLORS[1],
             mec=CLASS_COLORS[1],
-            label="output 1",
+            label=t["output"].format(k=1),
         ),
-        Patch(
-            facecolor="#fde9d4", edgecolor="0.6", label="where the unit fires (the line included)"
-        ),
+        Patch(facecolor="#fde9d4", edgecolor="0.6", label=t["fires"]),
         *extra,
     ]
 
@@ -67,14 +65,14 @@ def _signed(w: float) -> str:
     return f"- {abs(w):g}" if w < 0 else f"+ {w:g}"
 
 
-def _unit_square(ax: Any, xlabel: str = "input x1", ylabel: str = "input x2") -> None:
+def _unit_square(ax: Any, t: dict) -> None:
     ax.set_xlim(-0.5, 1.5)
     ax.set_ylim(-0.5, 1.5)
     ax.set_xticks([0, 1])
     ax.set_yticks([0, 1])
     ax.set_aspect("equal")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(t["x1"])
+    ax.set_ylabel(t["x2"])
 
 
 def _shade_and_line(
@@ -96,7 +94,8 @@ def _shade_and_line(
         ax.contour(G1, G2, S, levels=[0], colors=color, linewidths=2.2, linestyles=ls, zorder=2)
 
 
-def gate_decision_lines(neurons: Any, *, ncols: int | None = None) -> Figure:
+@localized
+def gate_decision_lines(neurons: Any, *, ncols: int | None = None, lang: str = "en") -> Figure:
     """Two-input McCulloch-Pitts neurons: the four inputs and the decision line.
 
     Each panel shows the inputs (0, 0), (0, 1), (1, 0), (1, 1), hollow where
@@ -112,14 +111,22 @@ def gate_decision_lines(neurons: Any, *, ncols: int | None = None) -> Figure:
         are circuits of neurons, not one neuron: they have no single line.
     ncols : int, optional
         Panels per row (default: up to 4).
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For something that is not a two-input neuron; the message names it.
     """
+    t = words(lang)["neurons"]
     example = "{'NAND': McCullochPitts([-2, -2], -3)}"
     if not isinstance(neurons, Mapping) and hasattr(neurons, "weights"):
-        neurons = {"neuron": neurons}
+        neurons = {t["neuron"]: neurons}
     if not isinstance(neurons, Mapping):
         raise TypeError(
             f"neurons must be a McCullochPitts neuron or a dict of them, e.g. "
@@ -147,19 +154,20 @@ def gate_decision_lines(neurons: Any, *, ncols: int | None = None) -> Figure:
         w = [float(v) for v in neuron.weights]
         if len(w) != 2:
             raise ValueError(f"neuron {name!r} has {len(w)} inputs; a decision line needs 2")
-        t = float(neuron.threshold)
+        threshold = float(neuron.threshold)
         y = np.array([neuron([int(a), int(b)]) for a, b in CORNERS])
-        _shade_and_line(ax, w, t)
-        _points(ax, CORNERS, y)
-        _unit_square(ax)
-        ax.set_title(f"{name}\n{w[0]:g}·x1 {_signed(w[1])}·x2 ≥ {t:g}", fontsize=11)
+        _shade_and_line(ax, w, threshold)
+        _points(ax, CORNERS, y, t)
+        _unit_square(ax, t)
+        ax.set_title(f"{name}\n{w[0]:g}·x1 {_signed(w[1])}·x2 ≥ {threshold:g}", fontsize=11)
     for ax in axes[len(neurons) :]:
         ax.set_visible(False)
-    fig.legend(handles=_point_legend(), loc="outside lower center", ncols=3, fontsize=9)
+    fig.legend(handles=_point_legend(t), loc="outside lower center", ncols=3, fontsize=9)
     return fig
 
 
-def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
+@localized
+def perceptron_lines(results: Any, *, ncols: int | None = None, lang: str = "en") -> Figure:
     """The lines learned by perceptrons on 2-D points, one panel per task.
 
     Every point that the final line puts on the wrong side is ringed in red,
@@ -174,14 +182,23 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
         ``predict``). A task whose model did not converge (XOR) shows its
         last line dashed: no line splits its points.
     ncols : int, optional
+        Panels per row (default: up to 4).
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For tasks or models it cannot draw; the message names them.
     """
+    t = words(lang)["neurons"]
     example = "{'AND': (X, y, Perceptron().fit(X, y))}"
     if isinstance(results, tuple) and len(results) == 3:
-        results = {"perceptron": results}
+        results = {t["perceptron"]: results}
     if not isinstance(results, Mapping):
         raise TypeError(
             f"results must be a dict of name to (X, y, model), e.g. {example}; got {_kind(results)}"
@@ -212,7 +229,7 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
         _shade_and_line(
             ax, w, -b, color="black" if converged else "#d62728", ls="-" if converged else "--"
         )
-        _points(ax, X, y)
+        _points(ax, X, y, t)
         if callable(getattr(model, "predict", None)):
             pred = np.asarray(model.predict(X)).astype(int).ravel()
         else:
@@ -230,17 +247,19 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
             zorder=5,
             gid="wrong",
         )
-        _unit_square(ax)
+        _unit_square(ax, t)
         if converged:
-            status = f"learned in {len(errors)} epochs" if errors else "learned"
+            status = t["learned_in"].format(n=len(errors)) if errors else t["learned"]
         else:
             status = (
-                f"not learned in {len(errors)} epochs:" if errors else "not learned:"
-            ) + f"\n{int(wrong.sum())} of {len(y)} points wrong"
+                (t["not_learned_in"].format(n=len(errors)) if errors else t["not_learned"])
+                + "\n"
+                + t["wrong"].format(k=int(wrong.sum()), n=len(y))
+            )
             ax.text(
                 0.5,
                 0.5,
-                "no straight line\nseparates the\nfilled points from\nthe hollow ones",
+                t["no_line"],
                 ha="center",
                 va="center",
                 fontsize=8.5,
@@ -262,8 +281,8 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
     for ax in axes[len(results) :]:
         ax.set_visible(False)
     extra = [
-        Line2D([], [], color="black", lw=2, label="learned line"),
-        Line2D([], [], color="#d62728", lw=2, ls="--", label="last line tried, if in view"),
+        Line2D([], [], color="black", lw=2, label=t["learned_line"]),
+        Line2D([], [], color="#d62728", lw=2, ls="--", label=t["last_line"]),
         Line2D(
             [],
             [],
@@ -273,13 +292,14 @@ def perceptron_lines(results: Any, *, ncols: int | None = None) -> Figure:
             mfc="none",
             mec="#d62728",
             mew=2,
-            label="on the wrong side of the final line",
+            label=t["wrong_side"],
         ),
     ]
-    fig.legend(handles=_point_legend(extra), loc="outside lower center", ncols=3, fontsize=9)
+    fig.legend(handles=_point_legend(t, extra), loc="outside lower center", ncols=3, fontsize=9)
     return fig
 
 
+@localized
 def decision_regions(
     net: Any,
     X: Any,
@@ -287,9 +307,10 @@ def decision_regions(
     *,
     resolution: int = 250,
     margin: float = 0.5,
-    xlabel: str = "input x1",
-    ylabel: str = "input x2",
-    title: str | None = "What the network learned",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """The regions a classifier of 2-D inputs assigns to each class.
 
@@ -310,12 +331,23 @@ def decision_regions(
         Grid points along each axis.
     margin : float
         Space around the points, in input units.
-    xlabel, ylabel, title : str
+    xlabel, ylabel : str, optional
+        Axis labels; default "input x1", "input x2" in ``lang``.
+    title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a model, points or ``lang`` it cannot draw; the message names it.
     """
+    t = words(lang)["neurons"]
     X, y = check_points_2d(X, y)
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
     G1, G2 = np.meshgrid(
@@ -347,18 +379,18 @@ def decision_regions(
         fig.colorbar(
             shown,
             ax=ax,
-            label="predicted class (0 or 1)" if labels_only else "predicted probability of class 1",
+            label=t["predicted_class"] if labels_only else t["predicted_probability"],
         )
-        _points(ax, X, y.astype(int), size=220)
+        _points(ax, X, y.astype(int), t, size=220)
         ax.legend(
             handles=[
-                *_point_legend()[:2],
+                *_point_legend(t)[:2],
                 Line2D(
                     [],
                     [],
                     color="black",
                     lw=2,
-                    label="boundary" if labels_only else "boundary (p = 0.5)",
+                    label=t["boundary"] if labels_only else t["boundary_p"],
                 ),
             ],
             loc="upper center",
@@ -394,7 +426,7 @@ def decision_regions(
                     ms=8,
                     mec="black",
                     mfc=cmap(c % 10),
-                    label=f"class {c}",
+                    label=t["class"].format(c=c),
                 )
                 for c in range(k)
             ],
@@ -406,8 +438,9 @@ def decision_regions(
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(t["x1"] if xlabel is None else xlabel)
+    ax.set_ylabel(t["x2"] if ylabel is None else ylabel)
+    title = t["regions_title"] if title is OWN else title
     if title:
         ax.set_title(title)
     return fig

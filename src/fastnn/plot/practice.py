@@ -21,24 +21,26 @@ from ._runs import (
     _named,
     _paths,
 )
-from ._style import PATH_COLORS, figure, number
+from ._style import OWN, PATH_COLORS, figure, localized, number, words
 from .regression import _draw_surface
 
 
+@localized
 def optimizer_paths(
     machine: Any,
     paths: Any,
     *,
     tol: float = 0.01,
     max_drawn: int = 100,
-    a_label: str = "slope a",
-    b_label: str = "intercept b",
+    a_label: str | None = None,
+    b_label: str | None = None,
     loss_label: str = "E(a, b)",
     gap_label: str = "E - E_min",
     colors: Sequence[str] = PATH_COLORS,
     a_range: tuple[float, float] | None = None,
     b_range: tuple[float, float] | None = None,
-    title: str | None = "Optimizers on one error surface",
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """Several optimizers' paths on one contour map, and how fast each gets down.
 
@@ -60,8 +62,9 @@ def optimizer_paths(
         "Down" means E <= (1 + tol) · E_min.
     max_drawn : int
         Steps drawn on the map at most, per path.
-    a_label, b_label, loss_label : str
-        Axis and colour-bar labels of the map.
+    a_label, b_label, loss_label : str, optional
+        Axis and colour-bar labels of the map; default "slope a",
+        "intercept b", "E(a, b)" in ``lang``.
     gap_label : str
         Label of the right panel's vertical axis.
     colors : sequence of str
@@ -69,11 +72,21 @@ def optimizer_paths(
     a_range, b_range : (float, float), optional
         Extent of the map (default: what is drawn, with a margin).
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a machine or paths it cannot draw; the message names them.
     """
+    t = words(lang)["optimizer_paths"]
     _check_machine(machine)
     if not isinstance(paths, Mapping):
         raise TypeError(
@@ -105,20 +118,22 @@ def optimizer_paths(
         a_label=a_label,
         b_label=b_label,
         loss_label=loss_label,
-        step_label="{n} steps drawn",
+        step_label=t["steps_drawn"],
         colors=colors,
+        lang=lang,
     )
     ax_map.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8.5)
-    ax_map.set_title(
-        f"Paths from the same start (until each stays within {100 * tol:g}% of the minimum)",
-        fontsize=10,
-    )
+    ax_map.set_title(t["map_title"].format(tol=100 * tol), fontsize=10)
     floor = max(e_min, 1e-300) * 1e-9
     for i, (name, E) in enumerate(full.items()):
         color = colors[i % len(colors)]
         steps = np.arange(1, len(E) + 1)
         at = reached[name]
-        said = f"{at} steps" if at is not None else f"not within {100 * tol:g}% in {len(E)} steps"
+        said = (
+            t["reached"].format(n=at)
+            if at is not None
+            else t["not_reached"].format(tol=100 * tol, n=len(E))
+        )
         ax_loss.plot(
             steps, np.maximum(E - e_min, floor), color=color, lw=1.8, label=f"{name}: {said}"
         )
@@ -137,24 +152,30 @@ def optimizer_paths(
         color="black",
         ls="--",
         lw=1.2,
-        label=f"{100 * tol:g}% of the minimum E = {number(e_min)}",
+        label=t["tol_line"].format(tol=100 * tol, e=number(e_min)),
     )
     ax_loss.set_xscale("log")
     ax_loss.set_yscale("log")
     top = max(float(np.nanmax(E[np.isfinite(E)] - e_min)) for E in full.values())
     ax_loss.set_ylim(max(tol * e_min * 1e-4, floor), top * 3)
-    ax_loss.set_xlabel("step")
+    ax_loss.set_xlabel(t["step"])
     ax_loss.set_ylabel(gap_label)
-    ax_loss.set_title("How far above the minimum, step by step", fontsize=10)
+    ax_loss.set_title(t["loss_title"], fontsize=10)
     ax_loss.grid(alpha=0.3, which="both")
     ax_loss.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8.5)
+    title = t["title"] if title is OWN else title
     if title:
         fig.suptitle(title)
     return fig
 
 
+@localized
 def loss_surfaces(
-    panels: Mapping[str, Mapping[str, Any]], *, equal_aspect: bool = True, title: str | None = None
+    panels: Mapping[str, Mapping[str, Any]],
+    *,
+    equal_aspect: bool = True,
+    title: str | None = None,
+    lang: str = "en",
 ) -> Figure:
     """Contour maps of several error surfaces side by side, with paths.
 
@@ -172,11 +193,20 @@ def loss_surfaces(
         Draw a and b to the same scale, so that a round bowl looks round:
         the geometry gradient descent sees.
     title : str or None
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a panel it cannot draw; the message names it.
     """
+    t = words(lang)["loss_surface"]
     if not isinstance(panels, Mapping):
         raise TypeError(
             "panels must be a dict of panel title to a RegressionMachine or a "
@@ -216,8 +246,8 @@ def loss_surfaces(
         machine = kwargs.pop("machine")
         paths = kwargs.pop("paths", None)
         if paths is None and len(getattr(machine, "path", ())):
-            paths = {"gradient descent": machine.path}
-        _draw_surface(fig, ax, machine, paths, equal_aspect=equal_aspect, **kwargs)
+            paths = {t["path"]: machine.path}
+        _draw_surface(fig, ax, machine, paths, equal_aspect=equal_aspect, lang=lang, **kwargs)
         ax.set_title(name, fontsize=10.5)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=1, fontsize=8.5)
     if title:
@@ -225,7 +255,7 @@ def loss_surfaces(
     return fig
 
 
-def _history_curves(hist: History, accuracy: bool, name: str) -> dict:
+def _history_curves(hist: History, accuracy: bool, name: str, t: dict) -> dict:
     """A History's training and validation curves: accuracy or loss per epoch."""
     if accuracy:
         train = list(getattr(hist, "accuracy", None) or [])
@@ -234,25 +264,27 @@ def _history_curves(hist: History, accuracy: bool, name: str) -> dict:
                 f"run {name!r}: this History has no training accuracy per epoch "
                 "(only a classification loss records it); pass ylabel='loss'"
             )
-        curves = {"train": train}
+        curves = {t["train"]: train}
         if hist.val_accuracy:
-            curves["validation"] = list(hist.val_accuracy)
+            curves[t["validation"]] = list(hist.val_accuracy)
         return curves
-    curves = {"train": list(hist.loss)}
+    curves = {t["train"]: list(hist.loss)}
     if hist.val_loss:
-        curves["validation"] = list(hist.val_loss)
+        curves[t["validation"]] = list(hist.val_loss)
     return curves
 
 
+@localized
 def learning_curves(
     runs: Any,
     *,
     ylabel: str | None = None,
     percent: bool | None = None,
     marks: Mapping[str, int] | None = None,
-    xlabel: str = "epoch",
+    xlabel: str | None = None,
     ylim: tuple[float, float] | None = None,
     title: str | None = None,
+    lang: str = "en",
 ) -> Figure:
     """Training curves of several runs, one panel each, on one shared scale.
 
@@ -270,43 +302,55 @@ def learning_curves(
         run alone may be given without its name: a dict of curves or a
         History.
     ylabel : str, optional
-        Default "accuracy"; for Histories, "loss" when one of them has no
-        training accuracy (a regression loss). A History gives accuracy
-        curves when ``ylabel`` says accuracy, loss curves otherwise.
+        Default "accuracy" (in ``lang``); for Histories, "loss" when one of
+        them has no training accuracy (a regression loss). A History gives
+        accuracy curves when ``ylabel`` says accuracy (in English or in
+        ``lang``), loss curves otherwise.
     percent : bool, optional
         Show values as percentages; default when ``ylabel`` says accuracy.
     marks : dict of str to int, optional
         Run name to an epoch (0-based) marked by a vertical line, e.g. the
         epoch whose weights early stopping kept; the legend then gives the
         values at that epoch instead of the last ones.
-    xlabel : str
+    xlabel : str, optional
+        Default "epoch" in ``lang``.
     ylim : (float, float), optional
         Range of the vertical axis (in percent when ``percent``).
     title : str or None
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For runs or curves it cannot draw; the message names them.
     """
+    t = words(lang)["learning_curves"]
     example = "{'plain': {'train': [...], 'held-out': [...]}}"
     if isinstance(runs, Mapping) and runs and all(_is_numbers(v) for v in runs.values()):
         runs = {"": runs}  # the curves of one run
-    runs = _named(runs, "runs", "", example)
+    runs = _named(runs, "runs", "", example, t["run"])
     runs = {name: _history_of(run) or run for name, run in runs.items()}
     histories = [run for run in runs.values() if isinstance(run, History)]
     if ylabel is None:
         has_accuracy = all(getattr(h, "accuracy", None) for h in histories)
-        ylabel = "accuracy" if has_accuracy else "loss"
+        ylabel = t["accuracy"] if has_accuracy else t["loss"]
+    says_accuracy = "accuracy" in ylabel.lower() or t["accuracy"] in ylabel
     for name, run in list(runs.items()):
         if isinstance(run, History):
-            runs[name] = _history_curves(run, "accuracy" in ylabel.lower(), name)
+            runs[name] = _history_curves(run, says_accuracy, name, t)
         elif not isinstance(run, Mapping):
             raise TypeError(
                 f"run {name!r} must be a History or a dict of curves, e.g. "
                 f"{example}; got {_kind(run)}"
             )
     if percent is None:
-        percent = "accuracy" in ylabel.lower()
+        percent = says_accuracy
     marks = {} if marks is None else dict(marks)
     scale = 100.0 if percent else 1.0
     cols = min(len(runs), 4)
@@ -331,12 +375,12 @@ def learning_curves(
             arrays[cname] = v
             at = len(v) - 1 if mark is None else min(int(mark), len(v) - 1)
             value = f"{v[at]:.1f}%" if percent else f"{v[at]:.3g}"
-            when = "at the end" if mark is None else f"at epoch {at + 1}"
+            when = t["at_end"] if mark is None else t["at_epoch"].format(n=at + 1)
             ax.plot(
                 np.arange(1, len(v) + 1),
                 v,
                 lw=2,
-                label=f"{cname}: {value} {when}",
+                label=t["value"].format(name=cname, value=value, when=when),
                 **styles[i % len(styles)],
             )
         if len(arrays) >= 2:
@@ -349,14 +393,12 @@ def learning_curves(
                 color="#d62728",
                 alpha=0.12,
                 lw=0,
-                label="the gap",
+                label=t["gap"],
             )
         if mark is not None:
-            ax.axvline(
-                mark + 1, color="black", lw=1.2, ls="-.", label=f"weights kept: epoch {mark + 1}"
-            )
+            ax.axvline(mark + 1, color="black", lw=1.2, ls="-.", label=t["kept"].format(n=mark + 1))
         ax.set_title(name, fontsize=10)
-        ax.set_xlabel(xlabel)
+        ax.set_xlabel(t["epoch"] if xlabel is None else xlabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right" if percent else "upper right")
     for ax in axes[::cols]:
@@ -370,13 +412,15 @@ def learning_curves(
     return fig
 
 
+@localized
 def loss_per_epoch(
     histories: Any,
     *,
     logy: bool = True,
-    xlabel: str = "epoch",
-    ylabel: str = "mean training loss of the epoch",
-    title: str | None = "Training loss, epoch by epoch",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """The mean training loss of every epoch, for several runs on one axis.
 
@@ -389,13 +433,25 @@ def loss_per_epoch(
         named "training".
     logy : bool
         Log scale for the loss.
-    xlabel, ylabel, title : str
+    xlabel, ylabel : str, optional
+        Axis labels; default the figure's own in ``lang``.
+    title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For runs it cannot draw; the message names them.
     """
-    runs = _named(histories, "histories", "training", "{'He init': net.fit(...)}")
+    t = words(lang)["loss_per_epoch"]
+    runs = _named(histories, "histories", t["training"], "{'He init': net.fit(...)}", t["run"])
     curves = {name: _epoch_losses(run, name) for name, run in runs.items()}
     fig = figure(7.0, 4.8)
     ax = fig.add_subplot()
@@ -409,12 +465,13 @@ def loss_per_epoch(
             lw=2,
             marker="o" if len(losses) <= 40 else None,
             ms=3.5,
-            label=f"{name}: {losses[-1]:.4g} at the end",
+            label=t["at_end"].format(name=name, loss=losses[-1]),
         )
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(t["xlabel"] if xlabel is None else xlabel)
+    ax.set_ylabel(t["ylabel"] if ylabel is None else ylabel)
+    title = t["title"] if title is OWN else title
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3, which="both")
@@ -422,13 +479,15 @@ def loss_per_epoch(
     return fig
 
 
+@localized
 def activation_histograms(
     nets: Any,
     X: Any,
     *,
     layers: Sequence[int] | None = None,
     bins: int = 30,
-    title: str | None = "Activations, layer by layer",
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """Histograms of what each hidden layer outputs, one row per network.
 
@@ -449,13 +508,24 @@ def activation_histograms(
     layers : sequence of int, optional
         Which layers (0-based) to show; default every layer but the output.
     bins : int
+        Bars per histogram.
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For networks or layer indices it cannot draw; the message names them.
     """
-    nets = _named(nets, "nets", "network", "{'He': net}")
+    t = words(lang)["activation_histograms"]
+    nets = _named(nets, "nets", t["network"], "{'He': net}", t["run"])
     nets = {name: network_of(net, f"nets[{name!r}]") for name, net in nets.items()}
     data = {}
     for name, net in nets.items():
@@ -491,7 +561,7 @@ def activation_histograms(
                 ax.text(
                     0.97,
                     0.93,
-                    f"{100 * (1 - len(shown) / len(v)):.0f}% are 0\n(not drawn)",
+                    t["zeros"].format(p=100 * (1 - len(shown) / len(v))),
                     transform=ax.transAxes,
                     ha="right",
                     va="top",
@@ -505,11 +575,12 @@ def activation_histograms(
                 alpha=0.85,
             )
             ax.set_xlim(lo, hi)
-            ax.set_title(f"layer {i + 1} ({act}): std {v.std():.2g}", fontsize=8.5)
+            ax.set_title(t["layer"].format(i=i + 1, act=act, std=v.std()), fontsize=8.5)
             ax.tick_params(labelsize=7.5)
             if r == len(data) - 1:
-                ax.set_xlabel("activation", fontsize=8.5)
-        axes[r, 0].set_ylabel(f"{name}\nfraction", fontsize=8.5)
+                ax.set_xlabel(t["activation"], fontsize=8.5)
+        axes[r, 0].set_ylabel(t["fraction"].format(name=name), fontsize=8.5)
+    title = t["title"] if title is OWN else title
     if title:
         fig.suptitle(title)
     return fig

@@ -11,9 +11,19 @@ from matplotlib.figure import Figure
 from .._validation import check_vector
 from ..regression import RegressionMachine
 from ._runs import _check_machine, _named, _paths, _step_series
-from ._style import NEGATIVE, PATH_COLORS, POSITIVE, compact_formatter, figure
+from ._style import (
+    NEGATIVE,
+    OWN,
+    PATH_COLORS,
+    POSITIVE,
+    compact_formatter,
+    figure,
+    localized,
+    words,
+)
 
 
+@localized
 def regression_fit(
     x: Any,
     y: Any = None,
@@ -21,9 +31,10 @@ def regression_fit(
     b: float | None = None,
     origin_slope: float | bool | None = None,
     *,
-    xlabel: str = "distance (Mpc)",
-    ylabel: str = "velocity (km/s)",
-    title: str | None = "The regression machine ŷ = a·x + b",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """The data, the fitted line ŷ = a·x + b and the best line through the origin.
 
@@ -40,14 +51,24 @@ def regression_fit(
     origin_slope : float or True, optional
         Slope of the line through the origin (``RegressionMachine.through_origin()``),
         drawn dashed when given; True computes it from the data.
-    xlabel, ylabel : str
-        Axis labels, with units.
+    xlabel, ylabel : str, optional
+        Axis labels, with units; default Hubble's distance (Mpc) and velocity (km/s).
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``;
+        without it the figure is drawn in English, with one warning).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For data, a line or a ``lang`` it cannot draw; the message names it.
     """
+    t = words(lang)["regression_fit"]
     if isinstance(x, RegressionMachine):
         if y is not None or a is not None or b is not None:
             raise TypeError(
@@ -77,7 +98,7 @@ def regression_fit(
         origin_slope = None
     fig = figure(6.4, 4.6)
     ax = fig.add_subplot()
-    ax.scatter(x, y, s=36, color="0.2", zorder=3, label=f"data ({len(x)} points)")
+    ax.scatter(x, y, s=36, color="0.2", zorder=3, label=t["data"].format(n=len(x)))
     lo, hi = min(0.0, float(x.min())), float(x.max())
     xs = np.linspace(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), 2)
     ax.plot(
@@ -85,7 +106,7 @@ def regression_fit(
         a * xs + b,
         color=POSITIVE,
         lw=2.2,
-        label=f"fit: ŷ = {a:.2f}·x {'-' if b < 0 else '+'} {abs(b):.2f}",
+        label=t["fit"].format(a=a, sign="-" if b < 0 else "+", b=abs(b)),
     )
     if origin_slope is not None:
         ax.plot(
@@ -94,12 +115,13 @@ def regression_fit(
             color=NEGATIVE,
             lw=2,
             ls="--",
-            label=f"through the origin: ŷ = {origin_slope:.2f}·x",
+            label=t["origin"].format(slope=origin_slope),
         )
     ax.axhline(0, color="0.7", lw=0.8, zorder=0)
     ax.axvline(0, color="0.7", lw=0.8, zorder=0)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(t["xlabel"] if xlabel is None else xlabel)
+    ax.set_ylabel(t["ylabel"] if ylabel is None else ylabel)
+    title = t["title"] if title is OWN else title
     if title:
         ax.set_title(title)
     ax.legend(loc="upper left")
@@ -107,6 +129,7 @@ def regression_fit(
     return fig
 
 
+@localized
 def loss_surface(
     machine: Any,
     paths: Any = None,
@@ -117,10 +140,11 @@ def loss_surface(
     b_range: tuple[float, float] | None = None,
     n_levels: int = 18,
     resolution: int = 240,
-    a_label: str = "slope a",
-    b_label: str = "intercept b",
+    a_label: str | None = None,
+    b_label: str | None = None,
     loss_label: str = "E(a, b)",
-    title: str | None = "Gradient descent rolls down the error surface",
+    title: str | None = OWN,
+    lang: str = "en",
 ) -> Figure:
     """Contour map of the error E(a, b) with gradient-descent paths on it.
 
@@ -147,17 +171,27 @@ def loss_surface(
         as its walls.
     resolution : int
         Grid points along each axis.
-    a_label, b_label, loss_label : str
-        Axis and colour-bar labels (add units for your data).
+    a_label, b_label, loss_label : str, optional
+        Axis and colour-bar labels (add units for your data); default
+        "slope a", "intercept b", "E(a, b)" in ``lang``.
     title : str or None
+        Default: the figure's own title; None for none.
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a machine, paths or ``lang`` it cannot draw; the message names it.
     """
+    t = words(lang)["loss_surface"]
     _check_machine(machine, minimum is None)
     if paths is None and len(getattr(machine, "path", ())):
-        paths = {"gradient descent": machine.path}
+        paths = {t["path"]: machine.path}
     fig = figure(7.4, 5.6)
     ax = fig.add_subplot()
     _draw_surface(
@@ -174,7 +208,9 @@ def loss_surface(
         a_label=a_label,
         b_label=b_label,
         loss_label=loss_label,
+        lang=lang,
     )
+    title = t["title"] if title is OWN else title
     if title:
         ax.set_title(title)
     ax.legend(loc="best", framealpha=0.9, fontsize=9)
@@ -193,17 +229,20 @@ def _draw_surface(
     b_range: tuple[float, float] | None = None,
     n_levels: int = 18,
     resolution: int = 240,
-    a_label: str = "slope a",
-    b_label: str = "intercept b",
+    a_label: str | None = None,
+    b_label: str | None = None,
     loss_label: str = "E(a, b)",
-    step_label: str = "{n} steps",
+    step_label: str | None = None,
     equal_aspect: bool = False,
     colors: Sequence[str] = PATH_COLORS,
+    lang: str = "en",
 ) -> dict:
     """Draw the contour map of ``machine.loss`` and the paths on ``ax``; return
     the paths as drawn (each an array (steps + 1, 2) beginning at ``start``)."""
+    t = words(lang)["loss_surface"]
+    step_label = t["steps"] if step_label is None else step_label
     _check_machine(machine, minimum is None)
-    paths = _paths(paths)
+    paths = _paths(paths, t["path"])
     a_min, b_min = machine.closed_form() if minimum is None else minimum
     minimum = (float(a_min), float(b_min))
     drawn = {}
@@ -263,7 +302,7 @@ def _draw_surface(
         mec="black",
         zorder=20,
         ls="none",
-        label=f"start ({start[0]:g}, {start[1]:g})",
+        label=t["start"].format(a=start[0], b=start[1]),
     )
     ax.plot(
         *minimum,
@@ -273,14 +312,14 @@ def _draw_surface(
         mec="black",
         zorder=20,
         ls="none",
-        label=f"minimum ({minimum[0]:.2f}, {minimum[1]:.2f})",
+        label=t["minimum"].format(a=minimum[0], b=minimum[1]),
     )
     ax.set_xlim(a_lo, a_hi)
     ax.set_ylim(b_lo, b_hi)
     if equal_aspect:
         ax.set_aspect("equal")
-    ax.set_xlabel(a_label)
-    ax.set_ylabel(b_label)
+    ax.set_xlabel(t["a_label"] if a_label is None else a_label)
+    ax.set_ylabel(t["b_label"] if b_label is None else b_label)
     return drawn
 
 
@@ -292,16 +331,18 @@ def _running_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (c[i] - c[lo]) / (i - lo)
 
 
+@localized
 def loss_per_step(
     histories: Any,
     *,
     smooth: int | None = None,
     logx: bool = True,
-    xlabel: str = "update number (gradient steps)",
-    ylabel: str = "loss on the step's batch",
-    title: str | None = "Loss at every gradient step",
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    title: str | None = OWN,
     colors: Sequence[str] | None = None,
     details: bool = True,
+    lang: str = "en",
 ) -> Figure:
     """The loss of every gradient step of several training runs, on log axes.
 
@@ -322,18 +363,29 @@ def loss_per_step(
     logx : bool
         Log scale for the update number, so a run of a few steps and one of
         thousands fit on one figure. The loss axis is always logarithmic.
-    xlabel, ylabel, title : str
+    xlabel, ylabel : str, optional
+        Axis labels; default the figure's own in ``lang``.
+    title : str or None
+        Default: the figure's own title; None for none.
     colors : sequence of str, optional
         One colour per run (default: matplotlib's cycle).
     details : bool
         Give each run's updates per epoch and smoothing window in the legend
         (turn off when all runs share them and say so in ``xlabel``).
+    lang : {"en", "ja"}
+        Language of every text in the figure (Japanese needs ``fastnn[ja]``).
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError, ValueError
+        For runs, losses or a ``lang`` it cannot draw; the message names it.
     """
-    runs = _named(histories, "histories", "training", "{'full batch': net.fit(...)}")
+    t = words(lang)["loss_per_step"]
+    runs = _named(histories, "histories", t["training"], "{'full batch': net.fit(...)}", t["run"])
     series = {name: _step_series(run, name) for name, run in runs.items()}
     for name, (_, losses, _) in series.items():
         if len(losses) == 0:
@@ -345,7 +397,7 @@ def loss_per_step(
         color = f"C{i}" if colors is None else colors[i % len(colors)]
         window = max(1, per_epoch // 10) if smooth is None else max(1, int(smooth))
         label = (
-            f"{name}: {per_epoch} update{'s' if per_epoch != 1 else ''}/epoch"
+            t["per_epoch_1" if per_epoch == 1 else "per_epoch"].format(name=name, n=per_epoch)
             if per_epoch and details
             else name
         )
@@ -357,7 +409,7 @@ def loss_per_step(
                 bold,
                 color=color,
                 lw=2,
-                label=f"{label} (running mean of {window})" if details else label,
+                label=t["running_mean"].format(label=label, n=window) if details else label,
             )
         else:
             bold = losses
@@ -382,8 +434,9 @@ def loss_per_step(
             ax.set_xscale("symlog", linthresh=1)
         else:
             ax.set_xscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_xlabel(t["xlabel"] if xlabel is None else xlabel)
+    ax.set_ylabel(t["ylabel"] if ylabel is None else ylabel)
+    title = t["title"] if title is OWN else title
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)

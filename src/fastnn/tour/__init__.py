@@ -23,8 +23,12 @@ holds one module per chapter of the lecture:
 - ``_core``: the state the steps share, how they speak, the digits split
 
 Narration is data, one file per language: ``text/en.json`` and
-``text/ja.json`` (a translator edits them without touching code). Figure
-text is English.
+``text/ja.json`` (a translator edits them without touching code). So is the
+text of the figures: the tour's own in ``text/figures.<lang>.json``, the rest
+in :mod:`fastnn.plot`'s tables; Japanese figures need ``fastnn[ja]`` (without
+it they are drawn in English, and the tour says so once). The lecture as
+notebooks is generated from these steps and texts by
+:mod:`fastnn.tour.notebooks`; :class:`Lecture` runs it a step at a time.
 """
 
 from __future__ import annotations
@@ -33,12 +37,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import learning, networks, neurons, practice
 from ._core import LANGUAGES, _Tour
 
-__all__ = ["run", "select_steps", "STEPS", "STEP_HELP", "LANGUAGES"]
+__all__ = ["run", "select_steps", "Lecture", "STEPS", "STEP_HELP", "LANGUAGES"]
 
 # The one list of the tour's steps: name, the step, what it shows in one line.
 _LECTURE: tuple[tuple[str, Callable[[_Tour], dict], str], ...] = (
@@ -119,6 +123,90 @@ def select_steps(only: Iterable[str] | None = None) -> list:
     return [name for name in STEPS if name in wanted]
 
 
+class Lecture:
+    """The lecture one step at a time, as the notebooks run it.
+
+    Each :meth:`step` runs the very step of ``python -m fastnn tour``: it prints
+    the narration with the numbers of this run, writes the step's figures into
+    ``out_dir`` and shows them (inline in Jupyter). Steps share what they
+    computed, as in one tour, so the steps of a ``Lecture`` give the numbers
+    :func:`run` gives for the same seed::
+
+        lecture = fastnn.tour.Lecture(lang="ja")
+        r = lecture.step("regression")
+        r["a"], r["b"]          # the line gradient descent found
+
+    Parameters
+    ----------
+    lang : {"en", "ja"}
+        Language of the narration and of the figures (Japanese figures need
+        ``fastnn[ja]``).
+    seed : int
+        Seeds every split, initialisation and shuffle, as in :func:`run`.
+    out_dir : str or Path
+        Directory for the PNG figures; created if missing.
+    show : bool
+        Show each figure as it is made, with ``IPython.display``, when running
+        in IPython or Jupyter (elsewhere the figures are in ``out_dir``).
+    stream : text file, optional
+        Where the narration goes; default ``sys.stdout``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown language or a negative seed.
+    """
+
+    def __init__(
+        self,
+        lang: str = "en",
+        seed: int = 0,
+        out_dir: str | Path = "figures",
+        show: bool = True,
+        stream: TextIO | None = None,
+    ) -> None:
+        if lang not in LANGUAGES:
+            raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+        if int(seed) != seed or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        shown: Callable[[Any], Any] | None = None
+        if show:  # inside IPython (Jupyter) only: plain Python finds them in out_dir
+            try:
+                from IPython import get_ipython
+                from IPython.display import display
+            except ImportError:
+                pass
+            else:
+                if get_ipython() is not None:
+                    shown = display
+        self._stream = stream
+        self._tour = _Tour(out, lang, stream, seed=int(seed), show=shown)
+
+    @property
+    def results(self) -> dict:
+        """What every step run so far returned, by step name."""
+        return self._tour.results
+
+    def step(self, name: str) -> dict:
+        """Run one step of the lecture; return what it computed (as :func:`run` does).
+
+        Raises
+        ------
+        ValueError
+            For an unknown step name; the message lists the steps.
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a step name (str), got {type(name).__name__}")
+        if name not in STEPS:
+            raise ValueError(f"unknown step {name!r}; the steps are: {', '.join(STEPS)}")
+        tour = self._tour
+        tour.stream = sys.stdout if self._stream is None else self._stream
+        tour.results[name] = STEPS[name](tour)
+        return tour.results[name]
+
+
 def run(
     out_dir: str | Path = "tour",
     lang: str = "en",
@@ -134,7 +222,8 @@ def run(
         Directory for the PNG figures; created if missing. Default
         ``./tour``, as on the command line.
     lang : {"en", "ja"}
-        Language of the narration (figures are in English).
+        Language of the narration and of the figures (Japanese figures need
+        ``fastnn[ja]``; without it they are English, as the tour says once).
     only : iterable of str, optional
         Run just these steps (in the tour's order); default all of
         :data:`STEPS`.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,6 +35,16 @@ def _joined(value: Any) -> Any:
 
 
 @functools.cache
+def figure_words(lang: str) -> dict[str, Any]:
+    """The tour's own figure text in ``lang`` (titles, run names), from
+    ``text/figures.<lang>.json``: ``figure_words("ja")["regression"]["title"]``."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    source = resources.files(__package__).joinpath("text", f"figures.{lang}.json")
+    return _joined(json.loads(source.read_text(encoding="utf-8")))
+
+
+@functools.cache
 def narration(lang: str) -> dict[str, Any]:
     """Every template of the tour in ``lang``: ``narration("en")["data"]["title"]``."""
     if lang not in LANGUAGES:
@@ -52,10 +63,29 @@ class _Tour:
     seed: int = 0
     results: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
+    show: Callable[[Any], Any] | None = None  # also show each figure (in a notebook)
 
     def words(self, section: str) -> dict[str, Any]:
         """The templates of one section of the narration, in the tour's language."""
         return narration(self.lang)[section]
+
+    @property
+    def figure_lang(self) -> str:
+        """The language of the figures: the tour's, or English when Japanese
+        figures cannot be drawn (no ``fastnn[ja]``; said once)."""
+        if "figure_lang" not in self.cache:
+            from ..plot._style import japanese_font
+
+            drawn = self.lang
+            if self.lang == "ja" and japanese_font() is None:
+                drawn = "en"
+                self.say("common", "no_font")
+            self.cache["figure_lang"] = drawn
+        return self.cache["figure_lang"]
+
+    def figure_words(self, section: str) -> dict[str, Any]:
+        """The tour's own text of one step's figures, in the figures' language."""
+        return figure_words(self.figure_lang)[section]
 
     def say(self, section: str, key: str, **values: Any) -> None:
         if self.stream is not None:
@@ -73,6 +103,8 @@ class _Tour:
         fig.savefig(path, dpi=110)
         files.append(name)
         self.say("common", "figure", path=path)
+        if self.show is not None:
+            self.show(fig)
 
     @property
     def plot(self) -> Any:

@@ -31,7 +31,11 @@ def step_data(tour: _Tour) -> dict:
     tour.say(T, "dataset", n_images=len(X), n_galaxies=len(distance))
     files: list = []
     if tour.out_dir is not None:
-        tour.save(tour.plot.digit_image(image, label=int(y[index])), "data_digit.png", files)
+        tour.save(
+            tour.plot.digit_image(image, label=int(y[index]), lang=tour.figure_lang),
+            "data_digit.png",
+            files,
+        )
     return {
         "n_images": len(X),
         "n_pixels": X.shape[1],
@@ -118,31 +122,27 @@ def step_regression(tour: _Tour) -> dict:
 
     files: list = []
     if tour.out_dir is not None:
-        plot = tour.plot
+        plot, lang, fw = tour.plot, tour.figure_lang, tour.figure_words(T)
         tour.save(
             plot.regression_fit(
-                x,
-                y,
-                full.a,
-                full.b,
-                origin_slope=slope,
-                title="Hubble (1929): velocity grows with distance",
+                x, y, full.a, full.b, origin_slope=slope, title=fw["title"], lang=lang
             ),
             "regression_fit.png",
             files,
         )
         paths = {
-            f"full batch, lr={FULL['lr']}": full.path,
-            f"mini-batch of {_MINI['batch_size']}, lr={_MINI['lr']}": mini.path,
-            f"online, lr={_ONLINE['lr']}": online.path,
+            fw["full"].format(lr=FULL["lr"]): full.path,
+            fw["mini"].format(bs=_MINI["batch_size"], lr=_MINI["lr"]): mini.path,
+            fw["online"].format(lr=_ONLINE["lr"]): online.path,
         }
         tour.save(
             plot.loss_surface(
                 full,
                 paths,
-                a_label="slope a (km/s per Mpc)",
-                b_label="intercept b (km/s)",
-                loss_label="E(a, b)  ((km/s)²)",
+                a_label=fw["a_label"],
+                b_label=fw["b_label"],
+                loss_label=fw["loss_label"],
+                lang=lang,
             ),
             "regression_loss_surface.png",
             files,
@@ -153,15 +153,15 @@ def step_regression(tour: _Tour) -> dict:
         tour.save(
             plot.loss_per_step(
                 {
-                    f"lr = {FULL['lr']} (below 2/λmax = {limit:.3f}): E = {small_end:,.0f} after "
-                    f"{steps} steps": small,
-                    f"lr = {lr_big} (above 2/λmax): E = {big_end:.3g} after {steps} steps": big,
+                    fw["small"].format(lr=FULL["lr"], limit=limit, e=small_end, steps=steps): small,
+                    fw["big"].format(lr=lr_big, e=big_end, steps=steps): big,
                 },
                 logx=False,
-                xlabel="steps taken (0: the start, a = b = 0)",
-                ylabel="E(a, b) on all the data  ((km/s)²)",
+                xlabel=fw["rate_xlabel"],
+                ylabel=fw["rate_ylabel"],
                 details=False,
-                title="Too large a learning rate: the error grows",
+                title=fw["rate_title"],
+                lang=lang,
             ),
             "regression_learning_rate.png",
             files,
@@ -256,13 +256,17 @@ def step_modes(tour: _Tour) -> dict:
     tour.say(T, "point", ratio=ratio)
     files: list = []
     if tour.out_dir is not None:
-        english = narration("en")["modes"]["names"]  # figure text stays English
-        named = {f"{english[key]}, lr={lr}": histories[key] for key, _, lr in _MODES}
+        mode_names = narration(tour.figure_lang)["modes"]["names"]
+        fw = tour.figure_words(T)
+        named = {
+            fw["run"].format(mode=mode_names[key], lr=lr): histories[key] for key, _, lr in _MODES
+        }
         tour.save(
             tour.plot.loss_per_step(
                 named,
-                title=f"Same network, same start, {_MODE_EPOCHS} epochs each",
-                ylabel="cross-entropy loss of the step's batch",
+                title=fw["title"].format(epochs=_MODE_EPOCHS),
+                ylabel=fw["ylabel"],
+                lang=tour.figure_lang,
             ),
             "modes_loss_per_step.png",
             files,

@@ -56,14 +56,16 @@ def step_backprop(tour: _Tour) -> dict:
     tour.say(T, "why", hidden=h)
     files: list = []
     if tour.out_dir is not None:
-        plot = tour.plot
+        plot, lang, fw = tour.plot, tour.figure_lang, tour.figure_words(T)
         tour.save(
-            plot.decision_regions(net, X, y, title=f"XOR learned by a {_arch(net)} network"),
+            plot.decision_regions(
+                net, X, y, title=fw["regions"].format(arch=_arch(net)), lang=lang
+            ),
             "backprop_xor_regions.png",
             files,
         )
         tour.save(
-            plot.network_drawing(net, title="The XOR network after training"),
+            plot.network_drawing(net, title=fw["network"], lang=lang),
             "backprop_xor_network.png",
             files,
         )
@@ -158,7 +160,7 @@ def step_digits(tour: _Tour) -> dict:
         tour.say(T, "perfect", n_test=len(yte))
     files: list = []
     if tour.out_dir is not None:
-        plot = tour.plot
+        plot, lang, fw = tour.plot, tour.figure_lang, tour.figure_words(T)
         # the first test image of five different digits, and the first misread one
         show: list = []
         for i, label in enumerate(yte):
@@ -176,7 +178,8 @@ def step_digits(tour: _Tour) -> dict:
                 P0[show],
                 yte[show],
                 ncols=3,
-                title="Before training: random weights, near-uniform guesses",
+                title=fw["before"],
+                lang=lang,
             ),
             "digits_before.png",
             files,
@@ -187,12 +190,13 @@ def step_digits(tour: _Tour) -> dict:
                 P1[show],
                 yte[show],
                 ncols=3,
-                title=f"After training: {100 * acc1:.1f}% of the test images right",
+                title=fw["after"].format(acc=100 * acc1),
+                lang=lang,
             ),
             "digits_after.png",
             files,
         )
-        tour.save(plot.confusion_matrix(yte, pred, 10), "digits_confusion.png", files)
+        tour.save(plot.confusion_matrix(yte, pred, 10, lang=lang), "digits_confusion.png", files)
     return {
         "arch": _arch(net),
         "n_params": net.n_params,
@@ -269,13 +273,17 @@ def step_lenet(tour: _Tour) -> dict:
     tour.say(T, "figures", n_filters=conv.out_channels, index=index, label=label)
     files: list = []
     if tour.out_dir is not None:
-        plot = tour.plot
+        plot, lang, fw = tour.plot, tour.figure_lang, tour.figure_words(T)
         tour.save(
-            plot.conv_filters(net, title="LeNet's learned filters"), "lenet_filters.png", files
+            plot.conv_filters(net, title=fw["filters"], lang=lang), "lenet_filters.png", files
         )
         tour.save(
             plot.feature_maps(
-                net, d["X_test"][index], label=label, title=f"Held-out image #{index} through LeNet"
+                net,
+                d["X_test"][index],
+                label=label,
+                title=fw["maps"].format(index=index),
+                lang=lang,
             ),
             "lenet_feature_maps.png",
             files,

@@ -71,7 +71,11 @@ def step_neuron(tour: _Tour) -> dict:
     files: list = []
     if tour.out_dir is not None:
         neurons = {"NAND": logic.NAND_NEURON, "AND": logic.AND_NEURON, "OR": logic.OR_NEURON}
-        tour.save(tour.plot.gate_decision_lines(neurons), "neuron_decision_lines.png", files)
+        tour.save(
+            tour.plot.gate_decision_lines(neurons, lang=tour.figure_lang),
+            "neuron_decision_lines.png",
+            files,
+        )
     return {
         "truth_tables": tables,
         "nand_counts": counts,
@@ -135,5 +139,7 @@ def step_perceptron(tour: _Tour) -> dict:
         tour.say(T, "why")
     files: list = []
     if tour.out_dir is not None:
-        tour.save(tour.plot.perceptron_lines(fitted), "perceptron_lines.png", files)
+        tour.save(
+            tour.plot.perceptron_lines(fitted, lang=tour.figure_lang), "perceptron_lines.png", files
+        )
     return {**results, "figures": files}

@@ -16,7 +16,7 @@ from ..layers import Dense, Dropout
 from ..network import Sequential
 from ..optim import SGD, AdaGrad, Adam, RMSprop
 from ..regression import RegressionMachine, steps_within
-from ._core import _arch, _digits_net, _digits_split, _Tour, narration
+from ._core import _arch, _digits_net, _digits_split, _Tour
 from .learning import FULL, TOO_LARGE, step_data, step_regression
 from .networks import step_digits
 
@@ -167,9 +167,10 @@ def step_optimizers(tour: _Tour) -> dict:
     tour.say(T, "seconds", runs=runs, seconds=seconds)
     files: list = []
     if tour.out_dir is not None:
-        plot = tour.plot
+        plot, lang, fw = tour.plot, tour.figure_lang, tour.figure_words(T)
+        axes = tour.figure_words("regression")
         paths = {
-            f"{name}, lr={run['lr']:g}": run["machine"].path
+            fw["run"].format(name=fw["names"][name], lr=run["lr"]): run["machine"].path
             for name, run in hubble.items()
             if run["machine"] is not None
         }
@@ -178,18 +179,19 @@ def step_optimizers(tour: _Tour) -> dict:
                 ref,
                 paths,
                 tol=_TOL,
-                a_label="slope a (km/s per Mpc)",
-                b_label="intercept b (km/s)",
-                loss_label="E(a, b)  ((km/s)²)",
-                gap_label="E - E_min  ((km/s)²)",
+                a_label=axes["a_label"],
+                b_label=axes["b_label"],
+                loss_label=axes["loss_label"],
+                gap_label=fw["gap_label"],
                 colors=plot.PATH_COLORS,
-                title="Six optimizers on Hubble's error surface, each at its best learning rate",
+                title=fw["hubble"],
+                lang=lang,
             ),
             "optimizers_hubble.png",
             files,
         )
         named = {
-            f"{name}, lr={run['lr']:g}": run["history"]
+            fw["run"].format(name=fw["names"][name], lr=run["lr"]): run["history"]
             for name, run in digits.items()
             if run["lr"] is not None
         }
@@ -202,9 +204,10 @@ def step_optimizers(tour: _Tour) -> dict:
                 smooth=window,
                 details=False,
                 colors=plot.PATH_COLORS,
-                title=f"Six optimizers on the digits, {cfg['epochs']} epochs from the same start",
-                xlabel=f"update number ({per_epoch} per epoch; bold: running mean of {window})",
-                ylabel="cross-entropy loss of the step's batch",
+                title=fw["digits"].format(epochs=cfg["epochs"]),
+                xlabel=fw["xlabel"].format(per_epoch=per_epoch, window=window),
+                ylabel=tour.figure_words("modes")["ylabel"],
+                lang=lang,
             ),
             "optimizers_digits.png",
             files,
@@ -284,35 +287,32 @@ def step_scaling(tour: _Tour) -> dict:
         ok_steps = steps_ok or _HUBBLE_BUDGET
         a_s, b_s = scaled.closed_form()
         half = 520.0  # both maps: the same window around their minimum, a and b to scale
+        fw, axes = tour.figure_words(T), tour.figure_words("regression")
         panels = {
-            "Distance in Mpc: a narrow valley": {
+            fw["raw"]: {
                 "machine": raw,
-                "a_label": "slope a (km/s per Mpc)",
-                "b_label": "intercept b (km/s)",
-                "loss_label": "E(a, b)  ((km/s)²)",
+                "a_label": axes["a_label"],
+                "b_label": axes["b_label"],
+                "loss_label": axes["loss_label"],
                 "paths": {
-                    f"lr={FULL['lr']}, until within 1%": raw.path[:ok_steps],
-                    f"lr={lr}: flies out of the valley, diverges": flying.path,
+                    fw["within"].format(lr=FULL["lr"]): raw.path[:ok_steps],
+                    fw["flies"].format(lr=lr): flying.path,
                 },
                 "a_range": (a_cf - half, a_cf + half),
                 "b_range": (b_cf - half, b_cf + half),
             },
-            "Standardised distance z: a round bowl": {
+            fw["scaled"]: {
                 "machine": scaled,
-                "a_label": "slope a' (km/s per σ of distance)",
-                "b_label": "intercept b' (km/s)",
-                "loss_label": "E(a', b')  ((km/s)²)",
-                "paths": {f"lr={lr}, until within 1%": scaled.path[: steps or len(E)]},
+                "a_label": fw["a_scaled"],
+                "b_label": fw["b_scaled"],
+                "loss_label": fw["loss_scaled"],
+                "paths": {fw["within"].format(lr=lr): scaled.path[: steps or len(E)]},
                 "a_range": (a_s - half, a_s + half),
                 "b_range": (b_s - half, b_s + half),
             },
         }
         tour.save(
-            tour.plot.loss_surfaces(
-                panels,
-                title="The same data, the same descent: scaling the input rounds the "
-                "bowl (both maps: a and b to the same scale)",
-            ),
+            tour.plot.loss_surfaces(panels, title=fw["title"], lang=tour.figure_lang),
             "scaling_surfaces.png",
             files,
         )
@@ -385,13 +385,14 @@ def step_initialisation(tour: _Tour) -> dict:
             T, "row", name=name, stds=" ".join(f"{s:.2g}" for s in stds), g_first=g[0], g_last=g[-1]
         )
     files: list = []
+    fw = tour.figure_words(T) if tour.out_dir is not None else {}
     if tour.out_dir is not None:  # drawn now, before training changes the weights
+        drawn = {
+            fw["net"].format(act=act, scheme=fw["schemes"][scheme]): nets[f"{act} + {scheme}"]
+            for act, scheme in configs
+        }
         tour.save(
-            plot.activation_histograms(
-                nets,
-                Xtr,
-                title="What each hidden layer outputs for the training images, before training",
-            ),
+            plot.activation_histograms(drawn, Xtr, title=fw["activations"], lang=tour.figure_lang),
             "initialisation_activations.png",
             files,
         )
@@ -449,9 +450,15 @@ def step_initialisation(tour: _Tour) -> dict:
         sig_small=stats["sigmoid + small"]["activation_std"][-1],
     )
     if tour.out_dir is not None:
+        figure_names = {
+            f"{act} + {scheme}": fw["net"].format(act=act, scheme=fw["schemes"][scheme])
+            for act, scheme in configs
+        }
         tour.save(
             plot.loss_per_epoch(
-                histories, title=f"Training from each initialisation: plain SGD, lr={cfg['lr']}"
+                {figure_names[name]: hist for name, hist in histories.items()},
+                title=fw["training"].format(lr=cfg["lr"]),
+                lang=tour.figure_lang,
             ),
             "initialisation_training.png",
             files,
@@ -499,7 +506,6 @@ def _accuracy(net: Sequential, X: np.ndarray, y: np.ndarray) -> float:
 def step_overfitting(tour: _Tour) -> dict:
     T = "overfitting"
     names = tour.words(T)["names"]
-    english = narration("en")["overfitting"]["names"]  # figure text stays English
     tour.say(T, "title")
     cfg = _OVERFIT
     d = _digits_split(tour)
@@ -637,23 +643,28 @@ def step_overfitting(tour: _Tour) -> dict:
     )
     files: list = []
     if tour.out_dir is not None:
-        en_labels = {
-            key: english[key].format(
+        fw = tour.figure_words(T)
+        drawn_names = fw["names"]
+        fig_labels = {
+            key: drawn_names[key].format(
                 wd=cfg["weight_decay"], p=cfg["dropout"], patience=cfg["patience"]
             )
             for key in rows
         }
         runs = {
-            en_labels[key]: {"train": row["curves"]["train"], "held-out": row["curves"]["held-out"]}
+            fig_labels[key]: {
+                fw["train"]: row["curves"]["train"],
+                fw["held_out"]: row["curves"]["held-out"],
+            }
             for key, row in rows.items()
         }
         tour.save(
             tour.plot.learning_curves(
                 runs,
-                marks={en_labels["early"]: stopper.best_epoch},
+                marks={fig_labels["early"]: stopper.best_epoch},
                 ylim=(80, 100.5),
-                title=f"{n} training images, {probe.n_params:,} parameters: train against "
-                "held-out accuracy",
+                title=fw["title"].format(n=n, n_params=probe.n_params),
+                lang=tour.figure_lang,
             ),
             "overfitting_curves.png",
             files,
