@@ -127,6 +127,69 @@ def test_results_do_not_depend_on_the_thread_count(environment):
                 assert other[case][path] == expected, (n_threads, case, path)
 
 
+def test_results_do_not_depend_on_the_thread_count_blas_starts_with():
+    """A process whose BLAS starts single-threaded (OPENBLAS_NUM_THREADS=1,
+    as Dask's workers and many schedulers set it) computes the same bits as
+    one whose BLAS starts with every core: the engine holds the BLAS it
+    calls at one thread either way."""
+    runs = []
+    for blas_threads in (None, "1"):
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS",)}
+        env.pop("OMP_NUM_THREADS", None)
+        if blas_threads is not None:
+            env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = blas_threads
+        done = subprocess.run(
+            [sys.executable, "-c", SCRIPT, "2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads(done.stdout)["2"])
+    started_wide, started_serial = runs
+    for case, values in started_wide.items():
+        for path, expected in values.items():
+            assert started_serial[case][path] == expected, (case, path)
+
+
+def test_the_engine_holds_the_blas_that_scipy_uses():
+    """The thread-count functions bound are those of the OpenBLAS in SciPy's
+    own folder, not of NumPy's copy (whose file name also says scipy)."""
+    get_addr, set_addr = _threads._blas_thread_functions()
+    if not get_addr:
+        pytest.skip("SciPy's BLAS is not an OpenBLAS this process can ask")
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [
+            ("dli_fname", ctypes.c_char_p),
+            ("dli_fbase", ctypes.c_void_p),
+            ("dli_sname", ctypes.c_char_p),
+            ("dli_saddr", ctypes.c_void_p),
+        ]
+
+    try:
+        dladdr = ctypes.CDLL(None).dladdr
+    except (OSError, AttributeError):
+        pytest.skip("no dladdr here to name the library of a function")
+    dladdr.argtypes = [ctypes.c_void_p, ctypes.POINTER(DlInfo)]
+    info = DlInfo()
+    assert dladdr(ctypes.c_void_p(set_addr), ctypes.byref(info))
+    library = os.fsdecode(info.dli_fname)
+    import scipy
+
+    scipy_root = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
+    shipped = [
+        p
+        for p in _threads._scipy_blas_paths()
+        if os.path.basename(os.path.dirname(p)).lower().startswith("scipy")
+    ]
+    if not shipped:
+        pytest.skip("this SciPy links a system BLAS, not one in its own folder")
+    assert os.path.realpath(library) == os.path.realpath(shipped[0]), library
+    assert os.path.realpath(library).startswith(os.path.realpath(scipy_root))
+
+
 def test_blas_keeps_the_thread_count_its_user_set():
     """The engine holds SciPy's BLAS at one thread only while it runs."""
     get_addr, set_addr = _threads._blas_thread_functions()

@@ -64,8 +64,18 @@ def _scipy_blas_paths() -> list[str]:
         root = os.path.dirname(os.path.dirname(scipy.__file__))
         for sub in ("scipy.libs", "scipy/.dylibs", "scipy/lib"):
             paths += glob.glob(os.path.join(root, sub, "*openblas*"))
-    scipy_first = [p for p in paths if "scipy" in os.path.basename(p).lower()]
-    return scipy_first + [p for p in paths if p not in scipy_first]
+
+    # SciPy's own copy first: the one in SciPy's folder (scipy.libs,
+    # scipy/.dylibs). NumPy's wheels carry another OpenBLAS whose file name
+    # also says "scipy_openblas" (numpy.libs/libscipy_openblas64_...), and
+    # holding that one at one thread leaves the kernels' BLAS multi-threaded.
+    def in_scipy(path: str) -> bool:
+        return os.path.basename(os.path.dirname(path)).lower().startswith("scipy")
+
+    def names_scipy(path: str) -> bool:
+        return "scipy" in os.path.basename(path).lower()
+
+    return sorted(paths, key=lambda p: (not in_scipy(p), not names_scipy(p), p))
 
 
 def _blas_thread_functions() -> tuple[int, int]:
