@@ -63,8 +63,8 @@ def _current_client() -> Any:
         return None
 
 
-def _row_blocks(X: Any, y: Any) -> tuple[list, list]:
-    """The row blocks of X and y as delayed objects, checked to pair up."""
+def _check_blocks(X: Any, y: Any) -> tuple[da.Array, da.Array]:
+    """X and y, checked to be Dask arrays cut into the same blocks of rows."""
     for name, arr in (("X", X), ("y", y)):
         if not isinstance(arr, da.Array):
             raise TypeError(
@@ -93,9 +93,7 @@ def _row_blocks(X: Any, y: Any) -> tuple[list, list]:
             f"X and y must be cut into the same row blocks, got {X.chunks[0]} and "
             f"{y.chunks[0]}: rechunk y with y.rechunk({{0: X.chunks[0]}})"
         )
-    xs = list(X.to_delayed().reshape(-1))
-    ys = list(y.to_delayed().reshape(-1))
-    return xs, ys
+    return X, y
 
 
 def partial_fit_blocks(
@@ -134,8 +132,10 @@ def partial_fit_blocks(
         is returned. ``None``: the network's own ``SGD(lr=0.01)``.
     prefetch : int, default 1
         Blocks computed ahead of the one in training (0: none).
-    client : distributed.Client, optional
-        Where to run; default the current Client if there is one.
+    client : distributed.Client or False, optional
+        Where to run the steps; default the current Client if there is one.
+        ``False``: here, even when there is a Client (the blocks are then
+        computed by Dask's current scheduler and sent here).
     **fit_params
         Passed to every ``partial_fit`` call: ``batch_size=`` for a
         ``Sequential``, ``classes=`` for ``MLPClassifier`` (needed for its
@@ -186,31 +186,32 @@ def partial_fit_blocks(
             raise TypeError(
                 f"optimizer must be a fastnn optimizer such as SGD(lr=0.1), got {optimizer!r}"
             )
-    xs, ys = _row_blocks(X, y)
+    X, y = _check_blocks(X, y)
     state = _Training(model, optimizer)
     if client is None:
         client = _current_client()
-    if client is None:
-        for xb, yb in zip(xs, ys):
-            X_block, y_block = dask.compute(xb, yb)
+    if client is None or client is False:
+        for i in range(X.numblocks[0]):  # X.blocks[i]: that block's tasks only
+            X_block, y_block = dask.compute(X.blocks[i], y.blocks[i])
             state = _train_block(state, X_block, y_block, fit_params)
+            del X_block, y_block  # before the next block is made
     else:
-        state = _on_workers(client, state, xs, ys, prefetch, fit_params)
+        state = _on_workers(client, state, X, y, prefetch, fit_params)
     return state.model if optimizer is None else (state.model, state.optimizer)
 
 
 def _on_workers(
-    client: Any, state: _Training, xs: list, ys: list, prefetch: int, params: dict
+    client: Any, state: _Training, X: da.Array, y: da.Array, prefetch: int, params: dict
 ) -> _Training:
     """The block loop as a chain of tasks, ``prefetch`` blocks computed ahead."""
     from distributed import wait
 
-    n = len(xs)
+    n = X.numblocks[0]
     blocks: dict[int, list] = {}
 
     def compute(i: int) -> None:
         if i < n and i not in blocks:
-            blocks[i] = client.compute([xs[i], ys[i]])
+            blocks[i] = client.compute([X.blocks[i], y.blocks[i]])
 
     future = None
     for i in range(n):
