@@ -443,3 +443,34 @@ def test_one_model_per_group_recipe(client):
     for sensor in here.index:
         np.testing.assert_array_equal(models[sensor].predict(probe), here[sensor].predict(probe))
     assert isinstance(models, pd.Series)
+
+
+# ---------------------------------------------------------------- the README
+def readme_section() -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    return text.split("## Beyond one machine", 1)[1].split("\n## ", 1)[0]
+
+
+def test_readme_group_recipe_is_the_tested_one():
+    import inspect
+    import textwrap
+
+    section = readme_section()
+    recipe = textwrap.dedent(section.split("```python\n")[2].split("```")[0])
+    assert inspect.getsource(fit_one_sensor) in recipe
+    assert 'ddf.groupby("sensor").apply(fit_one_sensor, meta=("model", object))' in recipe
+
+
+def test_readme_example_runs():
+    example = readme_section().split("```python\n")[1].split("```")[0]
+    src = str(Path(fastnn.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", example],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "hidden_layer_sizes" in done.stdout and "learning_rate_init" in done.stdout
