@@ -197,7 +197,9 @@ def blocks(args, client, results):
         "dask_ml Incremental",
         lambda: Incremental(est(), shuffle_blocks=False).fit(X, y, classes=classes),
     )
-    timed("fastnn.dask.partial_fit_blocks", lambda: partial_fit_blocks(est(), X, y, classes=classes))
+    timed(
+        "fastnn.dask.partial_fit_blocks", lambda: partial_fit_blocks(est(), X, y, classes=classes)
+    )
     here = [dask.compute(X.blocks[i], y.blocks[i]) for i in range(n_blocks)]
     model = est()
     t0 = time.perf_counter()
@@ -238,9 +240,7 @@ def transfer(args, client, results):
         results["transfer"].append(
             dict(hidden=hidden, pickle_bytes=size, param_bytes=params, round_trip_s=rt)
         )
-        print(
-            f"| {hidden} | {params:,} | {size:,} ({size / params:.2f}x) | {rt * 1e3:.1f} ms |"
-        )
+        print(f"| {hidden} | {params:,} | {size:,} ({size / params:.2f}x) | {rt * 1e3:.1f} ms |")
     print()
 
 
@@ -274,7 +274,13 @@ def main() -> None:
     }
     print("# fastnn on Dask\n")
     print(", ".join(f"{k} {v}" for k, v in versions.items()), "\n")
-    results = {"versions": versions, "quick": args.quick, "search": [], "blocks": [], "transfer": []}
+    results = {
+        "versions": versions,
+        "quick": args.quick,
+        "search": [],
+        "blocks": [],
+        "transfer": [],
+    }
     try:
         print("## Search over 24 models\n")
         print("| library | where | wall | best CV score | worker CPU s per wall s |")

@@ -72,6 +72,8 @@ def _check_blocks(X: Any, y: Any) -> tuple[da.Array, da.Array]:
                 "(a Dask DataFrame converts with .to_dask_array(lengths=True); "
                 "a NumPy array needs no Dask: call partial_fit on it)"
             )
+        if arr.ndim == 0:
+            raise ValueError(f"{name} must have a first axis of rows, got a 0-d array")
         if any(map(lambda c: c != c, arr.chunks[0])):  # NaN: unknown sizes
             raise ValueError(
                 f"{name} has unknown block sizes {arr.chunks[0]}; call "
@@ -131,7 +133,8 @@ def partial_fit_blocks(
         from block to block; it is left unchanged too, and its trained copy
         is returned. ``None``: the network's own ``SGD(lr=0.01)``.
     prefetch : int, default 1
-        Blocks computed ahead of the one in training (0: none).
+        With a Client: blocks computed ahead of the one in training (0:
+        none). Without one, each block is computed when its turn comes.
     client : distributed.Client or False, optional
         Where to run the steps; default the current Client if there is one.
         ``False``: here, even when there is a Client (the blocks are then
