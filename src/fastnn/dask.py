@@ -116,8 +116,10 @@ def partial_fit_blocks(
     one that holds the block: the model (kilobytes) travels to the data
     (megabytes). Without one, the blocks are computed here, one at a time,
     by Dask's local scheduler. Either way only the block in training and
-    ``prefetch`` blocks being computed ahead exist at any time, so the
-    array may be far larger than any machine's memory.
+    ``prefetch`` blocks being computed ahead exist at any time (with their
+    copies in transit between processes: 4 blocks measured on a worker,
+    bench/bench_dask.py), so the array may be far larger than any
+    machine's memory.
 
     Parameters
     ----------
