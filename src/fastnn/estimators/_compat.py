@@ -241,6 +241,10 @@ class SklearnConventions:
         # store both as plain arrays and rebuild them on load.
         state = self.__dict__.copy()
         state.pop("_settings_cache", None)
+        if state.get("_rng") is not None:
+            # the last call's random state (5 kB for a RandomState): every
+            # call to fit or partial_fit makes its own afresh
+            state["_rng"] = None
         net = state.pop("net_", None)
         if net is not None:
             state["_net_state"] = (net.config(), net.params, net._rng_state)
