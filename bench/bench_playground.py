@@ -15,8 +15,8 @@ ways:
   frames that reached it (the step count in the title over steps per frame).
 
 Each is reported as frames per second and as a ratio against the target of
-20 frames per second (the page asks for one frame every 50 ms, so more than
-20 cannot show). Speeds 5 and 50 steps per frame are both measured.
+20 frames per second (the page asks for one frame every 40 ms, so more than
+25 cannot show). Speeds 5 and 50 steps per frame are both measured.
 
     python bench/bench_playground.py [--frames 200] [--seconds 6] [--no-browser]
 """

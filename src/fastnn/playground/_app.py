@@ -47,7 +47,7 @@ from ._words import chapter, notice_text, words
 
 __all__ = ["Playground", "make_document", "MAX_SESSIONS", "FRAME_MS", "SPEEDS"]
 
-FRAME_MS = 50  # one frame every 50 ms: 20 frames per second at most
+FRAME_MS = 40  # one frame every 40 ms: 25 frames per second at most (the target is 20)
 MAX_SESSIONS = 16  # open tabs one server trains at a time
 # A browser redraws a few hundred weighted edges in no time, thousands
 # slowly: a network of n weights is redrawn every 1 + n // EDGES_PER_FRAME

@@ -32,7 +32,7 @@ __all__ = ["Run", "make_optimizer", "make_network", "RESTART_ON", "MAX_ROWS_PER_
 # Settings that change the data or the network: changing one starts afresh.
 RESTART_ON = ("dataset", "hidden", "activation", "dropout", "noise", "test", "seed")
 MAX_ROWS_PER_FRAME = 200_000  # rows passed through the network in one tick
-TICK_BUDGET_S = 0.03  # a tick takes about this long at most, as measured so far
+TICK_BUDGET_S = 0.025  # a tick takes about this long at most, as measured so far
 MAX_CURVE = 2000  # points kept of a loss curve (halved, every other, when full)
 HUBBLE_MAX_STEPS = 20_000  # the regression machine's run is replayed from (0, 0)
 ACCURACY_EVERY = 10  # ticks between two scores of the held-out rows
