@@ -30,6 +30,8 @@ MODULES_DOCUMENTED = {
     "fastnn.plot": "Figures (``fastnn.plot``)",
     "fastnn.tour": "The lecture (``fastnn.tour``)",
     "fastnn.tour.notebooks": "The notebooks (``fastnn.tour.notebooks``)",
+    "fastnn.onnx": "ONNX and skl2onnx (``fastnn.onnx``, extra ``fastnn[onnx]``)",
+    "fastnn.dask": "Dask (``fastnn.dask``, extra ``fastnn[dask]``)",
 }
 _TOUR_NAMES = ("run", "select_steps", "Lecture", "STEPS", "STEP_HELP", "LANGUAGES")
 # Modules the docstrings refer to, shown with their own docstring.
