@@ -37,29 +37,16 @@ CLASSES = np.array([0, 1, 2])
 
 
 # ---------------------------------------------------------------- the cluster
-def same_blas_start() -> dict:
-    """Dask's nanny starts workers with OPENBLAS_NUM_THREADS=1 (and OMP, MKL).
-    OpenBLAS started with one thread rounds some large products differently
-    from one started with more and then held at one, as fastnn's engine holds
-    it: the workers start here as this process started, so that they compute
-    what it computes."""
-    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env.pop(name, None)
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
-
-
 @pytest.fixture(scope="module")
 def client():
     """A LocalCluster of 2 worker processes x 1 thread, shared by the module."""
     # the workers unpickle this module's functions by value: they cannot import it
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": same_blas_start()}):
-        cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+    # Dask's own worker environment (OPENBLAS_NUM_THREADS=1 and the like):
+    # the workers compute the bits this process computes all the same
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
     c = distributed.Client(cluster)
     yield c
     c.close()
