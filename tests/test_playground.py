@@ -501,6 +501,7 @@ def test_every_dataset_opens_and_plays():
 
 
 def test_a_closed_tab_frees_its_model_and_its_place():
+    needs_bokeh()
     from fastnn.playground import _app
 
     before = _app.open_sessions()
@@ -514,6 +515,7 @@ def test_a_closed_tab_frees_its_model_and_its_place():
 
 
 def test_a_full_server_says_so_instead_of_training(monkeypatch):
+    needs_bokeh()
     from fastnn.playground import _app
 
     monkeypatch.setattr(_app, "_open_sessions", _app.MAX_SESSIONS)
@@ -650,6 +652,7 @@ def test_two_tabs_are_independent_sessions():
 
 
 def test_a_large_network_is_redrawn_every_few_frames_a_small_one_every_frame():
+    needs_bokeh()
     from fastnn.playground._app import EDGES_PER_FRAME
 
     def record(page, sent):
