@@ -173,16 +173,9 @@ class NetworkBuilder:
     """
 
     def __init__(self) -> None:
-        from .layers import AvgPool2D, Conv2D, Dense, Dropout, Flatten, MaxPool2D
+        from .layers import LAYER_TYPES
 
-        self._types = {
-            "Dense": Dense,
-            "Conv2D": Conv2D,
-            "MaxPool2D": MaxPool2D,
-            "AvgPool2D": AvgPool2D,
-            "Flatten": Flatten,
-            "Dropout": Dropout,
-        }
+        self._types = LAYER_TYPES
         # (type name, keyword arguments, W, b, where)
         self.layers: list[tuple[str, dict, Any, Any, str]] = []
 
