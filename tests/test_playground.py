@@ -178,7 +178,7 @@ def test_the_page_texts_exist_in_both_languages_alike():
         return out
 
     assert keys(words("en")) == keys(words("ja"))
-    with pytest.raises(ValueError, match="lang must be en or ja"):
+    with pytest.raises(ValueError, match="lang must be one of en, ja, got 'fr'"):
         words("fr")
 
 

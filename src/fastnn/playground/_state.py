@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlencode
 
+from .._text import LANGUAGES
+
 __all__ = [
     "ACTIVATIONS",
     "DATASETS",
@@ -32,7 +34,6 @@ DATASETS = ("hubble", "and", "or", "xor", "circles", "spirals", "blobs", "digits
 PLANE_SETS = ("and", "or", "xor", "circles", "spirals", "blobs")  # 2-D classification
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
-LANGUAGES = ("en", "ja")
 
 # The caps: what one browser tab may ask of the server.
 LIMITS: dict[str, Any] = {

@@ -8,10 +8,9 @@ beside each data set are the tour's own chapter titles.
 from __future__ import annotations
 
 import functools
-import json
-from importlib import resources
 from typing import Any
 
+from .._text import text_table
 from ..tour._core import narration
 from ._state import LIMITS, Notice, limits_text
 
@@ -33,10 +32,7 @@ _CHAPTERS = {
 @functools.cache
 def words(lang: str) -> dict[str, Any]:
     """Every text of the page in ``lang`` (``en`` or ``ja``)."""
-    if lang not in ("en", "ja"):
-        raise ValueError(f"lang must be en or ja, got {lang!r}")
-    source = resources.files(__package__).joinpath("text", f"{lang}.json")
-    return json.loads(source.read_text(encoding="utf-8"))
+    return text_table(__package__, "{lang}", lang)
 
 
 def chapter(dataset: str, lang: str) -> str:

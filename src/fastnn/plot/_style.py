@@ -4,10 +4,8 @@ and the words of every figure in English and Japanese (``text/en.json``, ``text/
 from __future__ import annotations
 
 import functools
-import json
 import warnings
 from collections.abc import Callable
-from importlib import resources
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -16,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter
 
-from .._text import percent  # noqa: F401  (the figures write it as the narration does)
+from .._text import LANGUAGES, check_lang, percent, text_table  # noqa: F401  (percent: shared)
 
 # One palette for the whole lecture: class 0 / class 1, negative / positive.
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # blue for 0 (does not fire), orange for 1
@@ -54,7 +52,6 @@ def symmetric_limit(values: Any) -> float:
 
 
 # ------------------------------------------------------------------ languages
-LANGUAGES = ("en", "ja")
 _INSTALL_JA = (
     "Japanese figures need a Japanese font: pip install 'fastnn[ja]' "
     "(it brings matplotlib-fontja); drawing this figure in English."
@@ -81,14 +78,7 @@ def words(lang: str) -> dict[str, Any]:
     Read from ``text/<lang>.json`` beside this module, a ``str.format``
     template per key (a list of strings is joined with nothing between).
     """
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    source = resources.files(__package__).joinpath("text", f"{lang}.json")
-    table = json.loads(source.read_text(encoding="utf-8"))
-    return {
-        section: {key: "".join(v) if isinstance(v, list) else v for key, v in keys.items()}
-        for section, keys in table.items()
-    }
+    return text_table(__package__, "{lang}", lang)
 
 
 @functools.cache
@@ -121,8 +111,7 @@ def figure_lang(lang: Any) -> str:
     global _told_no_font
     if not isinstance(lang, str):
         raise TypeError(f"lang must be a str, one of {', '.join(LANGUAGES)}; got {lang!r}")
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    check_lang(lang)
     if lang == "ja" and japanese_font() is None:
         if not _told_no_font:
             _told_no_font = True

@@ -39,8 +39,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._text import LANGUAGES
 from . import learning, networks, neurons, practice
-from ._core import LANGUAGES, _Tour
+from ._core import _Tour
 
 __all__ = ["run", "select_steps", "Lecture", "STEPS", "STEP_HELP", "LANGUAGES"]
 

@@ -9,48 +9,30 @@ nothing in between, so that long sentences fit on short lines.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from .. import datasets
+from .._text import text_table
 from ..layers import Dense
 from ..network import Sequential
-
-LANGUAGES = ("en", "ja")
-
-
-def _joined(value: Any) -> Any:
-    """A template written as a list of pieces, as one string; sections stay dicts."""
-    if isinstance(value, dict):
-        return {key: _joined(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return "".join(value)
-    return value
 
 
 @functools.cache
 def figure_words(lang: str) -> dict[str, Any]:
     """The tour's own figure text in ``lang`` (titles, run names), from
     ``text/figures.<lang>.json``: ``figure_words("ja")["regression"]["title"]``."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    source = resources.files(__package__).joinpath("text", f"figures.{lang}.json")
-    return _joined(json.loads(source.read_text(encoding="utf-8")))
+    return text_table(__package__, "figures.{lang}", lang)
 
 
 @functools.cache
 def narration(lang: str) -> dict[str, Any]:
     """Every template of the tour in ``lang``: ``narration("en")["data"]["title"]``."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    source = resources.files(__package__).joinpath("text", f"{lang}.json")
-    return _joined(json.loads(source.read_text(encoding="utf-8")))
+    return text_table(__package__, "{lang}", lang)
 
 
 @dataclass

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import re
 import sys
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._text import LANGUAGES, text_table
 from . import STEPS, learning, networks, practice
-from ._core import LANGUAGES, narration
+from ._core import narration
 
 __all__ = [
     "build",
@@ -230,17 +229,7 @@ def _settings() -> dict[str, Any]:
 @functools.cache
 def notebook_text(lang: str) -> dict[str, Any]:
     """The words of the notebook in ``lang``, from ``text/notebook.<lang>.json``."""
-    if lang not in LANGUAGES:
-        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    source = resources.files(__package__).joinpath("text", f"notebook.{lang}.json")
-    table = json.loads(source.read_text(encoding="utf-8"))
-
-    def joined(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: joined(item) for key, item in value.items()}
-        return "".join(value) if isinstance(value, list) else value
-
-    return joined(table)
+    return text_table(__package__, "notebook.{lang}", lang)
 
 
 def code_cells(lang: str) -> dict[str, list[str]]:
