@@ -2,6 +2,7 @@
 memory-mapped data (schedules: test_schedules.py; callbacks: test_callbacks.py)."""
 
 import _thread
+import signal
 import threading
 import time
 import tracemalloc
@@ -66,7 +67,17 @@ def test_verbose_shows_a_progress_bar_and_quiet_shows_nothing(data, capsys):
 
 
 # ------------------------------------------------------------ Ctrl-C
-def test_ctrl_c_stops_between_steps_and_keeps_a_consistent_model(rng):
+@pytest.fixture
+def ctrl_c_delivered():
+    """Python's own SIGINT handler for the test's length: a process started
+    with SIGINT ignored (a background job of a shell without job control)
+    keeps it ignored, and then ``_thread.interrupt_main`` does nothing."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_ctrl_c_stops_between_steps_and_keeps_a_consistent_model(rng, ctrl_c_delivered):
     X = rng.normal(size=(2000, 20))
     y = rng.integers(0, 4, size=2000)
     net = make_net((20, 64, 4), ["relu", "softmax"], "cross_entropy", dtype="float64")
