@@ -9,6 +9,7 @@ import os
 import platform
 
 from Cython.Build import cythonize
+import numpy
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("FASTNN_DEBUG_CYTHON", "") not in ("", "0")
@@ -66,6 +67,7 @@ extensions = [
         extra_compile_args=compile_args + flags,
         extra_link_args=link_args,
         define_macros=macros,
+        include_dirs=[numpy.get_include()],
     )
     for suffix, flags in VARIANTS.items()
 ]

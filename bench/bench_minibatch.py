@@ -1,4 +1,5 @@
-"""Mini-batch training of a 784-256-128-10 network at batch 128 and 1024.
+"""Mini-batch training of a 784-256-128-10 network at batch 128 and 1024,
+and of a narrow 64-32-32-10 one at batch 32.
 
 60,000 synthetic samples (784 pixel-like features in [0, 1), float32;
 labels 0..9 from a random linear teacher), ReLU hidden layers, softmax
@@ -29,7 +30,7 @@ def options(parser):
     parser.add_argument(
         "--samples", type=int, default=None, help="training rows (default 60000; 2048 with --quick)"
     )
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024])
+    parser.add_argument("--batch-sizes", type=int, nargs="*", default=[128, 1024])
 
 
 bench = Bench("minibatch", __doc__, options)
@@ -109,7 +110,57 @@ def main() -> None:
             notes=notes,
             columns=cols,
         )
+    narrow(n)
     bench.finish()
+
+
+# Width-32 hidden layers at batch 32 (the digits' shape with two hidden
+# layers): products too small for BLAS to pay off, where per-step work and
+# the loops of the engine decide. The first round's figure, measured with the
+# same script on the same machine (AMD EPYC, 2 cores, commit 61f721a, engine
+# on 1 thread, its default then): the median GFLOP/s of 3 runs.
+NARROW = (64, 32, 32, 10)
+NARROW_BATCH = 32
+NARROW_BEFORE_GFLOPS = 17.3
+
+
+def narrow(n: int) -> None:
+    X, y = _peers.synthetic(n, NARROW[0], NARROW[-1], seed=3)
+    weights = _peers.initial_weights(NARROW)
+    fps = _peers.executed_flops(NARROW)
+    names = ["fastnn"] + [p for p in bench.peers if p in ("jax", "torch")]
+    trainers = {p: _peers.TRAINERS[p](NARROW, LR, MOMENTUM, bench.threads) for p in names}
+    same = _peers.check_same_work(trainers, weights, X[:1024], y[:1024], NARROW_BATCH, bench)
+    bench.log(f"narrow 64-32-32-10, batch {NARROW_BATCH}: {bench.repeats(5, 1)} alternated rounds")
+    for tr in trainers.values():
+        if not args.quick:
+            _peers.timed_runner(tr, weights, X[:4096], y[:4096], NARROW_BATCH, 1, 1.0)()
+    runners = {p: rate_runner(tr, weights, X, y, NARROW_BATCH, n) for p, tr in trainers.items()}
+    timing = alternate(runners, bench.repeats(5, 1), warmup=False)
+    gflops = median(timing.samples["fastnn"]) * fps / 1e9 if timing.samples.get("fastnn") else None
+    notes = [
+        _peers.same_work_note(same, f"one epoch on 1,024 rows at batch {NARROW_BATCH}"),
+        f"executed FLOPs per sample: {fps:,} (matrix products only)",
+    ]
+    if gflops and NARROW_BEFORE_GFLOPS:
+        gain = gflops / NARROW_BEFORE_GFLOPS
+        bench.measures["narrow-gain"] = gain
+        notes.append(
+            f"fastnn {gflops:.2f} GFLOP/s here against {NARROW_BEFORE_GFLOPS:.2f} in the first "
+            f"round (same script and machine): {gain:.2f}x"
+        )
+    bench.workload(
+        "narrow32",
+        f"narrow, batch {NARROW_BATCH}",
+        f"Mini-batch 64-32-32-10, batch {NARROW_BATCH}, {n:,} samples, SGD momentum",
+        "throughput",
+        "samples/s",
+        1.0,
+        timing,
+        lower_is_better=False,
+        notes=notes,
+        columns={"GFLOP/s": lambda name, v: v * fps / 1e9},
+    )
 
 
 def rate_runner(trainer, weights, X, y, bs, n):

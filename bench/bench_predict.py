@@ -1,17 +1,29 @@
-"""Prediction with a 784-256-128-10 network: one sample, and 10,000 samples.
+"""Prediction: one sample and 10,000 samples of a 784-256-128-10 network, and
+one sample of a tiny 64-32-10 one.
 
 The network of the mini-batch benchmark (ReLU, ReLU, softmax; fastnn's
 starting weights for seed 0, shared by everyone), asked for the class
 probabilities of one sample (a (1, 784) float32 array) and of 10,000. Every
 implementation takes a NumPy array and hands back a NumPy array, as a user
-serving predictions would: ``net.predict(x)``; PyTorch eager under
-``torch.inference_mode()`` (``model(torch.from_numpy(x)).numpy()``); a jitted
-JAX function (``np.asarray(f(params, x))``); scikit-learn's
+serving predictions would: ``net.predict(x)`` (fastnn's engine on its
+default threads, the cores given); onnxruntime on fastnn's ONNX export
+(``fastnn.to_onnx``; CPU provider, all graph optimisations, 1 and 2
+intra-op threads, both shown: a target counts its best); PyTorch eager under
+``torch.inference_mode()``; a jitted JAX function; scikit-learn's
 ``predict_proba``; the forward pass in plain NumPy. The reference row is the
 floor: the three bare matrix products on the same weights (NumPy
 ``x @ W1 @ W2 @ W3``: matrix-vector products for one sample, no bias, no
-activation, no checks). Runs alternate; each times a loop of calls long
-enough to be read (about 0.1 s) and reports the time per call.
+activation, no checks).
+
+The tiny network (64-32-10, ReLU, softmax; the digits' shape) shows what a
+call costs from Python: fastnn's bound predictor (``f = net.predictor();
+f(x)``, every check of the input kept), ``net.predict``, onnxruntime, and the
+barest NumPy forward, ``np.maximum(x @ W1 + b1, 0) @ W2 + b2`` (no softmax,
+no checks), as the reference.
+
+Runs alternate; each times a loop of calls long enough to be read (about
+0.1 s) and reports the time per call. Every output is compared with
+fastnn's first.
 
     python bench/bench_predict.py [--repeats 7] [--threads N] [--quick]
 """
@@ -29,7 +41,8 @@ def options(parser):
     )
 
 
-bench = Bench("predict", __doc__, options)
+PEERS = ("jax", "torch", "sklearn", "numpy", "onnxruntime")
+bench = Bench("predict", __doc__, options, peers=PEERS)
 args = bench.args
 
 import numpy as np  # noqa: E402
@@ -44,10 +57,33 @@ def predictors(net, weights):
     out = {"fastnn": net.predict}
     for peer in bench.peers:
         try:
-            out[peer] = PREDICTORS[peer](weights)
+            if peer == "onnxruntime":
+                for t in sorted({1, min(2, bench.threads)}):
+                    out[f"ort_{t}t"] = ort_predict(net, t)
+            else:
+                out[peer] = PREDICTORS[peer](weights)
         except Exception as exc:
             bench.skip(peer, f"failed to set up: {type(exc).__name__}: {exc}")
     return out
+
+
+def ort_predict(net, threads: int):
+    import onnxruntime as ort
+
+    import fastnn
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    model = fastnn.to_onnx(net).SerializeToString()
+    sess = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+
+    def f(X):
+        return sess.run(None, {name: X})[0]
+
+    return f
 
 
 def numpy_predict(weights):
@@ -113,6 +149,8 @@ def sklearn_predict(weights):
 
 
 LABELS = {
+    "ort_1t": "onnxruntime, 1 intra-op thread",
+    "ort_2t": "onnxruntime, 2 intra-op threads",
     "jax": "JAX (jitted function)",
     "torch": "PyTorch eager, inference_mode",
     "sklearn": "scikit-learn predict_proba",
@@ -206,7 +244,53 @@ def main() -> None:
             labels=LABELS,
             notes=[note if one else f"forward FLOPs per sample (matrix products): {fwd:,}"],
         )
+    tiny(min_time, repeats)
     bench.finish()
+
+
+TINY = (64, 32, 10)
+
+
+def tiny(min_time: float, repeats: int) -> None:
+    """One sample through a 64-32-10 network: the cost of a call."""
+    net = _peers.make_net(TINY)
+    (W1, b1), (W2, b2) = ((layer.W.copy(), layer.b.copy()) for layer in net.layers)
+    x = _peers.synthetic(1, TINY[0], TINY[-1], seed=2)[0].copy()
+    f = net.predictor()
+    preds = {"fastnn": f, "predict": net.predict}
+    if "onnxruntime" in bench.peers:
+        preds["ort_1t"] = ort_predict(net, 1)
+    ref = net.predict(x)
+    assert np.array_equal(f(x), ref)
+    z = np.maximum(x @ W1 + b1, 0) @ W2 + b2
+    p = np.exp(z - z.max())
+    diffs = {"numpy (+ softmax)": float(np.max(np.abs(p / p.sum() - ref)))}
+    diffs.update({n: float(np.max(np.abs(g(x) - ref))) for n, g in preds.items() if n != "fastnn"})
+    runners = {name: per_call(lambda g=g: g(x), min_time) for name, g in preds.items()}
+    runners["bare"] = per_call(lambda: np.maximum(x @ W1 + b1, 0) @ W2 + b2, min_time)
+    bench.log(f"tiny 64-32-10: {repeats} alternated rounds")
+    timing = alternate(runners, repeats, warmup=False)
+    bench.workload(
+        "predict_tiny",
+        "predict 1 sample, 64-32-10",
+        "Prediction of one sample by a tiny network (64-32-10), from Python",
+        "time per call",
+        "µs",
+        1e6,
+        timing,
+        lower_is_better=True,
+        references=("bare",),
+        labels={
+            "fastnn": "fastnn, bound predictor (net.predictor())",
+            "predict": "fastnn net.predict",
+            "ort_1t": "onnxruntime, 1 intra-op thread",
+            "bare": "bare NumPy forward, no softmax, no checks (ref.)",
+        },
+        notes=[
+            "same output: the predictor equals predict bit for bit; the others match to "
+            + ", ".join(f"{k} {v:.0e}" for k, v in diffs.items())
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ SCRIPT = textwrap.dedent("""
                 net = fastnn.Sequential(layers, loss=loss, dtype=dtype, seed=3)
                 rec = out.setdefault(f"{dtype}-{name}", {})
                 rec["predict1"] = digest(net.predict(X[:1]))
+                rec["predictor"] = digest(net.predictor()(X[:3].astype(dtype)))
                 rec["predict"] = digest(net.predict(X))
                 rec["evaluate"] = net.evaluate(X, y)
                 value, grads = net.loss_and_grads(X, y)

@@ -63,6 +63,10 @@ cdef enum:
     PARTS = 2
 # Products with at least this many multiply-adds are cut into PARTS parts.
 cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
+# Matrix-vector products from this many on: a one-sample pass is bound by
+# streaming the matrix, and each of two cores streams its half from its own
+# cache (784 x 256 float32, 0.8 MB, does not fit one core's L2; its halves do).
+cdef Py_ssize_t GEMV_PAR_MIN_MACS = 1 << 16
 
 
 def bind_blas(size_t get_num_threads, size_t set_num_threads):
@@ -154,10 +158,10 @@ cdef inline void _gemv_part(int h, int M, int N, floating alpha, const floating*
 
 cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
                 const floating* x, floating beta, floating* y) noexcept nogil:
-    """y := alpha * A @ x + beta * y, column-major A (M, N); from PAR_MIN_MACS
-    multiply-adds on in PARTS row parts, on the engine's threads."""
+    """y := alpha * A @ x + beta * y, column-major A (M, N); from
+    GEMV_PAR_MIN_MACS multiply-adds on in PARTS row parts, on the engine's threads."""
     cdef int h
-    if <Py_ssize_t>M * N < PAR_MIN_MACS or M < PARTS:
+    if <Py_ssize_t>M * N < GEMV_PAR_MIN_MACS or M < PARTS:
         _gemv1(M, N, alpha, A, lda, x, beta, y)
     elif _n_threads == 1:
         for h in range(PARTS):

@@ -142,3 +142,22 @@ class Stepper:
         hyper: NDArray[np.float64],
         t: int,
     ) -> float: ...
+
+@disjoint_base
+class Predictor:
+    """``Sequential.predictor()``: predict, with the buffers bound once."""
+
+    def __new__(
+        cls,
+        model: Any,
+        spec: NDArray[np.int64],
+        params: NDArray[Any],
+        work: NDArray[Any],
+        rows: int,
+        sample_shape: tuple[int, ...],
+    ) -> Self: ...
+    @property
+    def model(self) -> Any: ...
+    @property
+    def rows(self) -> int: ...
+    def __call__(self, X: Any) -> NDArray[Any]: ...

@@ -16,8 +16,9 @@ This file holds the constants and structs; each topic is a ``.pxi`` file
 included at its end, in the order it builds up: ``_layout`` (the layer table
 and workspace), ``_blas`` (BLAS calls and how a product is divided among
 threads), ``_dense``, ``_conv``, ``_loss``, ``_passes`` (whole forward and
-backward passes), ``_update`` (the optimizers), ``_rng`` (the random order)
-and ``_train`` (the entry points the Python layer calls).
+backward passes), ``_update`` (the optimizers), ``_rng`` (the random order),
+``_train`` (the entry points the Python layer calls) and ``_predict`` (the
+bound forward pass, ``Predictor``).
 
 A network is described by a layer table ``spec`` of int64, one row per layer
 (``SPEC_WIDTH`` columns)::
@@ -71,6 +72,9 @@ cdef extern from *:
     void _prefetch "_fastnn_prefetch"(const void* p) noexcept nogil
 
 import numpy as np
+cimport numpy as cnp
+
+cnp.import_array()
 
 from cython cimport floating
 
@@ -252,3 +256,4 @@ include "_passes.pxi"
 include "_update.pxi"
 include "_rng.pxi"
 include "_train.pxi"
+include "_predict.pxi"

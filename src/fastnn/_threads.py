@@ -14,10 +14,9 @@ this).
 
 ``set_num_threads(n)`` sets the engine's count; ``threads(n)`` does so for
 a ``with`` block. It is the engine's own setting: NumPy's and SciPy's BLAS
-keep theirs. The default is one thread: a product is cut into at most two
-parts, only from 2M multiply-adds on (and a batch into two halves from 512
-rows), so a second thread can at best halve those; on 2 shared cores it
-measured no faster than one (see bench/), and it is there to be asked for.
+keep theirs. The default is ``OMP_NUM_THREADS`` when that is set (Dask's
+workers set it to 1), else every core the process may run on. Work is cut
+into at most two parts, so at most two threads are ever busy.
 """
 
 from __future__ import annotations
@@ -135,5 +134,15 @@ def threads(n: int | None) -> Iterator[None]:
         set_num_threads(before)
 
 
+def _default_threads() -> int:
+    """``OMP_NUM_THREADS`` when it is set to a positive integer (as Dask's
+    workers and job schedulers set it), else every core this process may
+    run on."""
+    value = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return _cores()
+
+
 _kernels.bind_blas(*_blas_thread_functions())
-set_num_threads(1)
+set_num_threads(_default_threads())

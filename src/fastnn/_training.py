@@ -327,8 +327,11 @@ def loss_on(net, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
     ``evaluate`` computes it (without checking every value again)."""
     chunk = min(X.shape[0], PREDICT_CHUNK)
     return float(
-        _kernels.loss_value(
-            net._spec, net._loss_code, net.params, X, labels, Y, net._workspace(chunk), chunk
+        net._reading(
+            chunk,
+            lambda work: _kernels.loss_value(
+                net._spec, net._loss_code, net.params, X, labels, Y, work, chunk
+            ),
         )
     )
 

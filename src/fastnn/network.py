@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
@@ -152,7 +153,12 @@ class Sequential:
         # The shuffling stream (xoshiro256** in the kernel), seeded apart from init.
         self._rng_state = _shuffle_state(self.seed)
         self._default_optimizer: Optimizer | None = None
-        self._work: dict[int, np.ndarray] = {}
+        self._work: dict[tuple, np.ndarray] = {}
+        # predict, evaluate, score and loss_and_grads only read the model, and
+        # may run in several threads at once: each takes the shared
+        # inference workspace if it is free, else a workspace of its own
+        self._infer_lock = threading.Lock()
+        self._predictor = None  # a Predictor bound for up to PREDICT_CHUNK rows
         # Buffers reused from call to call (nothing is allocated per step).
         self._grads = np.empty_like(self.params)
         self._order = np.empty(0, dtype=np.int64)
@@ -170,8 +176,8 @@ class Sequential:
     def n_out(self) -> int:
         return self.layers[-1].n_out
 
-    def _workspace(self, rows: int, split: bool = False) -> np.ndarray:
-        key = (rows, split)
+    def _workspace(self, rows: int, split: bool = False, key: str = "train") -> np.ndarray:
+        key = (rows, split, key)
         work = self._work.get(key)
         if work is None:
             work = np.empty(_kernels.workspace_size(self._spec, rows, split), dtype=self.dtype)
@@ -179,6 +185,16 @@ class Sequential:
                 self._work.clear()
             self._work[key] = work
         return work
+
+    def _reading(self, rows: int, fn):
+        """``fn(work)`` with a workspace for ``rows`` rows that no other
+        thread is using: the shared one if it is free, else a new one."""
+        if self._infer_lock.acquire(blocking=False):
+            try:
+                return fn(self._workspace(rows, key="read"))
+            finally:
+                self._infer_lock.release()
+        return fn(np.empty(_kernels.workspace_size(self._spec, rows), dtype=self.dtype))
 
     def _splits(self, batch_size: int) -> bool:
         """Whether batches of this size train as two halves (side by side
@@ -223,21 +239,6 @@ class Sequential:
             self._build(shape[1:])
         return check_X(X, self.dtype, feature_shape=self._input_shape)
 
-    def _is_ready(self, X: Any) -> bool:
-        """X is already as the kernels take it: a non-empty, C-contiguous
-        (n, n_in) array of the model's dtype for a built, non-image network
-        (its values are not looked at)."""
-        return (
-            type(X) is np.ndarray
-            and X.ndim == 2
-            and X.dtype == self.dtype
-            and X.flags.c_contiguous
-            and self._spec is not None
-            and not self.layers[0].takes_images
-            and X.shape[1] == self._spec[0, 2]
-            and X.shape[0] > 0
-        )
-
     def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xc = self._check_X(X)
         labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
@@ -268,20 +269,69 @@ class Sequential:
         ndarray of shape (n_samples, n_out)
             Probabilities for softmax and sigmoid outputs.
         """
-        if self._is_ready(X) and X.shape[0] <= _training.PREDICT_CHUNK:
-            # the serving pattern (a few rows, ready-made): one call, the
-            # finiteness check done in the kernel
-            out = np.empty((X.shape[0], self.n_out), dtype=self.dtype)
-            if _kernels.forward(
-                self._spec, self.params, X, out, self._workspace(X.shape[0]), X.shape[0], True
-            ):
-                return out
+        predictor = self._predictor
+        if predictor is None:
+            if self._spec is None:
+                return self._predict_checked(X)
+            predictor = self._predictor = self.predictor(_training.PREDICT_CHUNK)
+        # the serving pattern (up to PREDICT_CHUNK rows, ready-made) is
+        # computed there; anything else comes back to _predict_checked
+        return predictor(X)
+
+    def _predict_checked(self, X: Any) -> np.ndarray:
+        """predict for any X: converted and checked, chunk by chunk."""
         Xc = self._check_X(X)
         n = Xc.shape[0]
         out = np.empty((n, self.n_out), dtype=self.dtype)
         chunk = min(n, _training.PREDICT_CHUNK)
-        _kernels.forward(self._spec, self.params, Xc, out, self._workspace(chunk), chunk)
+        self._reading(
+            chunk, lambda work: _kernels.forward(self._spec, self.params, Xc, out, work, chunk)
+        )
         return out
+
+    def predictor(self, max_rows: int = 64) -> Any:
+        """``predict`` bound once, for serving a few rows at a time.
+
+        ``f = net.predictor(); f(x)`` returns what ``net.predict(x)`` returns,
+        bit for bit, with the per-call work of ``predict`` (looking up,
+        checking and unpacking the network's buffers) done once here. A
+        call checks its input in compiled code: an ndarray of the model's
+        dtype, C-contiguous, of shape (m, n_in) (for an image network
+        (m, channels, height, width)) with 1 <= m <= max_rows, every value
+        finite. Any other input goes through ``predict``, which
+        converts what it can and raises its errors. The predictor uses the
+        model's own weights, so it sees every later update; calls from
+        several threads at once are safe.
+
+        Parameters
+        ----------
+        max_rows : int, default 64
+            The most rows a call computes in the predictor's own workspace
+            (``max_rows * (n_in + the layers' widths)`` values of the
+            model's dtype); larger inputs go through ``predict``.
+
+        Returns
+        -------
+        callable
+            ``f(X: ndarray (m, n_in)) -> ndarray (m, n_out)``.
+
+        Raises
+        ------
+        ValueError
+            If ``max_rows`` is not a positive integer, or the network's
+            input shape is not known yet (an image network is built by its
+            first ``fit`` or ``predict``).
+        """
+        rows = check_int(max_rows, "max_rows", 1)
+        if self._spec is None:
+            raise ValueError(
+                "the network's input shape is not known yet: call fit or predict "
+                "once (image networks are built from their first X)"
+            )
+        work = np.empty(_kernels.workspace_size(self._spec, rows), dtype=self.dtype)
+        return _kernels.Predictor(
+            self, self._spec, self.params, work, rows, tuple(self._input_shape)
+        )
 
     def evaluate(self, X: Any, y: Any) -> float:
         """Mean loss on (X, y), as training measures it."""
@@ -339,15 +389,11 @@ class Sequential:
         self._check_trainable()
         Xc, labels, Y = self._check_Xy(X, y)
         grads = np.empty_like(self.params)
-        value = _kernels.loss_and_grad(
-            self._spec,
-            _kernels.LOSSES[self.loss],
-            self.params,
-            Xc,
-            labels,
-            Y,
-            grads,
-            self._workspace(Xc.shape[0]),
+        value = self._reading(
+            Xc.shape[0],
+            lambda work: _kernels.loss_and_grad(
+                self._spec, self._loss_code, self.params, Xc, labels, Y, grads, work
+            ),
         )
         return float(value), self._split(grads)
 
@@ -519,6 +565,7 @@ class Sequential:
                 layer.__dict__.update(saved)
             self._spec = self._input_shape = None
             self._work.clear()
+            self._predictor = None
 
     def partial_fit(
         self, X: Any, y: Any, optimizer: Optimizer | None = None, batch_size: int | None = None
