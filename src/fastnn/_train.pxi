@@ -652,3 +652,24 @@ cdef double _bound_step(Net* net, int loss, bint line, int opt_kind, const float
         return value
     status[0] = STATUS_OK
     return value
+
+
+def cast_finite(const double[:, ::1] src, float[:, ::1] dst):
+    """dst := src rounded to float32; True if every value of dst is finite
+    (False for NaN or infinity in src, or a value beyond float32's range,
+    which NumPy's cast would turn into infinity with a warning)."""
+    cdef Py_ssize_t i, n = src.shape[0] * src.shape[1]
+    if dst.shape[0] != src.shape[0] or dst.shape[1] != src.shape[1]:
+        raise ValueError("cast_finite: src and dst differ in shape")
+    if n == 0:
+        return True
+    cdef const double* s = &src[0, 0]
+    cdef float* d = &dst[0, 0]
+    cdef bint ok = True
+    with nogil:
+        for i in range(n):
+            ok &= fabs(s[i]) <= FLT_MAX     # NaN fails the comparison too
+        if ok:
+            for i in range(n):
+                d[i] = <float>s[i]
+    return ok

@@ -165,6 +165,17 @@ class BaseMLP(SklearnConventions):
         for name, value in params.items():
             setattr(self, name, value)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a setting set anew (set_params, assignment) sends the next
+        # partial_fit the full way, which checks it (see _stream)
+        if name in self._param_names_and_getter()[0]:
+            self.__dict__.pop("_stream", None)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self.__dict__.pop("_stream", None)
+        object.__delattr__(self, name)
+
     # ------------------------------------------------ fitted views
     @property
     def coefs_(self) -> list[np.ndarray]:

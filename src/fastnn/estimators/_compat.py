@@ -241,6 +241,7 @@ class SklearnConventions:
         # store both as plain arrays and rebuild them on load.
         state = self.__dict__.copy()
         state.pop("_settings_cache", None)
+        state.pop("_stream", None)  # made again by the next partial_fit
         if state.get("_rng") is not None:
             # the last call's random state (5 kB for a RandomState): every
             # call to fit or partial_fit makes its own afresh

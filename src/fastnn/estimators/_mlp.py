@@ -17,6 +17,7 @@ from ._base import BaseMLP, init_parameters
 from ._compat import AvailableIf, UndefinedMetricWarning, stochastic_only, warn
 from ._labels import ClassLabels
 from ._params import PARAMS_DOC
+from ._stream import OneStepStream
 
 
 class MLPClassifier(ClassLabels, BaseMLP):
@@ -134,9 +135,15 @@ class MLPClassifier(ClassLabels, BaseMLP):
         -------
         self
         """
+        stream = self.__dict__.get("_stream")
+        if stream is not None and classes is None and stream.step(self, X, y):
+            return self
         if "net_" not in self.__dict__ and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, incremental=True, classes=classes)
+        self.__dict__.pop("_stream", None)
+        self._fit(X, y, incremental=True, classes=classes)
+        self._stream = OneStepStream.make(self)
+        return self
 
     partial_fit = AvailableIf(partial_fit, stochastic_only)
 
