@@ -133,24 +133,64 @@ cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
     cdef floating xs[8]
     cdef floating ys[8]
     cdef double e = 0, g, h
+    cdef floating g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0
+    cdef floating h0 = 0, h1 = 0, h2 = 0, h3 = 0, h4 = 0, h5 = 0, h6 = 0, h7 = 0
+    cdef floating e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0, e5 = 0, e6 = 0, e7 = 0
+    cdef floating r0, r1, r2, r3, r4, r5, r6, r7
     for j in range(8):
         gs[j] = 0
         hs[j] = 0
         es[j] = 0
-    for i in range(0, m8, 8):
-        if idx == NULL:
-            for j in range(8):
-                xs[j] = X[i + j]
-                ys[j] = Y[i + j]
-        else:
+    if idx == NULL:
+        # the rows in order (full batch): the same eight sums, as named
+        # scalars the compiler keeps in vector registers (an array of
+        # partial sums goes through the stack)
+        for i in range(0, m8, 8):
+            r0 = c + X[i + 0] * w - Y[i + 0]
+            g0 += r0 * X[i + 0]
+            h0 += r0
+            e0 += r0 * r0
+            r1 = c + X[i + 1] * w - Y[i + 1]
+            g1 += r1 * X[i + 1]
+            h1 += r1
+            e1 += r1 * r1
+            r2 = c + X[i + 2] * w - Y[i + 2]
+            g2 += r2 * X[i + 2]
+            h2 += r2
+            e2 += r2 * r2
+            r3 = c + X[i + 3] * w - Y[i + 3]
+            g3 += r3 * X[i + 3]
+            h3 += r3
+            e3 += r3 * r3
+            r4 = c + X[i + 4] * w - Y[i + 4]
+            g4 += r4 * X[i + 4]
+            h4 += r4
+            e4 += r4 * r4
+            r5 = c + X[i + 5] * w - Y[i + 5]
+            g5 += r5 * X[i + 5]
+            h5 += r5
+            e5 += r5 * r5
+            r6 = c + X[i + 6] * w - Y[i + 6]
+            g6 += r6 * X[i + 6]
+            h6 += r6
+            e6 += r6 * r6
+            r7 = c + X[i + 7] * w - Y[i + 7]
+            g7 += r7 * X[i + 7]
+            h7 += r7
+            e7 += r7 * r7
+        gs[0], gs[1], gs[2], gs[3], gs[4], gs[5], gs[6], gs[7] = g0, g1, g2, g3, g4, g5, g6, g7
+        hs[0], hs[1], hs[2], hs[3], hs[4], hs[5], hs[6], hs[7] = h0, h1, h2, h3, h4, h5, h6, h7
+        es[0], es[1], es[2], es[3], es[4], es[5], es[6], es[7] = e0, e1, e2, e3, e4, e5, e6, e7
+    else:
+        for i in range(0, m8, 8):
             for j in range(8):
                 xs[j] = X[idx[i + j]]
                 ys[j] = Y[idx[i + j]]
-        for j in range(8):
-            res = c + xs[j] * w - ys[j]
-            gs[j] += res * xs[j]
-            hs[j] += res
-            es[j] += res * res
+            for j in range(8):
+                res = c + xs[j] * w - ys[j]
+                gs[j] += res * xs[j]
+                hs[j] += res
+                es[j] += res * res
     g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
     h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
     for j in range(8):

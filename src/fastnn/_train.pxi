@@ -355,6 +355,45 @@ def train(const int64_t[:, ::1] spec, int loss,
             _blas_serial_end()
 
 
+cdef int _line_fit(Net* net, floating* params, floating* grads, const double* hyper,
+                   const floating* X, const floating* Y, Py_ssize_t n, double* step_loss,
+                   floating* trace, int64_t* counters, Py_ssize_t check_every,
+                   Py_ssize_t total_steps) except -1:
+    """The loop of ``train`` for the regression machine's own case: one
+    Dense(1, 1) under MSE, every step on all n rows in order, SGD without
+    momentum, decay or penalty. Each step is _train_loop's, with the same
+    _line_step and the update _update makes (w := w - lr g), without the
+    bookkeeping of batches, parts and optimizers; trace NULL: no path."""
+    cdef Layer* L = &net.layers[0]
+    cdef floating lr = <floating>hyper[H_LR]
+    cdef floating* w = params + L.w_off
+    cdef floating* b = params + L.b_off
+    cdef floating* gw = grads + L.w_off
+    cdef floating* gb = grads + L.b_off
+    cdef Py_ssize_t step, since_check = 0
+    cdef double value
+    with nogil:
+        for step in range(total_steps):
+            value = <floating>_line_step(X, Y, NULL, n, w, b, gw, gb)
+            if not isfinite(value):
+                counters[CNT_STATUS] = STATUS_DIVERGED
+                break
+            step_loss[step] = <floating>value
+            params[0] = params[0] - lr * grads[0]
+            params[1] = params[1] - lr * grads[1]
+            if trace != NULL:
+                trace[2 * step] = params[0]
+                trace[2 * step + 1] = params[1]
+            counters[CNT_STEPS] = step + 1
+            counters[CNT_T] += 1
+            since_check += 1
+            if since_check >= check_every:
+                since_check = 0
+                with gil:
+                    PyErr_CheckSignals()
+    return 0
+
+
 cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                      floating[::1] params, floating[::1] grads, int opt_kind,
                      const double[::1] hyper, floating[::1] opt_state,
@@ -382,6 +421,12 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
     cdef floating* wk[2]
     cdef bint record = trace.shape[0] > 0
     cdef int n_threads = min(_n_threads, 2)
+    if (line and not shuffle and not split and batch_size >= n and not use_stop
+            and not count and opt_kind == OPT_SGD and hyper[H_MOMENTUM] == 0
+            and hyper[H_WEIGHT_DECAY] == 0 and hyper[H_L2] == 0 and n_params == 2):
+        return _line_fit(net_p, &params[0], &grads[0], &hyper[0], &X[0, 0],
+                         tgt, n, &step_loss[0], &trace[0, 0] if record else NULL,
+                         &counters[0], check_every, total_steps)
     with nogil:
         step = 0
         for epoch in range(n_epochs):

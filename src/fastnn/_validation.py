@@ -29,7 +29,7 @@ def check_dtype(dtype: Any) -> np.dtype:
         dt = np.dtype(dtype)
     except TypeError:
         raise TypeError(f"dtype must be 'float32' or 'float64', got {dtype!r}") from None
-    if dt.name not in DTYPES:
+    if dt not in _FLOATS:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dt.name!r}")
     return dt
 

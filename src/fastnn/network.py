@@ -49,6 +49,22 @@ def _seeded_shuffle_state(seed: int) -> tuple:
     return tuple(np.random.SeedSequence(seed).spawn(1)[0].generate_state(4, np.uint64).tolist())
 
 
+class _LazyGenerator:
+    """``np.random.default_rng(seed)``, made when first drawn from (making
+    one takes some microseconds, which a network whose weights start at zero,
+    the regression machine's, need not pay)."""
+
+    __slots__ = ("seed", "rng")
+
+    def __init__(self, seed: int | None):
+        self.seed, self.rng = seed, None
+
+    def __getattr__(self, name: str) -> Any:
+        if self.rng is None:
+            self.rng = np.random.default_rng(self.seed)
+        return getattr(self.rng, name)
+
+
 def _shuffle_state(seed: int | None) -> np.ndarray:
     """The kernel's xoshiro256** state for a seed (fresh entropy for None)."""
     if seed is None:
@@ -144,7 +160,7 @@ class Sequential:
                 layer.b = self.params[b_off : b_off + math.prod(shapes[1])].reshape(shapes[1])
             layer._owner = self
 
-        init_rng = np.random.default_rng(self.seed)
+        init_rng = _LazyGenerator(self.seed)  # made only if a layer draws from it
         for layer in self.layers:
             init = layer.init_params(init_rng)
             if init is not None:

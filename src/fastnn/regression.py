@@ -11,6 +11,8 @@ error surface can be drawn.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import _training
@@ -35,6 +37,14 @@ def steps_within(losses, e_min: float, tol: float = 0.01) -> int | None:
     return int(above[-1]) + 2
 
 
+class _ZeroDense(Dense):
+    """Dense whose weights start at zero: the machine's a = b = 0 (it is
+    saved and read back as a Dense)."""
+
+    def init_params(self, rng: Any) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((self.n_in, self.n_out)), np.zeros(self.n_out)
+
+
 class RegressionMachine:
     """ŷ = a·x + b trained by gradient descent on E(a, b).
 
@@ -57,8 +67,7 @@ class RegressionMachine:
 
     def __init__(self, seed: int = 0):
         self.seed = seed
-        self.net = Sequential([Dense(1, 1)], loss="mse", dtype="float64", seed=seed)
-        self.net.params[...] = 0.0
+        self.net = Sequential([_ZeroDense(1, 1)], loss="mse", dtype="float64", seed=seed)
         self._rng_start = self.net._rng_state.copy()  # every fit draws the same batches
         self.loss_history = np.empty(0)
         self.path = np.empty((0, 2))
