@@ -16,8 +16,8 @@ Threads: every library gets ``--threads`` (default: all cores). The process
 is pinned to that many cores (inherited by every thread, and read by XLA),
 the BLAS/OpenMP variables are set before any BLAS loads (threadpoolctl
 reports the pools that ran); PyTorch gets ``torch.set_num_threads``.
-fastnn's engine keeps its own setting (one thread unless
-``fastnn.set_num_threads`` says otherwise); the report states what each
+fastnn's engine keeps its own setting (its default: the cores it is
+given, through ``OMP_NUM_THREADS``); the report states what each
 library used.
 
 OpenBLAS: ``OPENBLAS_CORETYPE`` and ``OPENBLAS_L2_SIZE`` are removed from the
