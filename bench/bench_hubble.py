@@ -222,7 +222,7 @@ def main() -> None:
             labels=dict(
                 LABELS,
                 fastnn="fastnn: built, checked, path and loss recorded",
-                fastnn_built="fastnn, the machine built once before (ref.)",
+                fastnn_built="fastnn, the machine built once before",
             ),
             references=("fastnn_built",),
             notes=[

@@ -284,7 +284,7 @@ def tiny(min_time: float, repeats: int) -> None:
             "fastnn": "fastnn, bound predictor (net.predictor())",
             "predict": "fastnn net.predict",
             "ort_1t": "onnxruntime, 1 intra-op thread",
-            "bare": "bare NumPy forward, no softmax, no checks (ref.)",
+            "bare": "bare NumPy forward, no softmax, no checks",
         },
         notes=[
             "same output: the predictor equals predict bit for bit; the others match to "

@@ -45,9 +45,9 @@ LABELS = {
 }
 
 
-def fastnn_2t(net):
+def fastnn_threads(net, n: int):
     def f(X):
-        with fastnn.threads(2):
+        with fastnn.threads(n):
             return net.predict(X)
 
     return f
@@ -73,7 +73,7 @@ def main() -> None:
     net = _peers.make_net(SIZES)
     rows = 2000 if args.quick else args.rows
     X, _ = _peers.synthetic(rows, SIZES[0], SIZES[-1], seed=1)
-    preds = {"fastnn": net.predict, "fastnn_2t": fastnn_2t(net)}
+    preds = {"fastnn": fastnn_threads(net, 1), "fastnn_2t": fastnn_threads(net, 2)}
     if "onnxruntime" in bench.peers:
         model = fastnn.to_onnx(net)
         for t in (1, 2):
