@@ -63,10 +63,15 @@ cdef enum:
     PARTS = 2
 # Products with at least this many multiply-adds are cut into PARTS parts.
 cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
-# Matrix-vector products from this many on: a one-sample pass is bound by
-# streaming the matrix, and each of two cores streams its half from its own
-# cache (784 x 256 float32, 0.8 MB, does not fit one core's L2; its halves do).
-cdef Py_ssize_t GEMV_PAR_MIN_MACS = 1 << 16
+# Matrix-vector products from this many on. A one-sample pass is bound by
+# streaming the matrix, and two cores each streaming half from their own
+# cache are faster (784 x 256 float32 on 2 idle cores: 16 µs against 21 µs
+# for a whole 784-256-128-10 prediction, cut from 64k multiply-adds on). But
+# a part of a few microseconds waits for a second thread that another busy
+# process keeps from its core: with one other process running, the same
+# prediction took 116-229 µs on two threads and 22 µs on one. So they are
+# cut only where a part is long, as other products.
+cdef Py_ssize_t GEMV_PAR_MIN_MACS = 1 << 21
 
 
 def bind_blas(size_t get_num_threads, size_t set_num_threads):
