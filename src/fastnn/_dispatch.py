@@ -20,8 +20,8 @@ from types import ModuleType
 # that follows within that time (a stream of one-sample predictions, the
 # steps of a training run) wakes them at once; a sleeping thread takes some
 # microseconds to wake, as long as a whole one-sample pass (measured on 2
-# cores: a 784-256-128-10 prediction on two threads took 30 µs with sleeping
-# waits, 16 µs with the short spin, 21 µs on one thread). Spinning without
+# cores: a 784-256-128-10 prediction with its first product cut in two took
+# 30 µs with sleeping waits, 16 µs with the short spin). Spinning without
 # end (OMP_WAIT_POLICY=ACTIVE) takes a core from BLAS, from the caller and
 # from other libraries' threads, and on a machine with few cores that costs
 # far more (a 256-wide network predicted 100x slower).
@@ -30,7 +30,7 @@ from types import ModuleType
 # load later (scikit-learn's and PyTorch's bring their own) read it too.
 # Measured: with scikit-learn, PyTorch or JAX loaded after fastnn under
 # libgomp's default waits, the two-thread prediction above fell back to
-# 22-24 µs, slower than one thread; with the variable kept, 15-17 µs.
+# 22-24 µs; with the variable kept, 15-17 µs.
 # Nothing is set if the user has set GOMP_SPINCOUNT or OMP_WAIT_POLICY.
 _SET_POLICY = "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ
 
