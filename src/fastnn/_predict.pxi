@@ -28,6 +28,7 @@ cdef class Predictor:
     cdef int sample_ndim                 # one sample's shape: (n_in,) or (c, h, w)
     cdef Py_ssize_t sample_shape[4]
     cdef void* p_params
+    cdef void* p_work
 
     def __cinit__(self, model, const int64_t[:, ::1] spec, params, work,
                   Py_ssize_t rows, tuple sample_shape):
@@ -43,7 +44,7 @@ cdef class Predictor:
         self.dbl = params.dtype == np.float64
         self.typenum = cnp.NPY_FLOAT64 if self.dbl else cnp.NPY_FLOAT32
         self.p_params = _address(params, self.dbl, &self.n_params)
-        _address(work, self.dbl, &self.work_size)
+        self.p_work = _address(work, self.dbl, &self.work_size)
         if self.n_params == 0 or self.work_size < workspace_size(spec, rows):
             raise ValueError("Predictor: a buffer does not match the network")
         _load_net(&self.net, spec, self.n_params, rows, self.work_size)
@@ -81,7 +82,7 @@ cdef class Predictor:
                 if not self.busy:
                     self.busy = True    # under the GIL: no other call gets here
                     try:
-                        ok = self._run(a, out, self.work)
+                        ok = self._run(a, out, None)
                     finally:
                         self.busy = False
                 else:                   # another thread is computing in it
@@ -100,8 +101,10 @@ cdef class Predictor:
         return True
 
     cdef bint _run(self, cnp.ndarray a, cnp.ndarray out, object work) except -1:
+        """The pass of a checked input into out, in the bound workspace
+        (work None) or in ``work``; False if the input is not finite."""
         cdef Py_ssize_t m = cnp.PyArray_DIM(a, 0), size
-        cdef void* w = _address(work, self.dbl, &size)
+        cdef void* w = self.p_work if work is None else _address(work, self.dbl, &size)
         cdef void* x = cnp.PyArray_DATA(a)
         cdef void* o = cnp.PyArray_DATA(out)
         cdef bint serial = _uses_blas(&self.net, m)
