@@ -63,15 +63,6 @@ cdef enum:
     PARTS = 2
 # Products with at least this many multiply-adds are cut into PARTS parts.
 cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
-# Matrix-vector products from this many on. A one-sample pass is bound by
-# streaming the matrix, and two cores each streaming half from their own
-# cache are faster (784 x 256 float32 on 2 idle cores: 16 µs against 21 µs
-# for a whole 784-256-128-10 prediction, cut from 64k multiply-adds on). But
-# a part of a few microseconds waits for a second thread that another busy
-# process keeps from its core: with one other process running, the same
-# prediction took 116-229 µs on two threads and 22 µs on one. So they are
-# cut only where a part is long, as other products.
-cdef Py_ssize_t GEMV_PAR_MIN_MACS = 1 << 21
 
 
 def bind_blas(size_t get_num_threads, size_t set_num_threads):
@@ -163,10 +154,17 @@ cdef inline void _gemv_part(int h, int M, int N, floating alpha, const floating*
 
 cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
                 const floating* x, floating beta, floating* y) noexcept nogil:
-    """y := alpha * A @ x + beta * y, column-major A (M, N); from
-    GEMV_PAR_MIN_MACS multiply-adds on in PARTS row parts, on the engine's threads."""
+    """y := alpha * A @ x + beta * y, column-major A (M, N); from PAR_MIN_MACS
+    multiply-adds on in PARTS row parts, on the engine's threads.
+
+    Not sooner: two cores each streaming half of A from its own cache are
+    faster on idle cores (784 x 256 float32 cut from 64k multiply-adds: a
+    784-256-128-10 prediction in 16 µs against 21 µs), but a part of a few
+    microseconds waits for a second thread that another busy process keeps
+    from its core (with one other process running, 116-229 µs on two
+    threads, 22 µs on one)."""
     cdef int h
-    if <Py_ssize_t>M * N < GEMV_PAR_MIN_MACS or M < PARTS:
+    if <Py_ssize_t>M * N < PAR_MIN_MACS or M < PARTS:
         _gemv1(M, N, alpha, A, lda, x, beta, y)
     elif _n_threads == 1:
         for h in range(PARTS):

@@ -16,7 +16,6 @@ raises every error. A call that raises changes nothing, as the full way.
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 import numpy as np
@@ -49,17 +48,14 @@ class OneStepStream:
         has something to do that this one does not (early stopping, a
         learning-rate schedule, verbose output, feature names, labels that
         are not one class per row of three or more, mutable settings)."""
-        s = est._settings()
-        names, getter = est._param_names_and_getter()
-        values = getter(est)
+        s = est._settings()  # caches the settings unless one holds a mutable container
         d = est.__dict__
         opt = d.get("_optimizer")
         net = d.get("net_")
         if (
             net is None
             or opt is None
-            or d.get("_settings_cache") is None  # a setting holds a mutable container
-            or not all(map(operator.is_, d["_settings_cache"][0], values))
+            or d.get("_settings_cache") is None
             or s.early_stopping
             or s.verbose
             or (s.solver == "sgd" and s.learning_rate != "constant")
