@@ -183,3 +183,24 @@ def test_pickled_midstream_the_stream_goes_on_alike(stream_data):
         est.partial_fit(X[i : i + 1], y[i : i + 1])
         copy.partial_fit(X[i : i + 1], y[i : i + 1])
     same_state(est, copy)
+
+
+def test_only_a_multiclass_classifier_takes_the_short_way(stream_data):
+    X, y = stream_data
+    binary = fastnn.MLPClassifier((8,), random_state=0).partial_fit(
+        X[:1], y[:1] > 10, classes=[False, True]
+    )
+    multilabel = fastnn.MLPClassifier((8,), random_state=0).partial_fit(
+        X[:2], np.array([[0, 1], [1, 1]]), classes=[0, 1]
+    )
+    regressor = fastnn.MLPRegressor(hidden_layer_sizes=(8,), random_state=0).partial_fit(
+        X[:1], y[:1] / 10.0
+    )
+    early = fastnn.MLPClassifier((8,), random_state=0, learning_rate="adaptive", solver="sgd")
+    early.partial_fit(X[:1], y[:1], classes=[0, 10, 20, 30])
+    for est in (binary, multilabel, regressor, early):
+        assert est.__dict__.get("_stream") is None
+    multiclass = fastnn.MLPClassifier((8,), random_state=0).partial_fit(
+        X[:1], y[:1], classes=[0, 10, 20, 30]
+    )
+    assert multiclass.__dict__.get("_stream") is not None
