@@ -1,8 +1,9 @@
 """The compiled kernels against the plain-NumPy reference and finite differences.
 
 The kernels are reached through the Python layer (predict, evaluate,
-loss_and_grads, fit), on shapes of both size classes: small ones run as
-plain loops, large ones through BLAS.
+loss_and_grads, fit), on shapes of every size class: layers of fewer than 8
+outputs run as plain loops, small weight matrices (at most 4,096 values)
+through the engine's register tiles, large ones through BLAS.
 """
 
 import numpy as np
@@ -18,8 +19,16 @@ OUTPUTS = {
     "binary_cross_entropy": ["sigmoid"],
 }
 COMBOS = [(h, o, loss) for loss, outs in OUTPUTS.items() for h in HIDDEN for o in outs]
-# (n_samples, sizes): one small (plain loops) and one large (BLAS) case
-SHAPES = [(3, (5, 4, 3)), (70, (40, 36, 30))]
+# (n_samples, sizes): plain loops; the tiles, with an odd row and outputs
+# left over after whole tiles (17 = 16 + 1, 33 = 32 + 1, 10 = 8 + 2), one row,
+# many rows; BLAS (every weight matrix above 4,096 values)
+SHAPES = [
+    (3, (5, 4, 3)),
+    (5, (9, 17, 10)),
+    (1, (40, 36, 33)),
+    (70, (40, 36, 30)),
+    (70, (80, 72, 64)),
+]
 TOL = {"float64": 1e-12, "float32": 2e-5}
 
 
@@ -71,13 +80,12 @@ def test_non_contiguous_inputs_give_the_same_results(rng, dtype):
         np.testing.assert_array_equal(b, d)
 
 
+@pytest.mark.parametrize("n, sizes", [(7, (4, 5, 3)), (5, (9, 17, 10))])  # loops, tiles
 @pytest.mark.parametrize("hidden, out, loss", COMBOS)
-def test_gradient_finite_differences(rng, hidden, out, loss):
-    net = make_net((4, 5, 3), [hidden, out], loss, dtype="float64", seed=3)
-    X = rng.normal(size=(7, 4))
-    if hidden == "relu":  # keep pre-activations away from the kink
-        X = X + 0.0
-    y = make_targets(rng, loss, 7, 3)
+def test_gradient_finite_differences(rng, hidden, out, loss, n, sizes):
+    net = make_net(sizes, [hidden, out], loss, dtype="float64", seed=3)
+    X = rng.normal(size=(n, sizes[0]))
+    y = make_targets(rng, loss, n, sizes[-1])
     _, grads = net.loss_and_grads(X, y)
     analytic = np.concatenate([np.concatenate([dW.ravel(), db]) for dW, db in grads])
     numeric = numeric_grads(net, X, y)

@@ -126,7 +126,9 @@ cdef void _dense_forward(const floating* X, const floating* W,
     cdef floating xk
     cdef floating* o
     cdef const floating* w
-    if m == 1 and n_in * n_out >= BLAS_MIN_MACS:
+    if n_out >= TILE_S and n_in * n_out <= TILE_MAX_W:
+        _tiled(X, n_in, 1, W, n_out, b, out, n_out, m, n_in, n_out)
+    elif m == 1 and n_in * n_out >= BLAS_MIN_MACS:
         # one sample: out = W^T x + b, a matrix-vector product that streams W once
         memcpy(out, b, n_out * sizeof(floating))
         _gemv(<int>n_out, <int>n_in, <floating>1.0, W, <int>n_out, X,
@@ -143,6 +145,8 @@ cdef void _dense_forward(const floating* X, const floating* W,
         # a line, ŷ = a x + b (the regression machine): one pass over the rows
         for i in range(m):
             out[i] = b[0] + X[i] * W[0]
+    elif n_out >= TILE_S:
+        _tiled(X, n_in, 1, W, n_out, b, out, n_out, m, n_in, n_out)
     else:
         for i in range(m):
             o = out + i * n_out
@@ -156,11 +160,143 @@ cdef void _dense_forward(const floating* X, const floating* W,
     _activate_rows(out, m, n_out, act)
 
 
+# Small products keep a tile of outputs in registers while they run over the
+# inputs: named scalars, which the compiler packs into vector registers (a
+# running sum in memory would wait on its own store at every input, and a
+# local array stays in memory). Each output is b + x_0 w_0 + x_1 w_1 + ...
+# (0 + x_0 w_0 + ... without a bias), in that order whatever the tile or
+# path, so that they all give the same bits. The tiles are kept out of line:
+# inlined into their callers, the compiler no longer packs them.
+cdef enum:
+    TILE = 16        # outputs per half of a _tile2 (2 AVX2 registers of float32)
+    TILE_S = 8       # outputs of a _tile8, for what is left
+
+
+cdef void _tile2(const floating* x0, const floating* x1, Py_ssize_t sx,
+                 const floating* W0, const floating* W1, Py_ssize_t ldw,
+                 const floating* b0, const floating* b1, floating* o0, floating* o1,
+                 Py_ssize_t n) noexcept nogil:
+    """o0[0:16] := b0[0:16] + sum_k x0[k sx] W0[k ldw + 0:16], and the same
+    for o1 from x1, W1, b1 (b NULL: no bias), k = 0 .. n-1: two rows of one
+    tile (W1 = W0), or one row's two tiles side by side (x1 = x0,
+    W1 = W0 + 16); 32 sums in flight."""
+    cdef floating xa, xb
+    cdef const floating* wa
+    cdef const floating* wb
+    cdef Py_ssize_t k
+    cdef floating a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15
+    cdef floating c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15
+    if b0 == NULL:
+        a0, a1, a2, a3, a4, a5, a6, a7 = 0, 0, 0, 0, 0, 0, 0, 0
+        a8, a9, a10, a11, a12, a13, a14, a15 = 0, 0, 0, 0, 0, 0, 0, 0
+    else:
+        a0, a1, a2, a3 = b0[0], b0[1], b0[2], b0[3]
+        a4, a5, a6, a7 = b0[4], b0[5], b0[6], b0[7]
+        a8, a9, a10, a11 = b0[8], b0[9], b0[10], b0[11]
+        a12, a13, a14, a15 = b0[12], b0[13], b0[14], b0[15]
+    if b1 == NULL:
+        c0, c1, c2, c3, c4, c5, c6, c7 = 0, 0, 0, 0, 0, 0, 0, 0
+        c8, c9, c10, c11, c12, c13, c14, c15 = 0, 0, 0, 0, 0, 0, 0, 0
+    else:
+        c0, c1, c2, c3 = b1[0], b1[1], b1[2], b1[3]
+        c4, c5, c6, c7 = b1[4], b1[5], b1[6], b1[7]
+        c8, c9, c10, c11 = b1[8], b1[9], b1[10], b1[11]
+        c12, c13, c14, c15 = b1[12], b1[13], b1[14], b1[15]
+    for k in range(n):
+        xa = x0[k * sx]
+        xb = x1[k * sx]
+        wa = W0 + k * ldw
+        wb = W1 + k * ldw
+        a0, a1, a2, a3 = a0 + xa * wa[0], a1 + xa * wa[1], a2 + xa * wa[2], a3 + xa * wa[3]
+        a4, a5, a6, a7 = a4 + xa * wa[4], a5 + xa * wa[5], a6 + xa * wa[6], a7 + xa * wa[7]
+        a8, a9 = a8 + xa * wa[8], a9 + xa * wa[9]
+        a10, a11 = a10 + xa * wa[10], a11 + xa * wa[11]
+        a12, a13 = a12 + xa * wa[12], a13 + xa * wa[13]
+        a14, a15 = a14 + xa * wa[14], a15 + xa * wa[15]
+        c0, c1, c2, c3 = c0 + xb * wb[0], c1 + xb * wb[1], c2 + xb * wb[2], c3 + xb * wb[3]
+        c4, c5, c6, c7 = c4 + xb * wb[4], c5 + xb * wb[5], c6 + xb * wb[6], c7 + xb * wb[7]
+        c8, c9 = c8 + xb * wb[8], c9 + xb * wb[9]
+        c10, c11 = c10 + xb * wb[10], c11 + xb * wb[11]
+        c12, c13 = c12 + xb * wb[12], c13 + xb * wb[13]
+        c14, c15 = c14 + xb * wb[14], c15 + xb * wb[15]
+    o0[0], o0[1], o0[2], o0[3] = a0, a1, a2, a3
+    o0[4], o0[5], o0[6], o0[7] = a4, a5, a6, a7
+    o0[8], o0[9], o0[10], o0[11] = a8, a9, a10, a11
+    o0[12], o0[13], o0[14], o0[15] = a12, a13, a14, a15
+    o1[0], o1[1], o1[2], o1[3] = c0, c1, c2, c3
+    o1[4], o1[5], o1[6], o1[7] = c4, c5, c6, c7
+    o1[8], o1[9], o1[10], o1[11] = c8, c9, c10, c11
+    o1[12], o1[13], o1[14], o1[15] = c12, c13, c14, c15
+
+
+cdef void _tile8(const floating* x, Py_ssize_t sx, const floating* W, Py_ssize_t ldw,
+                 const floating* b, floating* o, Py_ssize_t n) noexcept nogil:
+    """o[0:8] := b[0:8] + sum_k x[k sx] W[k ldw + 0:8], k = 0 .. n-1 (b NULL: no bias)."""
+    cdef floating xk
+    cdef const floating* w
+    cdef Py_ssize_t k
+    cdef floating t0, t1, t2, t3, t4, t5, t6, t7
+    if b == NULL:
+        t0, t1, t2, t3, t4, t5, t6, t7 = 0, 0, 0, 0, 0, 0, 0, 0
+    else:
+        t0, t1, t2, t3 = b[0], b[1], b[2], b[3]
+        t4, t5, t6, t7 = b[4], b[5], b[6], b[7]
+    for k in range(n):
+        xk = x[k * sx]
+        w = W + k * ldw
+        t0, t1, t2, t3 = t0 + xk * w[0], t1 + xk * w[1], t2 + xk * w[2], t3 + xk * w[3]
+        t4, t5, t6, t7 = t4 + xk * w[4], t5 + xk * w[5], t6 + xk * w[6], t7 + xk * w[7]
+    o[0], o[1], o[2], o[3] = t0, t1, t2, t3
+    o[4], o[5], o[6], o[7] = t4, t5, t6, t7
+
+
+cdef void _tiled(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating* W,
+                 Py_ssize_t ldw, const floating* b, floating* out, Py_ssize_t ldo,
+                 Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_out) noexcept nogil:
+    """out[i, j] := b[j] + sum_k X[i sr + k sx] W[k ldw + j] for i < m, j < n_out
+    (rows of out ldo apart; b NULL: no bias), k = 0 .. n-1; n_out >= TILE_S.
+
+    Rows two at a time through 16-wide tiles, a last odd row 32 outputs at
+    a time; then 8-wide tiles for what is left, the last ending at n_out (it
+    may cover outputs already written, which it writes again, same bits)."""
+    cdef Py_ssize_t i = 0, j0, j8
+    cdef bint pair
+    cdef const floating* x
+    cdef floating* o
+    while i < m:
+        x = X + i * sr
+        o = out + i * ldo
+        pair = i + 1 < m
+        j0 = 0
+        if pair:
+            while j0 + TILE <= n_out:
+                _tile2(x, x + sr, sx, W + j0, W + j0, ldw,
+                       b + j0 if b != NULL else NULL, b + j0 if b != NULL else NULL,
+                       o + j0, o + ldo + j0, n)
+                j0 += TILE
+        else:
+            while j0 + 2 * TILE <= n_out:
+                _tile2(x, x, sx, W + j0, W + j0 + TILE, ldw,
+                       b + j0 if b != NULL else NULL, b + j0 + TILE if b != NULL else NULL,
+                       o + j0, o + j0 + TILE, n)
+                j0 += 2 * TILE
+        j8 = j0
+        while j8 < n_out:
+            if j8 + TILE_S > n_out:
+                j8 = n_out - TILE_S
+            _tile8(x, sx, W + j8, ldw, b + j8 if b != NULL else NULL, o + j8, n)
+            if pair:
+                _tile8(x + sr, sx, W + j8, ldw, b + j8 if b != NULL else NULL,
+                       o + ldo + j8, n)
+            j8 += TILE_S
+        i += 2 if pair else 1
+
+
 cdef void _dense_backward(const floating* X, const floating* W,
                           const floating* delta, floating* dW,
                           floating* db, floating* dX, const floating* A_prev,
                           int act_prev, Py_ssize_t m, Py_ssize_t n_in,
-                          Py_ssize_t n_out) noexcept nogil:
+                          Py_ssize_t n_out, floating* wt) noexcept nogil:
     """dW := X^T @ delta;  db := sum(delta, 0);  dX := (delta @ W^T) * act'(A_prev)
 
     X      : (m, n_in)      IN   the layer's input (= A_prev unless first)
@@ -168,13 +304,15 @@ cdef void _dense_backward(const floating* X, const floating* W,
     delta  : (m, n_out)     IN   dL/dZ of this layer
     dW, db :                OUT
     dX     : (m, n_in)      OUT  dL/dZ of the previous layer; skipped if NULL
+    wt     : (n_out, n_in)  scratch for W^T, when n_in * n_out <= TILE_MAX_W
     """
     cdef Py_ssize_t i, j, k
     cdef floating xk, s
     cdef floating* dw
     cdef floating* o
     cdef const floating* d
-    cdef bint big = m * n_in * n_out >= BLAS_MIN_MACS
+    cdef bint small = n_in * n_out <= TILE_MAX_W
+    cdef bint big = m * n_in * n_out >= BLAS_MIN_MACS and not small
     # db
     if n_out < 8:
         # narrow outputs: a column at a time, in registers (a running sum in
@@ -188,8 +326,10 @@ cdef void _dense_backward(const floating* X, const floating* W,
             d = delta + i * n_out
             for j in range(n_out):
                 db[j] += d[j]
-    # dW
-    if big:
+    # dW: its row k is sum_i X[i, k] delta[i, :], a tile of delta's rows
+    if small and m > 1 and n_out >= TILE_S:
+        _tiled(X, 1, n_in, delta, n_out, NULL, dW, n_out, n_in, m, n_out)
+    elif big:
         _gemm(False, True, <int>n_out, <int>n_in, <int>m, <floating>1.0,
               delta, <int>n_out, X, <int>n_in, <floating>0.0, dW, <int>n_out)
     elif n_out < 8:
@@ -212,8 +352,14 @@ cdef void _dense_backward(const floating* X, const floating* W,
                     dw[j] += xk * d[j]
     if dX == NULL:
         return
-    # dX
-    if big:
+    # dX: a tile of W^T's rows, W^T copied out first
+    if small and n_in >= TILE_S:
+        for k in range(n_in):
+            for j in range(n_out):
+                wt[j * n_in + k] = W[k * n_out + j]
+        _tiled(delta, n_out, 1, wt, n_in, NULL, dX, n_in, m, n_out, n_in)
+        _times_act_grad(dX, A_prev, m * n_in, act_prev)
+    elif big:
         _gemm(True, False, <int>n_in, <int>m, <int>n_out, <floating>1.0,
               W, <int>n_out, delta, <int>n_out, <floating>0.0, dX, <int>n_in)
         _times_act_grad(dX, A_prev, m * n_in, act_prev)

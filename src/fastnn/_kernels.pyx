@@ -177,6 +177,11 @@ cdef uint64_t DROP_ONE = 1 << 30
 # Products with at least this many multiply-adds go to BLAS; smaller ones
 # run as plain loops, where the call overhead of BLAS would dominate.
 cdef Py_ssize_t BLAS_MIN_MACS = 32768
+# Dense products whose weights have at most this many values (16 KB of
+# float32, which stay in the L1 cache) run through the engine's own tiles
+# (_dense.pxi), at any batch size: BLAS would first copy them into its
+# packed layout, which costs as much as the product itself.
+cdef Py_ssize_t TILE_MAX_W = 4096
 # Convolutions unfold their input (im2col) and go to BLAS from this many
 # multiply-adds per call: measured against the direct loops on 8x8 to 16x16
 # images, unfolding plus BLAS (which uses the CPU's widest vectors) wins
@@ -240,7 +245,8 @@ cdef struct Net:
     Py_ssize_t in_off       # gathered input in the workspace
     Py_ssize_t delta_a      # the two delta buffers in the workspace
     Py_ssize_t delta_b
-    Py_ssize_t col_off      # convolution scratch: unfolded input (im2col)
+    Py_ssize_t col_off      # scratch: a convolution's unfolded input (im2col), or a
+                            # small dense layer's transposed weights
     Py_ssize_t tmp_off      # convolution scratch: channel-major product
     Py_ssize_t size         # values the workspace must hold
     Layer layers[MAX_LAYERS]

@@ -123,6 +123,8 @@ cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
         if L.kind == DROPOUT:
             L.mask_off = off
             off += m * L.n_out
+        if L.kind == DENSE and L.n_in * L.n_out <= TILE_MAX_W:
+            col = max(col, L.n_in * L.n_out)      # W^T for the tiles (_dense_backward)
         if L.kind == CONV2D:
             g = min(max(m, 1), L.group)
             col = max(col, g * L.c_in * L.kh * L.kw * L.oh * L.ow)
@@ -140,7 +142,8 @@ cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
 
 
 def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size, bint split=False):
-    """size := m * (n_in_0 + sum(n_out) + 2 * max width) + convolution scratch;
+    """size := m * (n_in_0 + sum(n_out) + 2 * max width) + scratch (a convolution's
+    unfolded input, or a small dense layer's transposed weights);
     split: two such workspaces for half batches and a second gradient."""
     cdef Net net
     cdef Py_ssize_t whole

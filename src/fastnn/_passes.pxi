@@ -62,7 +62,8 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
         dX = other if li > 0 else NULL
         if L.kind == DENSE:
             _dense_backward(inp, params + L.w_off, delta, grads + L.w_off,
-                            grads + L.b_off, dX, inp, act_prev, m, L.n_in, L.n_out)
+                            grads + L.b_off, dX, inp, act_prev, m, L.n_in, L.n_out,
+                            work + net.col_off)
         elif L.kind == CONV2D:
             _conv_backward(inp, params + L.w_off, delta, grads + L.w_off,
                            grads + L.b_off, dX, inp, act_prev, m, L,
