@@ -245,8 +245,9 @@ cdef struct Net:
     Py_ssize_t in_off       # gathered input in the workspace
     Py_ssize_t delta_a      # the two delta buffers in the workspace
     Py_ssize_t delta_b
-    Py_ssize_t col_off      # scratch: a convolution's unfolded input (im2col), or a
-                            # small dense layer's transposed weights
+    # scratch: a convolution's unfolded input (im2col), or a small dense
+    # layer's transposed weights
+    Py_ssize_t col_off
     Py_ssize_t tmp_off      # convolution scratch: channel-major product
     Py_ssize_t size         # values the workspace must hold
     Layer layers[MAX_LAYERS]

@@ -2,6 +2,10 @@
 # Included by _kernels.pyx: one module, one namespace.
 
 # ------------------------------------------------------------ losses
+cdef enum:
+    EXP_KEEP = 64       # classes whose exp a row keeps from the loss for its delta
+
+
 cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                         int loss, int act, const int64_t* labels,
                         const floating* Y, const int64_t* idx,
@@ -25,7 +29,8 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
     0.5) agrees with its target's t > 0.5.
     """
     cdef Py_ssize_t i, j, r, jm
-    cdef double total = 0, s, mx, z, t, a, g, ga
+    cdef double total = 0, s, mx, z, t, a, g, ga, ez
+    cdef double e[EXP_KEEP]     # the first classes' exp(z - max), kept for delta
     cdef double inv
     cdef bint right
     cdef const floating* zrow
@@ -42,13 +47,17 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                     jm = j
             s = 0
             for j in range(k):
-                s += exp(zrow[j] - mx)
+                ez = exp(zrow[j] - mx)
+                if j < EXP_KEEP:
+                    e[j] = ez
+                s += ez
             total += (mx - zrow[labels[r]]) + log(s)
             if correct != NULL and jm == labels[r]:
                 correct[0] += 1
             if delta != NULL:
                 for j in range(k):
-                    delta[i * k + j] = <floating>(exp(zrow[j] - mx) / s * inv)
+                    ez = e[j] if j < EXP_KEEP else exp(zrow[j] - mx)
+                    delta[i * k + j] = <floating>(ez / s * inv)
                 delta[i * k + labels[r]] -= <floating>inv
         return total / m
     inv = 1.0 / (m * k)
