@@ -476,7 +476,7 @@ cdef void _dense_backward(const floating* X, const floating* W,
     X      : (m, n_in)      IN   the layer's input (= A_prev unless first)
     W      : (n_in, n_out)  IN
     delta  : (m, n_out)     IN   dL/dZ of this layer
-    dW, db :                OUT
+    dW, db :                OUT  skipped if dW is NULL
     dX     : (m, n_in)      OUT  dL/dZ of the previous layer; skipped if NULL
     wt     : (n_out, n_in)  scratch for W^T, when n_in * n_out <= TILE_MAX_W
     """
@@ -487,8 +487,10 @@ cdef void _dense_backward(const floating* X, const floating* W,
     cdef const floating* d
     cdef bint small = n_in * n_out <= TILE_MAX_W
     cdef bint big = m * n_in * n_out >= BLAS_MIN_MACS and not small
+    if dW == NULL:
+        pass
     # db
-    if n_out < 8:
+    elif n_out < 8:
         # narrow outputs: a column at a time, in registers (a running sum in
         # memory would wait on its own stores)
         for j in range(n_out):
@@ -501,7 +503,9 @@ cdef void _dense_backward(const floating* X, const floating* W,
             for j in range(n_out):
                 db[j] += d[j]
     # dW: its row k is sum_i X[i, k] delta[i, :], a tile of delta's rows
-    if small and m > 1 and n_out >= TILE_S:
+    if dW == NULL:
+        pass
+    elif small and m > 1 and n_out >= TILE_S:
         _tiled(X, 1, n_in, delta, n_out, NULL, dW, n_out, n_in, m, n_out)
     elif big:
         _gemm(False, True, <int>n_out, <int>n_in, <int>m, <floating>1.0,
@@ -551,3 +555,40 @@ cdef void _dense_backward(const floating* X, const floating* W,
                 for k in range(n_in):
                     o[k] += s * W[k * n_out + j]
         _times_act_grad(dX, A_prev, m * n_in, act_prev)
+
+
+cdef void _dense_sgd_row(const floating* x, floating* W, floating* b,
+                         const floating* delta, floating* dX, const floating* A_prev,
+                         int act_prev, Py_ssize_t n_in, Py_ssize_t n_out, floating lr,
+                         floating* wt) noexcept nogil:
+    """One row's plain SGD step on a dense layer, its gradient never stored:
+    dX := (delta @ W^T) * act'(A_prev) with W as it was;  W := W - lr x^T delta;
+    b := b - lr delta
+
+    x      : (n_in,)        IN   the layer's input
+    W, b   :                IN/OUT
+    delta  : (n_out,)       IN   dL/dZ of this layer
+    dX     : (n_in,)        OUT  dL/dZ of the previous layer; skipped if NULL
+
+    Each gradient is formed as _dense_backward forms it for one row (x_k
+    delta_j, or with fewer than 8 outputs x_k delta_j + 0, as its column sums
+    do; delta_j + 0 for the bias) and applied as _update's plain SGD applies
+    it, w - lr g: the bits of the two calls, without storing and reloading
+    the gradient.
+    """
+    cdef Py_ssize_t j, k
+    cdef floating xk
+    cdef floating* w
+    if dX != NULL:
+        _dense_backward(x, W, delta, NULL, NULL, dX, A_prev, act_prev, 1, n_in, n_out, wt)
+    for k in range(n_in):
+        xk = x[k]
+        w = W + k * n_out
+        if n_out < 8:
+            for j in range(n_out):
+                w[j] = w[j] - lr * (xk * delta[j] + 0)
+        else:
+            for j in range(n_out):
+                w[j] = w[j] - lr * (xk * delta[j])
+    for j in range(n_out):
+        b[j] = b[j] - lr * (delta[j] + 0)

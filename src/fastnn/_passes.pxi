@@ -44,9 +44,14 @@ cdef void _forward(Net* net, const floating* params, const floating* X,
 
 
 cdef void _backward(Net* net, const floating* params, const floating* X,
-                    Py_ssize_t m, floating* work, floating* grads) noexcept nogil:
+                    Py_ssize_t m, floating* work, floating* grads,
+                    floating* sgd_params=NULL, floating lr=0) noexcept nogil:
     """Gradients of every parameter, from delta (dL/dZ of the output layer)
-    waiting in the workspace's first delta buffer."""
+    waiting in the workspace's first delta buffer.
+
+    ``sgd_params`` (the same buffer as params; only for one row through
+    dense layers): take plain SGD's step w := w - lr g on each layer as its
+    gradient is found, instead of storing the gradients (_dense_sgd_row)."""
     cdef int li, act_prev
     cdef Py_ssize_t p
     cdef Layer* L
@@ -60,7 +65,10 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
         inp = X if li == 0 else work + net.layers[li - 1].out_off
         act_prev = net.layers[li - 1].act if li > 0 else IDENTITY
         dX = other if li > 0 else NULL
-        if L.kind == DENSE:
+        if L.kind == DENSE and sgd_params != NULL:
+            _dense_sgd_row(inp, sgd_params + L.w_off, sgd_params + L.b_off, delta, dX, inp,
+                           act_prev, L.n_in, L.n_out, lr, work + net.col_off)
+        elif L.kind == DENSE:
             _dense_backward(inp, params + L.w_off, delta, grads + L.w_off,
                             grads + L.b_off, dX, inp, act_prev, m, L.n_in, L.n_out,
                             work + net.col_off)

@@ -156,10 +156,13 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
 cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
                         const int64_t* labels, const floating* Y, const int64_t* idx,
                         Py_ssize_t m, const floating* params, floating* grads,
-                        floating* work, uint64_t* rs, Py_ssize_t* correct) noexcept nogil:
+                        floating* work, uint64_t* rs, Py_ssize_t* correct,
+                        floating* sgd_params=NULL, floating lr=0) noexcept nogil:
     """loss := mean loss of one batch, in the model's dtype; grads := its
     gradient (left as is when the loss is not finite); correct += the rows
-    it classified right (NULL: not counted).
+    it classified right (NULL: not counted). With ``sgd_params`` (one row,
+    no convolution): plain SGD's step at rate lr is taken instead of
+    storing the gradient, when the loss is finite (see _backward).
 
     The batch is rows idx[0..m) of X, labels and Y (gathered into the
     workspace), or with idx NULL the m rows they point at. ``line``: the
@@ -186,7 +189,7 @@ cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
     value = <floating>_loss_delta(work + last.out_off, m, last.n_out, loss, last.act,
                                   labels, Y, idx, work + net.delta_a, correct)
     if isfinite(value):
-        _backward(net, params, xb, m, work, grads)
+        _backward(net, params, xb, m, work, grads, sgd_params, lr)
     return value
 
 
@@ -231,6 +234,15 @@ cdef bint _uses_blas(Net* net, Py_ssize_t m) noexcept nogil:
         if L.kind == DENSE and m * L.n_in * L.n_out >= BLAS_MIN_MACS:
             return True
         if L.kind == CONV2D and _conv_uses_blas(L, m):
+            return True
+    return False
+
+
+cdef bint _has_conv(Net* net) noexcept nogil:
+    """True if any layer is a convolution."""
+    cdef int li
+    for li in range(net.n_layers):
+        if net.layers[li].kind == CONV2D:
             return True
     return False
 
@@ -421,6 +433,13 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
     cdef floating* wk[2]
     cdef bint record = trace.shape[0] > 0
     cdef int n_threads = min(_n_threads, 2)
+    # one row at a time under plain SGD: each layer takes its step as its
+    # gradient is found (_dense_sgd_row), the same bits as _update's
+    cdef bint fused = (batch_size == 1 and not line and opt_kind == OPT_SGD
+                       and hyper[H_MOMENTUM] == 0 and hyper[H_WEIGHT_DECAY] == 0
+                       and hyper[H_L2] == 0 and not _has_conv(net_p))
+    cdef floating* sgd_params = &params[0] if fused else NULL
+    cdef floating lr = <floating>hyper[H_LR]
     if (line and not shuffle and not split and batch_size >= n and not use_stop
             and not count and opt_kind == OPT_SGD and hyper[H_MOMENTUM] == 0
             and hyper[H_WEIGHT_DECAY] == 0 and hyper[H_L2] == 0 and n_params == 2):
@@ -458,7 +477,7 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                 if parts == 1:
                     value = _batch_grad(net_p, loss, line, xs[0], labs[0], tgts[0], idxs[0],
                                         m, &params[0], &grads[0], &work[0], rs,
-                                        &hits[0] if count else NULL)
+                                        &hits[0] if count else NULL, sgd_params, lr)
                 else:
                     gb[0] = &grads[0]
                     gb[1] = &work[2 * half_size]
@@ -483,8 +502,9 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                 step_loss[step] = <floating>value      # in the model's dtype
                 if count:
                     step_correct[step] = hits[0] + hits[1]
-                _update(opt_kind, &hyper[0], counters[CNT_T], &params[0],
-                        &grads[0], &opt_state[0], n_params)
+                if not fused:
+                    _update(opt_kind, &hyper[0], counters[CNT_T], &params[0],
+                            &grads[0], &opt_state[0], n_params)
                 if record:
                     memcpy(&trace[step, 0], &params[0], n_params * sizeof(floating))
                 step += 1

@@ -173,7 +173,7 @@ def run(
 def _one_step(net, Xc, labels, Y, optimizer, state, lr, before) -> History:
     """One gradient step on the whole of (Xc, labels, Y): the streaming
     case (``partial_fit`` on a chunk), through a Stepper bound to this
-    network and optimizer state, which undoes a failed step itnet."""
+    network and optimizer state, which undoes a failed step itself."""
     n = Xc.shape[0]
     stepper = state.stepper
     if (
