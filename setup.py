@@ -28,10 +28,13 @@ directives = {
 # registers only when compiled on their own; inlined into their caller, or
 # cloned for the caller's constant strides, the compiler sees that their rows
 # share weights or lie next to each other and packs the wrong values together
-# (a narrow mini-batch step took 2 to 4 times as long).
+# (a narrow mini-batch step took 2 to 4 times as long). No trapping maths:
+# fastnn never enables floating-point traps, and under the default the
+# compiler may not vectorise a loop with a select on a comparison (the exp
+# of softmax, _exp_le0); values and NaN stay exactly as IEEE 754 has them.
 compile_args = ["-O3", "-fno-math-errno", "-fno-inline-functions",
                 "-fno-inline-functions-called-once", "-fno-inline-small-functions",
-                "-fno-ipa-cp-clone", "-fopenmp"]
+                "-fno-ipa-cp-clone", "-fno-trapping-math", "-fopenmp"]
 link_args = ["-fopenmp"]
 macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if DEBUG:

@@ -1,6 +1,6 @@
 """Every build of the compiled core (baseline, AVX2, AVX-512) computes the
 same results: float64 to 1e-12, float32 within rounding, for each size class
-(plain loops and BLAS)."""
+(plain loops, the register tiles of small layers, BLAS), and online steps."""
 
 import json
 import os
@@ -21,7 +21,8 @@ SCRIPT = textwrap.dedent("""
     out = {"isa": fastnn.build_info()["isa"]}
     rng = np.random.default_rng(0)
     for dtype in ("float32", "float64"):
-        for n, sizes, bs in ((40, (8, 16, 4), 1), (256, (64, 128, 64, 10), 64)):
+        for n, sizes, bs in ((40, (8, 16, 4), 1), (96, (20, 48, 10), 16),
+                             (256, (64, 128, 64, 10), 64)):
             X = rng.normal(size=(n, sizes[0]))
             y = rng.integers(0, sizes[-1], size=n)
             layers = [fastnn.Dense(a, b, activation="tanh")

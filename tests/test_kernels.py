@@ -330,3 +330,34 @@ def test_weights_only_l2_matches_reference(rng, opt, n, sizes, batch_size):
     for layer, (W, b, _) in zip(net.layers, layers):
         np.testing.assert_allclose(layer.W, W, rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(layer.b, b, rtol=1e-10, atol=1e-10)
+
+
+def test_softmax_exp_is_within_an_ulp_of_numpy_down_to_subnormals():
+    """Softmax and cross-entropy compute exp(z - max) in vectorised
+    arithmetic (_exp_le0): within one unit in the last place of libm's exp
+    over [-746, 0], subnormal results and underflow to 0 included."""
+    z = np.concatenate([[0.0], -np.geomspace(1e-12, 760.0, 4000)])
+    net = make_net((1, z.size), ["softmax"], "cross_entropy", dtype="float64")
+    net.layers[0].W[...] = z
+    net.layers[0].b[...] = 0
+    p = net.predict(np.ones((1, 1)))[0]
+    e = np.exp(z)
+    expected = e / np.cumsum(e)[-1]  # the sum in the kernel's order, j = 0, 1, ...
+    normal = expected > np.finfo(np.float64).tiny
+    np.testing.assert_allclose(p[normal], expected[normal], rtol=5e-16, atol=0)
+    np.testing.assert_allclose(p[~normal], expected[~normal], rtol=0, atol=1e-323)
+    assert np.all(p[z < -746] == 0)
+    # the loss and its gradient through the same exp
+    value, ((dW, db),) = net.loss_and_grads(np.ones((1, 1)), np.array([3]))
+    assert value == pytest.approx(-np.log(expected[3]), rel=1e-15)
+    grad = expected.copy()
+    grad[3] -= 1
+    np.testing.assert_allclose(db, grad, rtol=5e-16, atol=1e-323)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_of_a_nan_logit_is_nan(dtype):
+    net = make_net((2, 4), ["softmax"], "cross_entropy", dtype=dtype)
+    net.layers[0].W[0, 2] = np.nan
+    p = net.predict(np.ones((1, 2)))
+    assert np.isnan(p[0, 2])

@@ -2,6 +2,56 @@
 # Included by _kernels.pyx: one module, one namespace.
 
 # ------------------------------------------------------------ activations
+# exp(x) for x <= 0 in plain arithmetic, so that a loop of them vectorises
+# (libm's exp is a call per value): x = n ln 2 + r, |r| <= ln(2) / 2, with
+# ln 2 in two parts (Cody and Waite; the first part's low bits are zero, so
+# n times it is exact); e^r by its Taylor series to r^13, whose remainder is
+# below 2^-57 of e^r; 2^n built from its bits. Within one unit in the last
+# place of libm's exp over [-746, 0], subnormal results included. The
+# rounding to n uses the 1.5 * 2^52 trick (adding it leaves n in the low
+# bits of the mantissa).
+cdef double EXP_SHIFT = 6755399441055744.0      # 1.5 * 2^52
+cdef int64_t EXP_SHIFT_BITS = 0x4338000000000000
+cdef double LOG2_E = 1.4426950408889634
+cdef double LN2_HI = 6.93147180369123816490e-01
+cdef double LN2_LO = 1.90821492927058770002e-10
+
+
+cdef inline double _exp_le0(double x) noexcept nogil:
+    """exp(x) for x <= 0 (x NaN: NaN), to within 1 ulp; 0 below -745.2."""
+    cdef double t, n, r, p, scale, extra
+    cdef int64_t ti, ni, low
+    cdef uint64_t bits
+    x = -746.0 if x < -746.0 else x
+    t = x * LOG2_E + EXP_SHIFT
+    n = t - EXP_SHIFT
+    memcpy(&ti, &t, 8)
+    ni = ti - EXP_SHIFT_BITS
+    r = (x - n * LN2_HI) - n * LN2_LO
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    p = p * r + 1.0
+    # 2^n, as 2^(n + 600) 2^-600 below n = -1000 (where 2^n is subnormal);
+    # low is all ones there, else zero (an arithmetic shift of the sign)
+    low = (ni + 1000) >> 63
+    bits = <uint64_t>(ni + (low & 600) + 1023) << 52
+    memcpy(&scale, &bits, 8)
+    bits = <uint64_t>(1023 - (low & 600)) << 52
+    memcpy(&extra, &bits, 8)
+    return p * scale * extra
+
+
 cdef inline floating _sigmoid(floating z) noexcept nogil:
     """sigmoid(z) := 1 / (1 + exp(-z)), without overflow."""
     cdef floating e
@@ -37,11 +87,11 @@ cdef void _activate_rows(floating* a, Py_ssize_t m, Py_ssize_t k,
             for j in range(1, k):
                 if a[i * k + j] > mx:
                     mx = a[i * k + j]
+            for j in range(k):      # vectorises: _exp_le0 is plain arithmetic
+                a[i * k + j] = <floating>_exp_le0(a[i * k + j] - mx)
             s = 0
             for j in range(k):
-                z = exp(a[i * k + j] - mx)
-                a[i * k + j] = z
-                s += z
+                s += a[i * k + j]
             for j in range(k):
                 a[i * k + j] = <floating>(a[i * k + j] / s)
 

@@ -28,7 +28,7 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
     argmax), or, for binary cross-entropy, when every output's z > 0 (p >
     0.5) agrees with its target's t > 0.5.
     """
-    cdef Py_ssize_t i, j, r, jm
+    cdef Py_ssize_t i, j, r, jm, kept
     cdef double total = 0, s, mx, z, t, a, g, ga, ez
     cdef double e[EXP_KEEP]     # the first classes' exp(z - max), kept for delta
     cdef double inv
@@ -45,18 +45,18 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
                 if zrow[j] > mx:
                     mx = zrow[j]
                     jm = j
+            kept = min(k, EXP_KEEP)
+            for j in range(kept):       # vectorises: _exp_le0 is plain arithmetic
+                e[j] = _exp_le0(zrow[j] - mx)
             s = 0
             for j in range(k):
-                ez = exp(zrow[j] - mx)
-                if j < EXP_KEEP:
-                    e[j] = ez
-                s += ez
+                s += e[j] if j < EXP_KEEP else _exp_le0(zrow[j] - mx)
             total += (mx - zrow[labels[r]]) + log(s)
             if correct != NULL and jm == labels[r]:
                 correct[0] += 1
             if delta != NULL:
                 for j in range(k):
-                    ez = e[j] if j < EXP_KEEP else exp(zrow[j] - mx)
+                    ez = e[j] if j < EXP_KEEP else _exp_le0(zrow[j] - mx)
                     delta[i * k + j] = <floating>(ez / s * inv)
                 delta[i * k + labels[r]] -= <floating>inv
         return total / m
