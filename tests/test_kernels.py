@@ -20,11 +20,13 @@ OUTPUTS = {
 }
 COMBOS = [(h, o, loss) for loss, outs in OUTPUTS.items() for h in HIDDEN for o in outs]
 # (n_samples, sizes): plain loops; the tiles, with an odd row and outputs
-# left over after whole tiles (17 = 16 + 1, 33 = 32 + 1, 10 = 8 + 2), one row,
+# left over after whole tiles (17 = 16 + 1, 33 = 32 + 1, 10 = 8 + 2), few
+# outputs after a wide layer (the weight gradient tiled transposed), one row,
 # many rows; BLAS (every weight matrix above 4,096 values)
 SHAPES = [
     (3, (5, 4, 3)),
     (5, (9, 17, 10)),
+    (6, (20, 24, 3)),
     (1, (40, 36, 33)),
     (70, (40, 36, 30)),
     (70, (80, 72, 64)),

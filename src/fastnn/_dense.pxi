@@ -453,16 +453,112 @@ cdef void _tile4x8(const floating* x0, const floating* x1, const floating* x2,
     o[3 * ldo + 4], o[3 * ldo + 5], o[3 * ldo + 6], o[3 * ldo + 7] = g4, g5, g6, g7
 
 
-cdef void _tiled(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating* W,
-                 Py_ssize_t ldw, const floating* b, floating* out, Py_ssize_t ldo,
-                 Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_out) noexcept nogil:
-    """out[i, j] := b[j] + sum_k X[i sr + k sx] W[k ldw + j] for i < m, j < n_out
-    (rows of out ldo apart; b NULL: no bias), k = 0 .. n-1; n_out >= TILE_S.
+cdef void _tile2x32(const floating* x0, const floating* x1, Py_ssize_t sx,
+                    const floating* W0, const floating* W1, Py_ssize_t ldw, const floating* b,
+                    floating* o, Py_ssize_t ldo, Py_ssize_t n) noexcept nogil:
+    """out rows 0..1 (ldo apart), outputs 0:32 := b[0:32] + sum_k x_r[k sx] W[k ldw + 0:32]
+    (b NULL: no bias), k = 0 .. n-1; 64 sums in flight (8 AVX2 registers
+    of float32), two broadcasts and eight loads for eight products of
+    vectors. W0 and W1 are the same weights, as for _tile4x16."""
+    cdef floating y0, y1
+    cdef const floating* w0
+    cdef const floating* w1
+    cdef Py_ssize_t k
+    cdef floating a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, a13, a14, a15
+    cdef floating a16, a17, a18, a19, a20, a21, a22, a23, a24, a25, a26, a27, a28, a29, a30, a31
+    cdef floating c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15
+    cdef floating c16, c17, c18, c19, c20, c21, c22, c23, c24, c25, c26, c27, c28, c29, c30, c31
+    if b == NULL:
+        a0, a1, a2, a3, a4, a5, a6, a7 = 0, 0, 0, 0, 0, 0, 0, 0
+        a8, a9, a10, a11, a12, a13, a14, a15 = 0, 0, 0, 0, 0, 0, 0, 0
+        a16, a17, a18, a19, a20, a21, a22, a23 = 0, 0, 0, 0, 0, 0, 0, 0
+        a24, a25, a26, a27, a28, a29, a30, a31 = 0, 0, 0, 0, 0, 0, 0, 0
+        c0, c1, c2, c3, c4, c5, c6, c7 = 0, 0, 0, 0, 0, 0, 0, 0
+        c8, c9, c10, c11, c12, c13, c14, c15 = 0, 0, 0, 0, 0, 0, 0, 0
+        c16, c17, c18, c19, c20, c21, c22, c23 = 0, 0, 0, 0, 0, 0, 0, 0
+        c24, c25, c26, c27, c28, c29, c30, c31 = 0, 0, 0, 0, 0, 0, 0, 0
+    else:
+        a0, a1, a2, a3 = b[0], b[1], b[2], b[3]
+        a4, a5, a6, a7 = b[4], b[5], b[6], b[7]
+        a8, a9, a10, a11 = b[8], b[9], b[10], b[11]
+        a12, a13, a14, a15 = b[12], b[13], b[14], b[15]
+        a16, a17, a18, a19 = b[16], b[17], b[18], b[19]
+        a20, a21, a22, a23 = b[20], b[21], b[22], b[23]
+        a24, a25, a26, a27 = b[24], b[25], b[26], b[27]
+        a28, a29, a30, a31 = b[28], b[29], b[30], b[31]
+        c0, c1, c2, c3 = b[0], b[1], b[2], b[3]
+        c4, c5, c6, c7 = b[4], b[5], b[6], b[7]
+        c8, c9, c10, c11 = b[8], b[9], b[10], b[11]
+        c12, c13, c14, c15 = b[12], b[13], b[14], b[15]
+        c16, c17, c18, c19 = b[16], b[17], b[18], b[19]
+        c20, c21, c22, c23 = b[20], b[21], b[22], b[23]
+        c24, c25, c26, c27 = b[24], b[25], b[26], b[27]
+        c28, c29, c30, c31 = b[28], b[29], b[30], b[31]
+    for k in range(n):
+        y0 = x0[k * sx]
+        y1 = x1[k * sx]
+        w0 = W0 + k * ldw
+        w1 = W1 + k * ldw
+        a0, a1 = a0 + y0 * w0[0], a1 + y0 * w0[1]
+        a2, a3 = a2 + y0 * w0[2], a3 + y0 * w0[3]
+        a4, a5 = a4 + y0 * w0[4], a5 + y0 * w0[5]
+        a6, a7 = a6 + y0 * w0[6], a7 + y0 * w0[7]
+        a8, a9 = a8 + y0 * w0[8], a9 + y0 * w0[9]
+        a10, a11 = a10 + y0 * w0[10], a11 + y0 * w0[11]
+        a12, a13 = a12 + y0 * w0[12], a13 + y0 * w0[13]
+        a14, a15 = a14 + y0 * w0[14], a15 + y0 * w0[15]
+        a16, a17 = a16 + y0 * w0[16], a17 + y0 * w0[17]
+        a18, a19 = a18 + y0 * w0[18], a19 + y0 * w0[19]
+        a20, a21 = a20 + y0 * w0[20], a21 + y0 * w0[21]
+        a22, a23 = a22 + y0 * w0[22], a23 + y0 * w0[23]
+        a24, a25 = a24 + y0 * w0[24], a25 + y0 * w0[25]
+        a26, a27 = a26 + y0 * w0[26], a27 + y0 * w0[27]
+        a28, a29 = a28 + y0 * w0[28], a29 + y0 * w0[29]
+        a30, a31 = a30 + y0 * w0[30], a31 + y0 * w0[31]
+        c0, c1 = c0 + y1 * w1[0], c1 + y1 * w1[1]
+        c2, c3 = c2 + y1 * w1[2], c3 + y1 * w1[3]
+        c4, c5 = c4 + y1 * w1[4], c5 + y1 * w1[5]
+        c6, c7 = c6 + y1 * w1[6], c7 + y1 * w1[7]
+        c8, c9 = c8 + y1 * w1[8], c9 + y1 * w1[9]
+        c10, c11 = c10 + y1 * w1[10], c11 + y1 * w1[11]
+        c12, c13 = c12 + y1 * w1[12], c13 + y1 * w1[13]
+        c14, c15 = c14 + y1 * w1[14], c15 + y1 * w1[15]
+        c16, c17 = c16 + y1 * w1[16], c17 + y1 * w1[17]
+        c18, c19 = c18 + y1 * w1[18], c19 + y1 * w1[19]
+        c20, c21 = c20 + y1 * w1[20], c21 + y1 * w1[21]
+        c22, c23 = c22 + y1 * w1[22], c23 + y1 * w1[23]
+        c24, c25 = c24 + y1 * w1[24], c25 + y1 * w1[25]
+        c26, c27 = c26 + y1 * w1[26], c27 + y1 * w1[27]
+        c28, c29 = c28 + y1 * w1[28], c29 + y1 * w1[29]
+        c30, c31 = c30 + y1 * w1[30], c31 + y1 * w1[31]
+    o[0], o[1], o[2], o[3] = a0, a1, a2, a3
+    o[4], o[5], o[6], o[7] = a4, a5, a6, a7
+    o[8], o[9], o[10], o[11] = a8, a9, a10, a11
+    o[12], o[13], o[14], o[15] = a12, a13, a14, a15
+    o[16], o[17], o[18], o[19] = a16, a17, a18, a19
+    o[20], o[21], o[22], o[23] = a20, a21, a22, a23
+    o[24], o[25], o[26], o[27] = a24, a25, a26, a27
+    o[28], o[29], o[30], o[31] = a28, a29, a30, a31
+    o[ldo + 0], o[ldo + 1], o[ldo + 2], o[ldo + 3] = c0, c1, c2, c3
+    o[ldo + 4], o[ldo + 5], o[ldo + 6], o[ldo + 7] = c4, c5, c6, c7
+    o[ldo + 8], o[ldo + 9], o[ldo + 10], o[ldo + 11] = c8, c9, c10, c11
+    o[ldo + 12], o[ldo + 13], o[ldo + 14], o[ldo + 15] = c12, c13, c14, c15
+    o[ldo + 16], o[ldo + 17], o[ldo + 18], o[ldo + 19] = c16, c17, c18, c19
+    o[ldo + 20], o[ldo + 21], o[ldo + 22], o[ldo + 23] = c20, c21, c22, c23
+    o[ldo + 24], o[ldo + 25], o[ldo + 26], o[ldo + 27] = c24, c25, c26, c27
+    o[ldo + 28], o[ldo + 29], o[ldo + 30], o[ldo + 31] = c28, c29, c30, c31
+
+
+cdef void _tiled_from(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating* W,
+                      Py_ssize_t ldw, const floating* b, floating* out, Py_ssize_t ldo,
+                      Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_out,
+                      Py_ssize_t j_from) noexcept nogil:
+    """_tiled's outputs j_from .. n_out-1 (n_out >= TILE_S; a tile may start
+    before j_from, writing those outputs again with the same bits).
 
     Rows four at a time (16 outputs at a time for float32, 8 for float64),
     then two at a time through 16-wide tiles, a last odd row 32 outputs at a
-    time; 8-wide tiles for what is left of a row, the last ending at n_out (it
-    may cover outputs already written, which it writes again, same bits)."""
+    time; 8-wide tiles for what is left of a row, the last ending at n_out."""
     cdef Py_ssize_t i = 0, j0, j8
     cdef bint pair
     cdef const floating* x
@@ -471,7 +567,7 @@ cdef void _tiled(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating
     while i + 4 <= m:
         x = X + i * sr
         o = out + i * ldo
-        j0 = 0
+        j0 = j_from
         if floating is float:
             while j0 + TILE <= n_out:
                 w = W + j0
@@ -491,7 +587,7 @@ cdef void _tiled(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating
         x = X + i * sr
         o = out + i * ldo
         pair = i + 1 < m
-        j0 = 0
+        j0 = j_from
         if pair:
             while j0 + TILE <= n_out:
                 _tile2(x, x + sr, sx, W + j0, W + j0, ldw,
@@ -514,6 +610,37 @@ cdef void _tiled(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating
                        o + ldo + j8, n)
             j8 += TILE_S
         i += 2 if pair else 1
+
+
+cdef void _tiled(const floating* X, Py_ssize_t sr, Py_ssize_t sx, const floating* W,
+                 Py_ssize_t ldw, const floating* b, floating* out, Py_ssize_t ldo,
+                 Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_out) noexcept nogil:
+    """out[i, j] := b[j] + sum_k X[i sr + k sx] W[k ldw + j] for i < m, j < n_out
+    (rows of out ldo apart; b NULL: no bias), k = 0 .. n-1; n_out >= TILE_S.
+
+    float32: 32 outputs at a time for rows two at a time (a last odd row
+    through _tile2), the rest (and float64) through _tiled_from."""
+    cdef Py_ssize_t i, j0 = 0
+    cdef const floating* x
+    cdef const floating* w
+    cdef floating* o
+    if floating is float:
+        while j0 + 2 * TILE <= n_out:
+            w = W + j0
+            i = 0
+            while i + 2 <= m:
+                x = X + i * sr
+                _tile2x32(x, x + sr, sx, w, w, ldw, b + j0 if b != NULL else NULL,
+                          out + i * ldo + j0, ldo, n)
+                i += 2
+            if i < m:
+                x = X + i * sr
+                o = out + i * ldo + j0
+                _tile2(x, x, sx, w, w + TILE, ldw, b + j0 if b != NULL else NULL,
+                       b + j0 + TILE if b != NULL else NULL, o, o + TILE, n)
+            j0 += 2 * TILE
+    if j0 < n_out:
+        _tiled_from(X, sr, sx, W, ldw, b, out, ldo, m, n, n_out, j0)
 
 
 cdef void _dense_backward(const floating* X, const floating* W,
@@ -555,6 +682,13 @@ cdef void _dense_backward(const floating* X, const floating* W,
     # dW: its row k is sum_i X[i, k] delta[i, :], a tile of delta's rows
     if dW == NULL:
         pass
+    elif small and m > 1 and n_out < TILE and n_in >= TILE:
+        # few outputs: dW^T's rows j are sum_i delta[i, j] X[i, :], wide
+        # tiles of X's rows, into wt, then copied across
+        _tiled(delta, 1, n_out, X, n_in, NULL, wt, n_in, n_out, m, n_in)
+        for k in range(n_in):
+            for j in range(n_out):
+                dW[k * n_out + j] = wt[j * n_in + k]
     elif small and m > 1 and n_out >= TILE_S:
         _tiled(X, 1, n_in, delta, n_out, NULL, dW, n_out, n_in, m, n_out)
     elif big:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from . import _training
+from . import _buffers, _training
 from ._dispatch import kernels as _kernels
 from ._validation import (
     check_architecture,
@@ -144,7 +144,7 @@ class Sequential:
             offsets.append((total, total + w_size))
             total += w_size + b_size
         self.n_params = total
-        self.params = np.zeros(total, dtype=self.dtype)
+        self.params = _buffers.zeros(total, self.dtype)
         # The layer table needs every layer's geometry: built now if the first
         # layer fixes the input shape, else from the first X (see _check_X).
         self._offsets = offsets
@@ -176,7 +176,7 @@ class Sequential:
         self._infer_lock = threading.Lock()
         self._predictor = None  # a Predictor bound for up to PREDICT_CHUNK rows
         # Buffers reused from call to call (nothing is allocated per step).
-        self._grads = np.empty_like(self.params)
+        self._grads = _buffers.empty(self.params.size, self.dtype)
         self._order = np.empty(0, dtype=np.int64)
         self._counters = np.zeros(3, dtype=np.int64)
         self._no_trace: np.ndarray | None = None
@@ -196,7 +196,7 @@ class Sequential:
         key = (rows, split, key)
         work = self._work.get(key)
         if work is None:
-            work = np.empty(_kernels.workspace_size(self._spec, rows, split), dtype=self.dtype)
+            work = _buffers.empty(_kernels.workspace_size(self._spec, rows, split), self.dtype)
             if len(self._work) > 8:
                 self._work.clear()
             self._work[key] = work
@@ -210,7 +210,7 @@ class Sequential:
                 return fn(self._workspace(rows, key="read"))
             finally:
                 self._infer_lock.release()
-        return fn(np.empty(_kernels.workspace_size(self._spec, rows), dtype=self.dtype))
+        return fn(_buffers.empty(_kernels.workspace_size(self._spec, rows), self.dtype))
 
     def _splits(self, batch_size: int) -> bool:
         """Whether batches of this size train as two halves (side by side
@@ -344,7 +344,7 @@ class Sequential:
                 "the network's input shape is not known yet: call fit or predict "
                 "once (image networks are built from their first X)"
             )
-        work = np.empty(_kernels.workspace_size(self._spec, rows), dtype=self.dtype)
+        work = _buffers.empty(_kernels.workspace_size(self._spec, rows), self.dtype)
         return _kernels.Predictor(
             self, self._spec, self.params, work, rows, tuple(self._input_shape)
         )
@@ -404,7 +404,7 @@ class Sequential:
         """
         self._check_trainable()
         Xc, labels, Y = self._check_Xy(X, y)
-        grads = np.empty_like(self.params)
+        grads = _buffers.empty(self.params.size, self.dtype)
         value = self._reading(
             Xc.shape[0],
             lambda work: _kernels.loss_and_grad(

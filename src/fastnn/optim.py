@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import _buffers
 from ._dispatch import kernels as _kernels
 from ._validation import check_float
 from .schedules import SCHEDULES, ReduceOnPlateau, Schedule
@@ -53,7 +54,7 @@ class OptimizerState:
     steps taken and where its schedule stands (see ``fastnn.schedules``)."""
 
     def __init__(self, kind: int, n_params: int, dtype: np.dtype):
-        self.buffer = np.zeros(_kernels.optimizer_state_size(kind, n_params), dtype=dtype)
+        self.buffer = _buffers.zeros(_kernels.optimizer_state_size(kind, n_params), dtype)
         self.t = 0  # steps taken
         self.epoch = 0  # epochs the schedule has stepped (torch's last_epoch)
         self.schedule = None  # the schedule that epoch and schedule_state are of
@@ -69,6 +70,7 @@ class OptimizerState:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("schedule", _UNKNOWN_SCHEDULE)
+        self.buffer = _buffers.aligned_copy(self.buffer)
         self.stepper = None
 
     def snapshot(self) -> tuple:
