@@ -20,7 +20,8 @@ from fastnn import _threads
 # Each case: (name, layers as a constructor, input shape of one sample, loss,
 # batch sizes to train with). The sizes reach every path of the engine:
 # plain loops (tiny), BLAS in one call, BLAS in parts (wide), split batches
-# (batch 512 on the wide net), one-sample matrix-vector products in parts.
+# (batch 512 on the wide net), one-sample matrix-vector products in parts,
+# every optimizer's update in parts (the wide net's 287k parameters).
 SCRIPT = textwrap.dedent("""
     import hashlib, json, sys
     import numpy as np
@@ -87,6 +88,17 @@ SCRIPT = textwrap.dedent("""
                                        digest(net.params)]
                 hist = net.partial_fit(X[:20], y[:20], optimizer=opt)
                 rec["partial_fit"] = [hist.step_loss, digest(net.params)]
+                if name == "wide":
+                    # every optimizer's update over more parameters than one
+                    # part (the engine updates them in parts side by side)
+                    for oname, o in (("adam", fastnn.Adam(lr=1e-3)),
+                                     ("rmsprop", fastnn.RMSprop(lr=1e-3, momentum=0.9,
+                                                                centered=True)),
+                                     ("rprop", fastnn.Rprop()),
+                                     ("adagrad", fastnn.AdaGrad(lr=0.01))):
+                        hist = net.fit(X[:256], y[:256], epochs=1, batch_size=128,
+                                       optimizer=o)
+                        rec[oname] = [digest(np.array(hist.step_loss)), digest(net.params)]
         return out
 
     json.dump({str(t): run(t) for t in map(int, sys.argv[1:])}, sys.stdout)

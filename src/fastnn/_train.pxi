@@ -503,8 +503,8 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                 if count:
                     step_correct[step] = hits[0] + hits[1]
                 if not fused:
-                    _update(opt_kind, &hyper[0], counters[CNT_T], &params[0],
-                            &grads[0], &opt_state[0], n_params)
+                    _update_par(opt_kind, &hyper[0], counters[CNT_T], &params[0],
+                                &grads[0], &opt_state[0], n_params, n_threads)
                 if record:
                     memcpy(&trace[step, 0], &params[0], n_params * sizeof(floating))
                 step += 1
