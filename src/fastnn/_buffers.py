@@ -15,10 +15,18 @@ import numpy as np
 ALIGN = 64
 
 
+# Buffers below this many bytes (a few cache lines) are left as NumPy
+# allocates them: finding the address costs more than it saves.
+SMALL = 1024
+
+
 def empty(n: int, dtype) -> np.ndarray:
     """An uninitialised 1-D array of n values of dtype whose data start on a
-    64-byte boundary (a view into a slightly larger allocation)."""
+    64-byte boundary (a view into a slightly larger allocation); below
+    SMALL bytes, a plain NumPy array."""
     dtype = np.dtype(dtype)
+    if n * dtype.itemsize < SMALL:
+        return np.empty(n, dtype=dtype)
     raw = np.empty(n * dtype.itemsize + ALIGN, dtype=np.uint8)
     start = -raw.ctypes.data % ALIGN
     return raw[start : start + n * dtype.itemsize].view(dtype)
@@ -26,6 +34,8 @@ def empty(n: int, dtype) -> np.ndarray:
 
 def zeros(n: int, dtype) -> np.ndarray:
     """As ``empty``, filled with zeros."""
+    if n * np.dtype(dtype).itemsize < SMALL:
+        return np.zeros(n, dtype=dtype)
     out = empty(n, dtype)
     out[...] = 0
     return out
