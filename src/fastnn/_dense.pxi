@@ -176,7 +176,9 @@ cdef void _dense_forward(const floating* X, const floating* W,
     cdef floating xk
     cdef floating* o
     cdef const floating* w
-    if n_out >= TILE_S and n_in * n_out <= TILE_MAX_W:
+    if n_out >= TILE_S and (n_in * n_out <= TILE_MAX_W
+                            or m * n_in * n_out < BLAS_MIN_MACS):
+        # weights in the L1 cache, or a product too small for BLAS: the tiles
         _tiled(X, n_in, 1, W, n_out, b, out, n_out, m, n_in, n_out)
     elif m == 1 and n_in * n_out >= BLAS_MIN_MACS:
         # one sample: out = W^T x + b, a matrix-vector product that streams W once
@@ -195,8 +197,6 @@ cdef void _dense_forward(const floating* X, const floating* W,
         # a line, ŷ = a x + b (the regression machine): one pass over the rows
         for i in range(m):
             out[i] = b[0] + X[i] * W[0]
-    elif n_out >= TILE_S:
-        _tiled(X, n_in, 1, W, n_out, b, out, n_out, m, n_in, n_out)
     else:
         for i in range(m):
             o = out + i * n_out
