@@ -1,6 +1,7 @@
 """Results do not depend on the thread count: fit, partial_fit, predict,
 evaluate and loss_and_grads give the same bits on 1, 2 and 3 threads, for
-every size class (plain loops, BLAS, products cut in parts, split batches),
+every size class (plain loops, BLAS, products cut in parts, split batches,
+predictions of several blocks side by side),
 both dtypes, dense and convolutional networks, and whichever kernels
 OpenBLAS picks (OPENBLAS_CORETYPE set as on some machines, and unset)."""
 
@@ -77,6 +78,11 @@ SCRIPT = textwrap.dedent("""
                 rec["predictor"] = digest(net.predictor()(X[:3].astype(dtype)))
                 rec["predict"] = digest(net.predict(X))
                 rec["evaluate"] = net.evaluate(X, y)
+                # more rows than a block: blocks side by side, each in its own workspace
+                big = 2 * fastnn._training.PREDICT_CHUNK + 77
+                Xb = rng.normal(size=(big,) + shape)
+                rec["predict_blocks"] = digest(net.predict(Xb))
+                rec["evaluate_blocks"] = net.evaluate(Xb, targets(rng, loss, big, k))
                 value, grads = net.loss_and_grads(X, y)
                 rec["loss_and_grads"] = [value, digest(*[g for pair in grads for g in pair
                                                          if g is not None])]

@@ -12,7 +12,9 @@
 # columns of its result, decided by its sizes alone; the engine's threads
 # (OpenMP, ``set_threads``) compute the parts side by side, or one thread
 # one after the other: each part is the same single-threaded BLAS call
-# either way, so the bits are the same.
+# either way, so the bits are the same. Called from one of the engine's
+# threads (a half batch, a block of rows), a product computes its parts one
+# after the other there: the same calls, no nested team of threads.
 cdef extern from *:
     """
     typedef int (*fastnn_get_fn)(void);
@@ -122,7 +124,7 @@ cdef void _gemm(bint ta, bint tb, int M, int N, int K,
     cdef int h
     if <Py_ssize_t>M * N * K < PAR_MIN_MACS or N < PARTS:
         _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    elif _n_threads == 1:
+    elif _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
         for h in range(PARTS):
             _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     else:
@@ -166,7 +168,7 @@ cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
     cdef int h
     if <Py_ssize_t>M * N < PAR_MIN_MACS or M < PARTS:
         _gemv1(M, N, alpha, A, lda, x, beta, y)
-    elif _n_threads == 1:
+    elif _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
         for h in range(PARTS):
             _gemv_part(h, M, N, alpha, A, lda, x, beta, y)
     else:

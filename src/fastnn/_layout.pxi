@@ -141,18 +141,31 @@ cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
     return 0
 
 
-def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size, bint split=False):
+def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size, bint split=False,
+                   int copies=1, Py_ssize_t itemsize=8):
     """size := m * (n_in_0 + sum(n_out) + 2 * max width) + scratch (a convolution's
     unfolded input, or a small dense layer's transposed weights);
-    split: two such workspaces for half batches and a second gradient."""
+    split: two such workspaces for half batches and a second gradient;
+    copies > 1: that many workspaces of m rows for ``forward``, each from a
+    64-byte line on (values of ``itemsize`` bytes)."""
     cdef Net net
     cdef Py_ssize_t whole
+    if copies < 1:
+        raise ValueError("copies must be positive")
     _read_net(&net, spec, -1, batch_size)
     whole = net.size
+    if copies > 1:
+        return copies * _line_up(whole, itemsize)
     if not split:
         return whole
     _read_net(&net, spec, -1, (batch_size + 1) // 2)
     return max(whole, 2 * net.size + _n_params(spec))
+
+
+cdef inline Py_ssize_t _line_up(Py_ssize_t size, Py_ssize_t itemsize) noexcept nogil:
+    """size rounded up to a whole number of 64-byte lines of itemsize values."""
+    cdef Py_ssize_t per_line = max(64 // itemsize, 1)
+    return (size + per_line - 1) // per_line * per_line
 
 
 cdef Py_ssize_t _n_params(const int64_t[:, ::1] spec):

@@ -6,39 +6,68 @@ def forward(const int64_t[:, ::1] spec,
             const floating[::1] params,       # IN  (n_params,)
             const floating[:, ::1] X,         # IN  (n, n_in)
             floating[:, ::1] out,             # OUT (n, n_out)
-            floating[::1] work,               # workspace for `chunk` rows
+            floating[::1] work,               # workspace(s) for `chunk` rows
             Py_ssize_t chunk, bint check_finite=False):
     """out := network(X), the output layer's activation, chunk rows at a time.
 
-    With ``check_finite``, first look for NaN or infinity in X: if there is
-    any, compute nothing and return False."""
+    ``work`` holds one workspace of ``chunk`` rows, or PARTS of them
+    (``workspace_size(spec, chunk, copies=PARTS)``): then the blocks of
+    ``chunk`` rows are shared out among the engine's threads, each block
+    whole on one thread in a workspace of its own, with no wait between
+    the layers. Rows are independent and a block is the same calls on any
+    thread, so the bits do not depend on the thread count.
+
+    With ``check_finite``, look for NaN or infinity in X (block by block,
+    while the block is in the cache): if there is any, return False;
+    ``out`` is then undefined."""
     cdef Net net
-    cdef Py_ssize_t n = X.shape[0], start, m, n_out, p
-    cdef bint finite = True
+    cdef Py_ssize_t n = X.shape[0], n_in, start, m, n_out, c, n_chunks, stride
+    cdef int copies, n_thr
+    cdef int bad = 0
     _load_net(&net, spec, params.shape[0], chunk, work.shape[0])
     n_out = net.layers[net.n_layers - 1].n_out
-    if X.shape[1] != net.layers[0].n_in or out.shape[0] != n or out.shape[1] != n_out:
+    n_in = net.layers[0].n_in
+    if X.shape[1] != n_in or out.shape[0] != n or out.shape[1] != n_out:
         raise ValueError("forward: X or out does not match the network")
     if n == 0:
         return True
-    if check_finite:
-        with nogil:
-            finite = _all_finite(&X[0, 0], n * X.shape[1])
-        if not finite:
-            return False
+    if chunk < 1:
+        raise ValueError("forward: chunk must be positive")
+    stride = _line_up(net.size, sizeof(floating))
+    copies = <int>min(work.shape[0] // stride, PARTS)
+    n_chunks = (n + chunk - 1) // chunk
     _blas_serial_begin()
     try:
         with nogil:
-            start = 0
-            while start < n:
-                m = min(chunk, n - start)
-                _forward(&net, &params[0], &X[start, 0], m, &work[0], False, NULL)
-                memcpy(&out[start, 0], &work[net.layers[net.n_layers - 1].out_off],
-                       m * n_out * sizeof(floating))
-                start += m
+            if copies >= 2 and n_chunks >= 2:
+                n_thr = min(_n_threads, copies)
+                for c in prange(n_chunks, num_threads=n_thr, schedule="static", chunksize=1):
+                    bad += _forward_block(&net, &params[0], &X[0, 0], &out[0, 0], n, n_in,
+                                          n_out, c * chunk, chunk,
+                                          &work[stride * (c % copies)], check_finite)
+            else:
+                for c in range(n_chunks):
+                    bad += _forward_block(&net, &params[0], &X[0, 0], &out[0, 0], n, n_in,
+                                          n_out, c * chunk, chunk, &work[0], check_finite)
+                    if bad:
+                        break
     finally:
         _blas_serial_end()
-    return True
+    return bad == 0
+
+
+cdef int _forward_block(Net* net, const floating* params, const floating* X, floating* out,
+                        Py_ssize_t n, Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t start,
+                        Py_ssize_t chunk, floating* work, bint check_finite) noexcept nogil:
+    """out[start:start + m] := network(X[start:start + m]), m = min(chunk, n - start);
+    1 (nothing computed) if check_finite finds NaN or infinity there."""
+    cdef Py_ssize_t m = min(chunk, n - start)
+    if check_finite and not _all_finite(X + start * n_in, m * n_in):
+        return 1
+    _forward(net, params, X + start * n_in, m, work, False, NULL)
+    memcpy(out + start * n_out, work + net.layers[net.n_layers - 1].out_off,
+           m * n_out * sizeof(floating))
+    return 0
 
 
 cdef bint _all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
@@ -92,33 +121,62 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
                const int64_t[::1] labels,      # IN (n,) or empty
                const floating[:, ::1] Y,       # IN (n, k) or (0, k)
                floating[::1] work, Py_ssize_t chunk):
-    """loss := mean loss of the network on (X, targets)"""
+    """loss := mean loss of the network on (X, targets), chunk rows at a time;
+    with PARTS workspaces in ``work``, the blocks side by side as in
+    ``forward``, their sums added in block order (the same bits on any
+    thread count)."""
     cdef Net net
-    cdef Py_ssize_t n = X.shape[0], start, m, k
+    cdef Py_ssize_t n = X.shape[0], n_chunks, c, stride
+    cdef int copies
     cdef double total = 0
-    cdef Layer* last
+    cdef double[::1] sums
+    cdef const int64_t* lab = NULL
+    cdef const floating* tgt = NULL
     _load_net(&net, spec, params.shape[0], chunk, work.shape[0])
     _check_targets(&net, loss, n, labels, Y.shape[0], Y.shape[1])
     if X.shape[1] != net.layers[0].n_in or n == 0:
         raise ValueError("loss_value: X does not match the network")
-    last = &net.layers[net.n_layers - 1]
-    k = last.n_out
+    if loss == CROSS_ENTROPY:
+        lab = &labels[0]
+    else:
+        tgt = &Y[0, 0]
+    if chunk < 1:
+        raise ValueError("loss_value: chunk must be positive")
+    stride = _line_up(net.size, sizeof(floating))
+    copies = <int>min(work.shape[0] // stride, PARTS)
+    n_chunks = (n + chunk - 1) // chunk
+    sums = np.zeros(n_chunks, dtype=np.float64)
     _blas_serial_begin()
     try:
         with nogil:
-            start = 0
-            while start < n:
-                m = min(chunk, n - start)
-                _forward(&net, &params[0], &X[start, 0], m, &work[0], True, NULL)
-                total += m * _loss_delta(
-                    &work[last.out_off], m, k, loss, last.act,
-                    &labels[start] if loss == CROSS_ENTROPY else NULL,
-                    &Y[start, 0] if loss != CROSS_ENTROPY else NULL,
-                    NULL, NULL, NULL)
-                start += m
+            if copies >= 2 and n_chunks >= 2:
+                for c in prange(n_chunks, num_threads=min(_n_threads, copies),
+                                schedule="static", chunksize=1):
+                    sums[c] = _loss_block(&net, loss, &params[0], &X[0, 0], lab, tgt, n,
+                                          c * chunk, chunk, &work[stride * (c % copies)])
+            else:
+                for c in range(n_chunks):
+                    sums[c] = _loss_block(&net, loss, &params[0], &X[0, 0], lab, tgt, n,
+                                          c * chunk, chunk, &work[0])
+            for c in range(n_chunks):
+                total += sums[c]
     finally:
         _blas_serial_end()
     return <double><floating>(total / n)   # the loss in the model's dtype
+
+
+cdef double _loss_block(Net* net, int loss, const floating* params, const floating* X,
+                        const int64_t* labels, const floating* Y, Py_ssize_t n,
+                        Py_ssize_t start, Py_ssize_t chunk, floating* work) noexcept nogil:
+    """The summed loss of rows [start, start + m) of X (n rows), m = min(chunk,
+    n - start), against labels (cross-entropy) or the rows of Y (else)."""
+    cdef Py_ssize_t m = min(chunk, n - start)
+    cdef Layer* last = &net.layers[net.n_layers - 1]
+    _forward(net, params, X + start * net.layers[0].n_in, m, work, True, NULL)
+    return m * _loss_delta(work + last.out_off, m, last.n_out, loss, last.act,
+                           labels + start if loss == CROSS_ENTROPY else NULL,
+                           Y + start * last.n_out if loss != CROSS_ENTROPY else NULL,
+                           NULL, NULL, NULL)
 
 
 def loss_and_grad(const int64_t[:, ::1] spec, int loss,

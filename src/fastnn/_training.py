@@ -332,6 +332,7 @@ def loss_on(net, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
             lambda work: _kernels.loss_value(
                 net._spec, net._loss_code, net.params, X, labels, Y, work, chunk
             ),
+            2 if X.shape[0] > chunk else 1,
         )
     )
 

@@ -136,11 +136,16 @@ def check_X(
     n_features: int | None = None,
     name: str = "X",
     feature_shape: tuple[int, ...] | None = None,
+    finite: bool = True,
 ) -> np.ndarray:
     """X as a C-contiguous (n_samples, n_features) array of the model dtype.
 
     A network whose first layer takes images gives ``feature_shape``
     (c, h, w): X must then be (n, c, h, w), and comes out flattened per row.
+    ``finite=False``: an X handed back as it came (already of the dtype and
+    layout) is not searched for NaN and infinity; the caller does that (the
+    forward pass checks each block as it reads it). A converted X is always
+    checked.
     """
     if (
         type(X) is np.ndarray
@@ -152,7 +157,8 @@ def check_X(
         and X.shape[1]
         and (n_features is None or X.shape[1] == n_features)
     ):
-        check_finite(X, name)  # the common case: already as the kernels want it
+        if finite:
+            check_finite(X, name)  # the common case: already as the kernels want it
         return X
     arr = _as_numeric_array(X, name)
     if feature_shape is not None:

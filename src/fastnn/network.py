@@ -24,6 +24,7 @@ from ._validation import (
     check_batch_size,
     check_dtype,
     check_epochs,
+    check_finite,
     check_float,
     check_int,
     check_loss,
@@ -192,25 +193,31 @@ class Sequential:
     def n_out(self) -> int:
         return self.layers[-1].n_out
 
-    def _workspace(self, rows: int, split: bool = False, key: str = "train") -> np.ndarray:
-        key = (rows, split, key)
+    def _workspace_size(self, rows: int, split: bool = False, copies: int = 1) -> int:
+        return _kernels.workspace_size(self._spec, rows, split, copies, self.dtype.itemsize)
+
+    def _workspace(
+        self, rows: int, split: bool = False, key: str = "train", copies: int = 1
+    ) -> np.ndarray:
+        key = (rows, split, key, copies)
         work = self._work.get(key)
         if work is None:
-            work = _buffers.empty(_kernels.workspace_size(self._spec, rows, split), self.dtype)
+            work = _buffers.empty(self._workspace_size(rows, split, copies), self.dtype)
             if len(self._work) > 8:
                 self._work.clear()
             self._work[key] = work
         return work
 
-    def _reading(self, rows: int, fn):
-        """``fn(work)`` with a workspace for ``rows`` rows that no other
-        thread is using: the shared one if it is free, else a new one."""
+    def _reading(self, rows: int, fn, copies: int = 1):
+        """``fn(work)`` with a workspace for ``rows`` rows (``copies`` of them,
+        for blocks side by side) that no other thread is using: the shared
+        one if it is free, else a new one."""
         if self._infer_lock.acquire(blocking=False):
             try:
-                return fn(self._workspace(rows, key="read"))
+                return fn(self._workspace(rows, key="read", copies=copies))
             finally:
                 self._infer_lock.release()
-        return fn(_buffers.empty(_kernels.workspace_size(self._spec, rows), self.dtype))
+        return fn(_buffers.empty(self._workspace_size(rows, copies=copies), self.dtype))
 
     def _splits(self, batch_size: int) -> bool:
         """Whether batches of this size train as two halves (side by side
@@ -234,10 +241,10 @@ class Sequential:
                 f"the network was built for samples of shape {self._input_shape}, not {shape}"
             )
 
-    def _check_X(self, X: Any) -> np.ndarray:
+    def _check_X(self, X: Any, finite: bool = True) -> np.ndarray:
         first = self.layers[0]
         if not first.takes_images:
-            return check_X(X, self.dtype, self.n_in)
+            return check_X(X, self.dtype, self.n_in, finite=finite)
         if self._spec is None:  # images: h and w come from the first X
             try:
                 shape = np.shape(X)
@@ -253,7 +260,7 @@ class Sequential:
             if 0 in shape[1:]:
                 raise ValueError(f"X has an empty dimension (shape {shape})")
             self._build(shape[1:])
-        return check_X(X, self.dtype, feature_shape=self._input_shape)
+        return check_X(X, self.dtype, feature_shape=self._input_shape, finite=finite)
 
     def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Xc = self._check_X(X)
@@ -295,14 +302,24 @@ class Sequential:
         return predictor(X)
 
     def _predict_checked(self, X: Any) -> np.ndarray:
-        """predict for any X: converted and checked, chunk by chunk."""
-        Xc = self._check_X(X)
+        """predict for any X: converted and checked, block by block.
+
+        Over one block (``PREDICT_CHUNK`` rows), the blocks are shared out
+        among the engine's threads, each in a workspace of its own; X is
+        searched for NaN and infinity block by block as the pass reads it."""
+        Xc = self._check_X(X, finite=False)
         n = Xc.shape[0]
         out = np.empty((n, self.n_out), dtype=self.dtype)
         chunk = min(n, _training.PREDICT_CHUNK)
-        self._reading(
-            chunk, lambda work: _kernels.forward(self._spec, self.params, Xc, out, work, chunk)
+        copies = 2 if n > chunk else 1
+        finite = self._reading(
+            chunk,
+            lambda work: _kernels.forward(self._spec, self.params, Xc, out, work, chunk, True),
+            copies,
         )
+        if not finite:
+            check_finite(Xc, "X")  # raises, naming the first row
+            raise ValueError("X contains NaN or infinity")
         return out
 
     def predictor(self, max_rows: int = 64) -> Any:

@@ -1,0 +1,147 @@
+"""Reading many rows in blocks side by side: ``predict`` and ``evaluate`` of
+more rows than one block (``PREDICT_CHUNK``) share the blocks out among the
+engine's threads, each block in a workspace of its own, and look for NaN and
+infinity block by block as they read X. Every block must give the bits of
+the same rows predicted alone, the whole must match the NumPy reference, the
+loss must add the blocks in order, and a non-finite value in any block must
+be refused by row with nothing changed."""
+
+import numpy as np
+import pytest
+
+import fastnn
+from conftest import make_net, make_targets, ref_layers
+from fastnn import _training
+from reference import forward, loss_and_delta
+
+CHUNK = _training.PREDICT_CHUNK
+ROWS = 2 * CHUNK + 77  # three blocks, the last one short
+
+CASES = [
+    ((30, 40, 5), ["relu", "softmax"], "cross_entropy"),  # plain loops
+    ((64, 32, 10), ["relu", "softmax"], "cross_entropy"),  # register tiles
+    ((300, 256, 3), ["tanh", "sigmoid"], "binary_cross_entropy"),  # BLAS
+    ((700, 600, 4), ["sigmoid", "identity"], "mse"),  # BLAS in column parts
+]
+
+
+def _net(sizes, acts, loss, dtype):
+    return make_net(sizes, acts, loss, dtype=dtype, seed=5)
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request):
+    before = fastnn.get_num_threads()
+    fastnn.set_num_threads(request.param)
+    yield request.param
+    fastnn.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c[0])))
+def test_blocks_give_the_bits_of_their_rows_alone(case, dtype, threads, rng):
+    net = _net(*case, dtype)
+    X = rng.normal(size=(ROWS, case[0][0])).astype(dtype)
+    got = net.predict(X)
+    assert got.shape == (ROWS, case[0][-1]) and got.dtype == net.dtype
+    for start in range(0, ROWS, CHUNK):
+        np.testing.assert_array_equal(
+            got[start : start + CHUNK], net.predict(X[start : start + CHUNK])
+        )
+    want = forward(ref_layers(net), X.astype(np.float64))[-1]
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c[0])))
+def test_evaluate_adds_the_blocks_in_order(case, dtype, threads, rng):
+    sizes, acts, loss = case
+    net = _net(*case, dtype)
+    X = rng.normal(size=(ROWS, sizes[0])).astype(dtype)
+    y = make_targets(rng, loss, ROWS, sizes[-1])
+    got = net.evaluate(X, y)
+    # the blocks one at a time, each weighted by its rows, summed in order
+    total = 0.0
+    for start in range(0, ROWS, CHUNK):
+        part = slice(start, start + CHUNK)
+        total += net.evaluate(X[part], y[part]) * len(X[part])
+    tol = 1e-12 if dtype == "float64" else 1e-5
+    assert got == pytest.approx(total / ROWS, rel=tol)
+    logits = forward(ref_layers(net), X.astype(np.float64), logits=True)[-1]
+    want, _ = loss_and_delta(logits, loss, acts[-1], y)
+    assert got == pytest.approx(want, rel=tol)
+
+
+def test_the_thread_count_changes_no_bit(rng):
+    before = fastnn.get_num_threads()
+    net = _net((700, 600, 4), ["relu", "softmax"], "cross_entropy", "float32")
+    X = rng.normal(size=(ROWS, 700)).astype(np.float32)
+    y = rng.integers(0, 4, size=ROWS)
+    runs = []
+    try:
+        for n in (1, 2, 3):
+            fastnn.set_num_threads(n)
+            runs.append((net.predict(X).tobytes(), net.evaluate(X, y)))
+    finally:
+        fastnn.set_num_threads(before)
+    assert runs[1] == runs[0] and runs[2] == runs[0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("row", [0, CHUNK - 1, CHUNK, ROWS - 1])
+def test_a_non_finite_value_in_any_block_is_refused_by_row(row, bad, dtype, threads, rng):
+    net = _net((64, 32, 10), ["relu", "softmax"], "cross_entropy", dtype)
+    X = rng.normal(size=(ROWS, 64)).astype(dtype)
+    params = net.params.copy()
+    good = net.predict(X)
+    X[row, 17] = bad
+    with pytest.raises(ValueError, match=f"NaN or infinity \\(first at row {row}\\)"):
+        net.predict(X)
+    with pytest.raises(ValueError, match=f"first at row {row}"):
+        net.evaluate(X, np.zeros(ROWS, dtype=np.int64))
+    np.testing.assert_array_equal(net.params, params)
+    X[row, 17] = 0.5
+    again = net.predict(X)
+    np.testing.assert_array_equal(np.delete(again, row, axis=0), np.delete(good, row, axis=0))
+
+
+def test_converted_inputs_are_checked_as_before(rng):
+    net = _net((64, 32, 10), ["relu", "softmax"], "cross_entropy", "float32")
+    X = rng.normal(size=(ROWS, 64))
+    X[CHUNK + 3, 0] = np.nan
+    with pytest.raises(ValueError, match=f"first at row {CHUNK + 3}"):
+        net.predict(X)  # float64 for a float32 model: converted, then checked
+    X[CHUNK + 3, 0] = 1e39  # finite, but not as float32
+    with pytest.raises(ValueError, match="too large for float32"):
+        net.predict(X)
+    X[CHUNK + 3, 0] = 0.0
+    np.testing.assert_array_equal(net.predict(X), net.predict(X.astype(np.float32)))
+    # a non-contiguous view of the right dtype: copied, then checked
+    Xf = np.asfortranarray(X.astype(np.float32))
+    Xf[ROWS - 1, 5] = np.inf
+    with pytest.raises(ValueError, match=f"first at row {ROWS - 1}"):
+        net.predict(Xf)
+
+
+def test_image_networks_read_in_blocks(threads, rng):
+    net = fastnn.Sequential(
+        [
+            fastnn.Conv2D(1, 4, 3, padding=1, activation="relu"),
+            fastnn.MaxPool2D(2),
+            fastnn.Flatten(),
+            fastnn.Dense(4 * 4 * 4, 3, activation="softmax"),
+        ],
+        loss="cross_entropy",
+        seed=2,
+    )
+    X = rng.normal(size=(ROWS, 1, 8, 8))
+    got = net.predict(X)
+    for start in range(0, ROWS, CHUNK):
+        np.testing.assert_array_equal(
+            got[start : start + CHUNK], net.predict(X[start : start + CHUNK])
+        )
+    X[ROWS - 2, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match=f"first at row {ROWS - 2}"):
+        net.predict(X)
