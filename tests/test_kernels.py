@@ -270,11 +270,20 @@ def test_line_fast_path_matches_reference(rng, dtype, batch_size, shuffle):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_split_batches_match_reference(rng, dtype, shuffle):
-    # batches of 512 rows or more (with enough parameters) train as two
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        (100, 80, 10),
+        # a half's products large enough to be cut in parts outside a half:
+        # here each is one BLAS call (256 x 300 x 160 multiply-adds)
+        (300, 160, 10),
+    ],
+)
+def test_split_batches_match_reference(rng, dtype, shuffle, sizes):
+    # batches of 256 rows or more (with enough parameters) train as two
     # halves whose gradients are combined: the reference's steps, also for
     # the odd last batch
-    n, sizes = 601, (100, 80, 10)  # the last batch, 89 rows, splits 45 + 44
+    n = 601  # the last batch, 89 rows, splits 45 + 44
     net = make_net(sizes, ["relu", "softmax"], "cross_entropy", dtype=dtype, seed=2)
     assert net._splits(512)
     X = rng.normal(size=(n, sizes[0])).astype(dtype)

@@ -13,8 +13,10 @@
 # (OpenMP, ``set_threads``) compute the parts side by side, or one thread
 # one after the other: each part is the same single-threaded BLAS call
 # either way, so the bits are the same. Called from one of the engine's
-# threads (a half batch, a block of rows), a product computes its parts one
-# after the other there: the same calls, no nested team of threads.
+# threads (a block of rows), a product computes its parts one after the
+# other there: the same calls, no nested team of threads. The halves of a
+# split batch (always run as halves, on any thread count) call each product
+# whole.
 cdef extern from *:
     """
     typedef int (*fastnn_get_fn)(void);
@@ -118,11 +120,14 @@ cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
 cdef void _gemm(bint ta, bint tb, int M, int N, int K,
                 floating alpha, const floating* A, int lda,
                 const floating* B, int ldb, floating beta,
-                floating* C, int ldc) noexcept nogil:
+                floating* C, int ldc, bint whole) noexcept nogil:
     """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order); from
-    PAR_MIN_MACS multiply-adds on in PARTS column parts, on the engine's threads."""
+    PAR_MIN_MACS multiply-adds on in PARTS column parts, on the engine's threads.
+
+    ``whole``: one call however large (a half batch, already on a thread of
+    its own: the parts would pack the shared operand twice)."""
     cdef int h
-    if <Py_ssize_t>M * N * K < PAR_MIN_MACS or N < PARTS:
+    if whole or <Py_ssize_t>M * N * K < PAR_MIN_MACS or N < PARTS:
         _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     elif _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
         for h in range(PARTS):

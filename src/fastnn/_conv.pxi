@@ -204,7 +204,7 @@ cdef void _col2im(const floating* col, floating* dX, Py_ssize_t g,
 cdef void _conv_forward(const floating* X, const floating* W,
                         const floating* b, floating* out, Py_ssize_t m,
                         const Layer* L, int act, floating* col,
-                        floating* tmp) noexcept nogil:
+                        floating* tmp, bint whole) noexcept nogil:
     """out := act(conv(X, W) + b)
 
     X   : (m, c_in, h, w)         IN
@@ -231,7 +231,7 @@ cdef void _conv_forward(const floating* X, const floating* W,
             # One sample's product is already in the output's layout.
             prod = out + start * L.n_out if g == 1 else tmp
             _gemm(False, False, <int>N, <int>L.c_out, <int>K, <floating>1.0,
-                  col, <int>N, W, <int>K, <floating>0.0, prod, <int>N)
+                  col, <int>N, W, <int>K, <floating>0.0, prod, <int>N, whole)
             for j in range(g):
                 for co in range(L.c_out):
                     o = out + ((start + j) * L.c_out + co) * P
@@ -247,7 +247,7 @@ cdef void _conv_backward(const floating* X, const floating* W,
                          const floating* delta, floating* dW, floating* db,
                          floating* dX, const floating* A_prev, int act_prev,
                          Py_ssize_t m, const Layer* L, floating* col,
-                         floating* tmp) noexcept nogil:
+                         floating* tmp, bint whole) noexcept nogil:
     """dW := sum_i delta_i (*) X_i;  db := sum(delta);  dX := (W^T (*) delta) * act'(A_prev)
 
     X      : (m, c_in, h, w)        IN   the layer's input (= A_prev unless first)
@@ -288,11 +288,11 @@ cdef void _conv_backward(const floating* X, const floating* W,
             # dW (c_out, K) (+)= dg (c_out, N) @ col^T (N, K)
             _gemm(True, False, <int>K, <int>L.c_out, <int>N, <floating>1.0,
                   col, <int>N, dg, <int>N,
-                  <floating>(0.0 if start == 0 else 1.0), dW, <int>K)
+                  <floating>(0.0 if start == 0 else 1.0), dW, <int>K, whole)
             if dX != NULL:
                 # col (K, N) := W^T (K, c_out) @ dg (c_out, N), then fold back
                 _gemm(False, True, <int>N, <int>K, <int>L.c_out, <floating>1.0,
-                      dg, <int>N, W, <int>K, <floating>0.0, col, <int>N)
+                      dg, <int>N, W, <int>K, <floating>0.0, col, <int>N, whole)
                 _col2im(col, dX + start * L.n_in, g, L)
             start += g
     if dX != NULL:

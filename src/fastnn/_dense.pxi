@@ -164,7 +164,7 @@ cdef inline floating _strided_dot(const floating* a, const floating* b, Py_ssize
 cdef void _dense_forward(const floating* X, const floating* W,
                          const floating* b, floating* out, Py_ssize_t m,
                          Py_ssize_t n_in, Py_ssize_t n_out,
-                         int act) noexcept nogil:
+                         int act, bint whole) noexcept nogil:
     """out := act(X @ W + b)
 
     X   : (m, n_in)      IN
@@ -192,7 +192,7 @@ cdef void _dense_forward(const floating* X, const floating* W,
         for i in range(m):
             memcpy(out + i * n_out, b, n_out * sizeof(floating))
         _gemm(False, False, <int>n_out, <int>m, <int>n_in, <floating>1.0,
-              W, <int>n_out, X, <int>n_in, <floating>1.0, out, <int>n_out)
+              W, <int>n_out, X, <int>n_in, <floating>1.0, out, <int>n_out, whole)
     elif n_in == 1 and n_out == 1:
         # a line, ŷ = a x + b (the regression machine): one pass over the rows
         for i in range(m):
@@ -647,7 +647,7 @@ cdef void _dense_backward(const floating* X, const floating* W,
                           const floating* delta, floating* dW,
                           floating* db, floating* dX, const floating* A_prev,
                           int act_prev, Py_ssize_t m, Py_ssize_t n_in,
-                          Py_ssize_t n_out, floating* wt) noexcept nogil:
+                          Py_ssize_t n_out, floating* wt, bint whole) noexcept nogil:
     """dW := X^T @ delta;  db := sum(delta, 0);  dX := (delta @ W^T) * act'(A_prev)
 
     X      : (m, n_in)      IN   the layer's input (= A_prev unless first)
@@ -693,7 +693,7 @@ cdef void _dense_backward(const floating* X, const floating* W,
         _tiled(X, 1, n_in, delta, n_out, NULL, dW, n_out, n_in, m, n_out)
     elif big:
         _gemm(False, True, <int>n_out, <int>n_in, <int>m, <floating>1.0,
-              delta, <int>n_out, X, <int>n_in, <floating>0.0, dW, <int>n_out)
+              delta, <int>n_out, X, <int>n_in, <floating>0.0, dW, <int>n_out, whole)
     elif n_out < 8:
         for k in range(n_in):
             for j in range(n_out):
@@ -723,7 +723,7 @@ cdef void _dense_backward(const floating* X, const floating* W,
         _times_act_grad(dX, A_prev, m * n_in, act_prev)
     elif big:
         _gemm(True, False, <int>n_in, <int>m, <int>n_out, <floating>1.0,
-              W, <int>n_out, delta, <int>n_out, <floating>0.0, dX, <int>n_in)
+              W, <int>n_out, delta, <int>n_out, <floating>0.0, dX, <int>n_in, whole)
         _times_act_grad(dX, A_prev, m * n_in, act_prev)
     else:
         # dX[i, k] = sum_j delta[i, j] W[k, j], summed in the order j = 0, 1, ..
@@ -764,7 +764,8 @@ cdef void _dense_sgd_row(const floating* x, floating* W, floating* b,
     cdef floating xk
     cdef floating* w
     if dX != NULL:
-        _dense_backward(x, W, delta, NULL, NULL, dX, A_prev, act_prev, 1, n_in, n_out, wt)
+        _dense_backward(x, W, delta, NULL, NULL, dX, A_prev, act_prev, 1, n_in, n_out, wt,
+                        False)
     for k in range(n_in):
         xk = x[k]
         w = W + k * n_out

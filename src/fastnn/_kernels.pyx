@@ -251,6 +251,7 @@ cdef struct Net:
     Py_ssize_t col_off
     Py_ssize_t tmp_off      # convolution scratch: channel-major product
     Py_ssize_t size         # values the workspace must hold
+    bint whole              # each product in one BLAS call (a half batch)
     Layer layers[MAX_LAYERS]
 
 

@@ -104,6 +104,7 @@ cdef int _read_net(Net* net, const int64_t[:, ::1] spec, Py_ssize_t n_params,
     if m < 0:
         raise ValueError("negative number of rows")
     net.n_layers = <int>spec.shape[0]
+    net.whole = False
     for li in range(net.n_layers):
         L = &net.layers[li]
         _read_layer(L, spec, li, n_params)

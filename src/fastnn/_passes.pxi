@@ -24,10 +24,10 @@ cdef void _forward(Net* net, const floating* params, const floating* X,
         out = work + L.out_off
         if L.kind == DENSE:
             _dense_forward(inp, params + L.w_off, params + L.b_off, out, m,
-                           L.n_in, L.n_out, act)
+                           L.n_in, L.n_out, act, net.whole)
         elif L.kind == CONV2D:
             _conv_forward(inp, params + L.w_off, params + L.b_off, out, m, L, act,
-                          work + net.col_off, work + net.tmp_off)
+                          work + net.col_off, work + net.tmp_off, net.whole)
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:
             _pool_forward(inp, out, m, L)
         elif L.kind == DROPOUT and rng != NULL:
@@ -71,11 +71,11 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
         elif L.kind == DENSE:
             _dense_backward(inp, params + L.w_off, delta, grads + L.w_off,
                             grads + L.b_off, dX, inp, act_prev, m, L.n_in, L.n_out,
-                            work + net.col_off)
+                            work + net.col_off, net.whole)
         elif L.kind == CONV2D:
             _conv_backward(inp, params + L.w_off, delta, grads + L.w_off,
                            grads + L.b_off, dX, inp, act_prev, m, L,
-                           work + net.col_off, work + net.tmp_off)
+                           work + net.col_off, work + net.tmp_off, net.whole)
         elif li == 0:
             break           # no parameters, no gradient to pass further
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:

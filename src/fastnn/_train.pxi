@@ -378,6 +378,7 @@ def train(const int64_t[:, ::1] spec, int loss,
     batch_size = min(batch_size, n)
     if split:
         _load_net(&half, spec, n_params, (batch_size + 1) // 2, work.shape[0])
+        half.whole = True
         half_size = half.size
         if work.shape[0] < 2 * half_size + n_params:
             raise ValueError("train: the workspace is too small for split batches")

@@ -40,8 +40,10 @@ from .optim import SGD, Optimizer
 __all__ = ["Sequential", "r2_score"]
 
 # Batches of at least this many rows, and this many rows x parameters, train
-# as two halves (see _splits)
-_SPLIT_MIN_ROWS = 512
+# as two halves (see _splits). At 256 rows the halves are 3% (784-256-128-10)
+# to 12% (300-512-256-10) faster than products cut in column parts; at 128
+# rows they are no faster.
+_SPLIT_MIN_ROWS = 256
 _SPLIT_MIN_MACS = 1 << 22
 
 
