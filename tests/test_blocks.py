@@ -1,10 +1,11 @@
 """Reading many rows in blocks side by side: ``predict`` and ``evaluate`` of
 more rows than one block (``PREDICT_CHUNK``) share the blocks out among the
 engine's threads, each block in a workspace of its own, and look for NaN and
-infinity block by block as they read X. Every block must give the bits of
-the same rows predicted alone, the whole must match the NumPy reference, the
-loss must add the blocks in order, and a non-finite value in any block must
-be refused by row with nothing changed."""
+infinity block by block as they read X. The whole must match the NumPy
+reference, give the same bits side by side or one block after the other and
+on any thread count, and a predictor's bits; the loss must add the blocks
+in order; a non-finite value in any block must be refused by row with
+nothing changed."""
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import fastnn
 from conftest import make_net, make_targets, ref_layers
 from fastnn import _training
+from fastnn._dispatch import kernels
 from reference import forward, loss_and_delta
 
 CHUNK = _training.PREDICT_CHUNK
@@ -37,20 +39,34 @@ def threads(request):
     fastnn.set_num_threads(before)
 
 
+def _forward(net, X, copies):
+    """The engine's forward pass of X, in blocks, with 1 or PARTS workspaces."""
+    chunk = CHUNK
+    out = np.empty((len(X), net.n_out), dtype=net.dtype)
+    size = kernels.workspace_size(net._spec, chunk, False, copies, net.dtype.itemsize)
+    work = np.empty(size, dtype=net.dtype)
+    assert kernels.forward(net._spec, net.params, X, out, work, chunk, True)
+    return out
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c[0])))
-def test_blocks_give_the_bits_of_their_rows_alone(case, dtype, threads, rng):
+def test_blocks_match_the_reference(case, dtype, threads, rng):
     net = _net(*case, dtype)
     X = rng.normal(size=(ROWS, case[0][0])).astype(dtype)
     got = net.predict(X)
     assert got.shape == (ROWS, case[0][-1]) and got.dtype == net.dtype
-    for start in range(0, ROWS, CHUNK):
-        np.testing.assert_array_equal(
-            got[start : start + CHUNK], net.predict(X[start : start + CHUNK])
-        )
     want = forward(ref_layers(net), X.astype(np.float64))[-1]
     tol = 1e-12 if dtype == "float64" else 2e-5
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    # blocks side by side or one after the other: the same calls, the same bits
+    np.testing.assert_array_equal(_forward(net, X, 1), got)
+    np.testing.assert_array_equal(_forward(net, X, 2), got)
+    # a predictor asked for more rows than a block sends them to predict
+    f = net.predictor(max_rows=5 * CHUNK)
+    assert f.rows == CHUNK
+    np.testing.assert_array_equal(f(X), got)
+    np.testing.assert_array_equal(f(X[:CHUNK]), net.predict(X[:CHUNK]))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -307,8 +307,9 @@ class Sequential:
         """predict for any X: converted and checked, block by block.
 
         Over one block (``PREDICT_CHUNK`` rows), the blocks are shared out
-        among the engine's threads, each in a workspace of its own; X is
-        searched for NaN and infinity block by block as the pass reads it."""
+        among the engine's threads, each in a workspace of its own and each
+        product in one call (``_kernels.forward``); X is searched for NaN
+        and infinity block by block as the pass reads it."""
         Xc = self._check_X(X, finite=False)
         n = Xc.shape[0]
         out = np.empty((n, self.n_out), dtype=self.dtype)
@@ -343,7 +344,8 @@ class Sequential:
         max_rows : int, default 64
             The most rows a call computes in the predictor's own workspace
             (``max_rows * (n_in + the layers' widths)`` values of the
-            model's dtype); larger inputs go through ``predict``.
+            model's dtype), at most 1,024 (one block of ``predict``); larger
+            inputs go through ``predict``, which computes them in blocks.
 
         Returns
         -------
@@ -357,7 +359,7 @@ class Sequential:
             input shape is not known yet (an image network is built by its
             first ``fit`` or ``predict``).
         """
-        rows = check_int(max_rows, "max_rows", 1)
+        rows = min(check_int(max_rows, "max_rows", 1), _training.PREDICT_CHUNK)
         if self._spec is None:
             raise ValueError(
                 "the network's input shape is not known yet: call fit or predict "
