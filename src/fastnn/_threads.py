@@ -6,8 +6,9 @@ single-threaded: while an engine call runs, BLAS's own thread count is held
 at 1, and put back afterwards. A large product is cut instead into a fixed
 number of parts by its sizes alone, and the engine's threads (OpenMP)
 compute the parts side by side; so is a large training batch (two halves,
-see ``Sequential._splits``). One thread computes the same parts one after
-the other. Each part is the same single-threaded call either way, so the
+see ``Sequential._splits``), and a prediction or evaluation over many rows
+(blocks of 1,024 rows, two at a time, each in a workspace of its own). One
+thread computes the same parts one after the other. Each part is the same single-threaded call either way, so the
 results are the same bit for bit for any thread count, whichever kernels
 OpenBLAS picks (``OPENBLAS_CORETYPE`` and the like change the kernels, not
 this).
