@@ -8,10 +8,10 @@ number of parts by its sizes alone, and the engine's threads (OpenMP)
 compute the parts side by side; so is a large training batch (two halves,
 see ``Sequential._splits``), and a prediction or evaluation over many rows
 (blocks of 1,024 rows, two at a time, each in a workspace of its own). One
-thread computes the same parts one after the other. Each part is the same single-threaded call either way, so the
-results are the same bit for bit for any thread count, whichever kernels
-OpenBLAS picks (``OPENBLAS_CORETYPE`` and the like change the kernels, not
-this).
+thread computes the same parts one after the other. Each part is the same
+single-threaded call either way, so the results are the same bit for bit
+for any thread count, whichever kernels OpenBLAS picks
+(``OPENBLAS_CORETYPE`` and the like change the kernels, not this).
 
 ``set_num_threads(n)`` sets the engine's count; ``threads(n)`` does so for
 a ``with`` block. It is the engine's own setting: NumPy's and SciPy's BLAS
