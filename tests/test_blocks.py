@@ -40,8 +40,8 @@ def threads(request):
 
 
 def _forward(net, X, copies):
-    """The engine's forward pass of X, in blocks, with 1 or PARTS workspaces."""
-    chunk = CHUNK
+    """The engine's forward pass of X, in predict's blocks, with 1 or PARTS workspaces."""
+    chunk = _training.block_rows(len(X))
     out = np.empty((len(X), net.n_out), dtype=net.dtype)
     size = kernels.workspace_size(net._spec, chunk, False, copies, net.dtype.itemsize)
     work = np.empty(size, dtype=net.dtype)
@@ -161,3 +161,41 @@ def test_image_networks_read_in_blocks(threads, rng):
     X[ROWS - 2, 0, 3, 3] = np.nan
     with pytest.raises(ValueError, match=f"first at row {ROWS - 2}"):
         net.predict(X)
+
+
+@pytest.mark.parametrize(
+    "n, rows",
+    [
+        (1, 1),
+        (1000, 1000),
+        (CHUNK, CHUNK),
+        (CHUNK + 1, 513),
+        (2 * CHUNK, CHUNK),
+        (ROWS, 532),
+        (10_000, 1000),
+    ],
+)
+def test_blocks_are_even_in_number_and_size(n, rows):
+    # two threads share the blocks evenly: 1,025 rows are 513 + 512, not 1,024 + 1
+    assert _training.block_rows(n) == rows
+    blocks = -(-n // rows)
+    assert rows <= CHUNK and (blocks == 1 or blocks % 2 == 0)
+    assert (blocks - 1) * rows < n <= blocks * rows
+
+
+def test_the_kernels_refuse_a_bad_itemsize_chunk_or_workspace():
+    net = _net((3, 4, 2), ["relu", "softmax"], "cross_entropy", "float32")
+    X = np.zeros((5, 3), dtype=np.float32)
+    out = np.empty((5, 2), dtype=np.float32)
+    for itemsize in (0, 2, 16):
+        with pytest.raises(ValueError, match="itemsize"):
+            kernels.workspace_size(net._spec, 10, False, 2, itemsize)
+    work = np.zeros(kernels.workspace_size(net._spec, 5, False, 1, 4), dtype=np.float32)
+    for chunk in (0, -1):
+        with pytest.raises(ValueError, match="chunk must be positive"):
+            kernels.forward(net._spec, net.params, X, out, work, chunk, True)
+    # a chunk far beyond the rows is laid out for the rows it has
+    assert kernels.forward(net._spec, net.params, X, out, work, 2**62, True)
+    np.testing.assert_array_equal(out, net.predict(X))
+    with pytest.raises(ValueError, match="workspace too small"):
+        kernels.forward(net._spec, net.params, X, out, work[:-1], 5, True)

@@ -153,6 +153,8 @@ def workspace_size(const int64_t[:, ::1] spec, Py_ssize_t batch_size, bint split
     cdef Py_ssize_t whole
     if copies < 1:
         raise ValueError("copies must be positive")
+    if itemsize != 4 and itemsize != 8:
+        raise ValueError(f"itemsize must be 4 (float32) or 8 (float64), got {itemsize}")
     _read_net(&net, spec, -1, batch_size)
     whole = net.size
     if copies > 1:

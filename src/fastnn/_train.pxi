@@ -26,6 +26,9 @@ def forward(const int64_t[:, ::1] spec,
     cdef Py_ssize_t n = X.shape[0], n_in, start, m, n_out, c, n_chunks, stride
     cdef int copies, n_thr
     cdef int bad = 0
+    if chunk < 1:
+        raise ValueError("forward: chunk must be positive")
+    chunk = min(chunk, max(n, 1))      # no layout larger than the rows (nor overflowing)
     _load_net(&net, spec, params.shape[0], chunk, work.shape[0])
     n_out = net.layers[net.n_layers - 1].n_out
     n_in = net.layers[0].n_in
@@ -33,8 +36,6 @@ def forward(const int64_t[:, ::1] spec,
         raise ValueError("forward: X or out does not match the network")
     if n == 0:
         return True
-    if chunk < 1:
-        raise ValueError("forward: chunk must be positive")
     stride = _line_up(net.size, sizeof(floating))
     copies = <int>min(work.shape[0] // stride, PARTS)
     n_chunks = (n + chunk - 1) // chunk
@@ -135,6 +136,9 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
     cdef double[::1] sums
     cdef const int64_t* lab = NULL
     cdef const floating* tgt = NULL
+    if chunk < 1:
+        raise ValueError("loss_value: chunk must be positive")
+    chunk = min(chunk, max(n, 1))      # no layout larger than the rows (nor overflowing)
     _load_net(&net, spec, params.shape[0], chunk, work.shape[0])
     _check_targets(&net, loss, n, labels, Y.shape[0], Y.shape[1])
     if X.shape[1] != net.layers[0].n_in or n == 0:
@@ -143,8 +147,6 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
         lab = &labels[0]
     else:
         tgt = &Y[0, 0]
-    if chunk < 1:
-        raise ValueError("loss_value: chunk must be positive")
     stride = _line_up(net.size, sizeof(floating))
     copies = <int>min(work.shape[0] // stride, PARTS)
     n_chunks = (n + chunk - 1) // chunk

@@ -22,6 +22,20 @@ from .history import History
 __all__ = ["run", "run_epochs", "Run", "divergence", "restore_and_raise"]
 
 PREDICT_CHUNK = 1024  # rows per block of a forward pass (predict, evaluate)
+
+
+def block_rows(n: int) -> int:
+    """Rows per block of a forward pass over n rows: n itself up to one
+    block (PREDICT_CHUNK); else the blocks are an even number of equal
+    blocks of at most PREDICT_CHUNK rows, so that two threads share them
+    evenly (1,025 rows: 513 + 512, not 1,024 + 1). Decided by n alone."""
+    if n <= PREDICT_CHUNK:
+        return max(n, 1)
+    blocks = -(-n // PREDICT_CHUNK)
+    blocks += blocks % 2
+    return -(-n // blocks)
+
+
 _CHECK_FLOPS = 2e7  # work between two looks for Ctrl-C (~ a few ms)
 _LR_SLOT = _kernels.HYPER_SLOTS["lr"]
 _STEPS, _T, _STATUS = (_kernels.COUNTER_SLOTS[k] for k in ("steps", "t", "status"))
@@ -325,7 +339,7 @@ def run_epochs(
 def loss_on(net, X: np.ndarray, labels: np.ndarray, Y: np.ndarray) -> float:
     """Mean loss of the current weights on arrays already checked, as
     ``evaluate`` computes it (without checking every value again)."""
-    chunk = min(X.shape[0], PREDICT_CHUNK)
+    chunk = block_rows(X.shape[0])
     return float(
         net._reading(
             chunk,

@@ -306,14 +306,14 @@ class Sequential:
     def _predict_checked(self, X: Any) -> np.ndarray:
         """predict for any X: converted and checked, block by block.
 
-        Over one block (``PREDICT_CHUNK`` rows), the blocks are shared out
+        Over one block (``PREDICT_CHUNK`` rows), the blocks (``block_rows``) are shared out
         among the engine's threads, each in a workspace of its own and each
         product in one call (``_kernels.forward``); X is searched for NaN
         and infinity block by block as the pass reads it."""
         Xc = self._check_X(X, finite=False)
         n = Xc.shape[0]
         out = np.empty((n, self.n_out), dtype=self.dtype)
-        chunk = min(n, _training.PREDICT_CHUNK)
+        chunk = _training.block_rows(n)
         copies = 2 if n > chunk else 1
         finite = self._reading(
             chunk,
