@@ -7,7 +7,7 @@ at 1, and put back afterwards. A large product is cut instead into a fixed
 number of parts by its sizes alone, and the engine's threads (OpenMP)
 compute the parts side by side; so is a large training batch (two halves,
 see ``Sequential._splits``), and a prediction or evaluation over many rows
-(blocks of 1,024 rows, two at a time, each in a workspace of its own). One
+(equal blocks of at most 1,024 rows, two at a time, each in a workspace of its own). One
 thread computes the same parts one after the other. Each part is the same
 single-threaded call either way, so the results are the same bit for bit
 for any thread count, whichever kernels OpenBLAS picks
