@@ -23,7 +23,7 @@ def forward(const int64_t[:, ::1] spec,
     while the block is in the cache): if there is any, return False;
     ``out`` is then undefined."""
     cdef Net net
-    cdef Py_ssize_t n = X.shape[0], n_in, start, m, n_out, c, n_chunks, stride
+    cdef Py_ssize_t n = X.shape[0], n_in, n_out, c, n_chunks, stride
     cdef int copies, n_thr
     cdef int bad = 0
     if chunk < 1:

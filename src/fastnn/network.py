@@ -365,7 +365,7 @@ class Sequential:
                 "the network's input shape is not known yet: call fit or predict "
                 "once (image networks are built from their first X)"
             )
-        work = _buffers.empty(_kernels.workspace_size(self._spec, rows), self.dtype)
+        work = _buffers.empty(self._workspace_size(rows), self.dtype)
         return _kernels.Predictor(
             self, self._spec, self.params, work, rows, tuple(self._input_shape)
         )
