@@ -12,11 +12,11 @@
 # columns of its result, decided by its sizes alone; the engine's threads
 # (OpenMP, ``set_threads``) compute the parts side by side, or one thread
 # one after the other: each part is the same single-threaded BLAS call
-# either way, so the bits are the same. Called from one of the engine's
-# threads (a block of rows), a product computes its parts one after the
-# other there: the same calls, no nested team of threads. The halves of a
-# split batch (always run as halves, on any thread count) call each product
-# whole.
+# either way, so the bits are the same. The blocks of a large prediction
+# and the halves of a split batch (decided by sizes alone, run on one engine
+# thread each) call each product whole; a product still cut in parts there
+# (a half batch's one-row matrix-vector product) computes its parts one
+# after the other: the same calls, no nested team of threads.
 cdef extern from *:
     """
     typedef int (*fastnn_get_fn)(void);
