@@ -21,7 +21,8 @@ from fastnn import _threads
 # Each case: (name, layers as a constructor, input shape of one sample, loss,
 # batch sizes to train with). The sizes reach every path of the engine:
 # plain loops (tiny), BLAS in one call, BLAS in parts (wide), split batches
-# (batch 512 on the wide net), one-sample matrix-vector products in parts,
+# (batch 512 on the wide net), one-sample matrix-vector products in parts
+# (the wide, binary and huge nets),
 # every optimizer's update in parts (the wide net's 287k parameters).
 SCRIPT = textwrap.dedent("""
     import hashlib, json, sys
@@ -46,7 +47,7 @@ SCRIPT = textwrap.dedent("""
                        D(256, 10)], (300,), "mse", ((1, 8), (128, 256), (512, 520))
         yield "binary", [D(200, 700, activation="tanh"), D(700, 3, activation="sigmoid")], \
             (200,), "binary_cross_entropy", ((1, 8), (100, 200))
-        # a matrix-vector product large enough to be cut in parts (2M multiply-adds)
+        # a matrix-vector product of 2M multiply-adds (cut in two along x, as from 64k)
         yield "huge", [D(2048, 1024, activation="relu"), D(1024, 4)], (2048,), "mse", \
             ((1, 4), (8, 16))
         yield "conv", [fastnn.Conv2D(2, 16, 3, padding=1, activation="relu"),

@@ -5,7 +5,9 @@ The engine divides its own work. Every matrix product it hands to BLAS
 single-threaded: while an engine call runs, BLAS's own thread count is held
 at 1, and put back afterwards. A large product is cut instead into a fixed
 number of parts by its sizes alone, and the engine's threads (OpenMP)
-compute the parts side by side; so is a large training batch (two halves,
+compute the parts side by side; so is one sample's product through a wide
+layer (two halves of its inputs, each half of the weights kept in one
+core's cache from call to call), a large training batch (two halves,
 see ``Sequential._splits``), and a prediction or evaluation over many rows
 (equal blocks of at most 1,024 rows, two at a time, each in a workspace of its own). One
 thread computes the same parts one after the other. Each part is the same

@@ -1,0 +1,71 @@
+"""One sample through a wide layer: the matrix-vector product x @ W is cut in
+two parts along x (from ``PAR_MIN_GEMV`` multiply-adds, for at most
+``GEMV_MAX_M`` outputs), each part reading one contiguous half of W, on two
+threads side by side or one after the other. The result must match the
+NumPy reference, in prediction and in training on one row, and give the same
+bits on any thread count and through a predictor."""
+
+import numpy as np
+import pytest
+
+import fastnn
+from conftest import make_net, make_targets, ref_layers
+from reference import forward, loss_and_grads
+
+# (sizes, activations, loss): the first layer's product around the limits
+CASES = {
+    "one-call-below": ((255, 256, 3), ["relu", "softmax"], "cross_entropy"),  # 65,280 MACs
+    "parts-from": ((256, 256, 3), ["relu", "softmax"], "cross_entropy"),  # 65,536
+    "parts-odd-inputs": ((257, 256, 2), ["tanh", "sigmoid"], "binary_cross_entropy"),
+    "parts-most-outputs": ((33, 2048, 4), ["sigmoid", "identity"], "mse"),
+    "one-call-too-many-outputs": ((33, 2049, 4), ["relu", "identity"], "mse"),
+    "serving": ((784, 256, 128, 10), ["relu", "relu", "softmax"], "cross_entropy"),
+}
+
+
+def _at_threads(n, f):
+    before = fastnn.get_num_threads()
+    fastnn.set_num_threads(n)
+    try:
+        return f()
+    finally:
+        fastnn.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_one_sample_matches_the_reference_on_any_thread_count(case, dtype, rng):
+    sizes, acts, loss = CASES[case]
+    net = make_net(sizes, acts, loss, dtype=dtype, seed=4)
+    x = rng.normal(size=(1, sizes[0])).astype(dtype)
+    want = forward(ref_layers(net), x.astype(np.float64))[-1]
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    got = {n: _at_threads(n, lambda: net.predict(x)) for n in (1, 2, 3)}
+    np.testing.assert_allclose(got[1], want, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(got[2], got[1])
+    np.testing.assert_array_equal(got[3], got[1])
+    f = net.predictor()
+    np.testing.assert_array_equal(_at_threads(2, lambda: f(x)), got[1])
+    np.testing.assert_array_equal(_at_threads(1, lambda: f(x)), got[1])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_training_on_one_row_matches_the_reference(case, rng):
+    sizes, acts, loss = CASES[case]
+    net = make_net(sizes, acts, loss, dtype="float64", seed=4)
+    x = rng.normal(size=(1, sizes[0]))
+    y = make_targets(rng, loss, 1, sizes[-1])
+    want_value, want_grads = loss_and_grads(ref_layers(net), x, y, loss)
+    for n in (1, 2):
+        value, grads = _at_threads(n, lambda: net.loss_and_grads(x, y))
+        assert value == pytest.approx(want_value, rel=1e-12, abs=1e-12)
+        for (dW, db), (rW, rb) in zip(grads, want_grads):
+            np.testing.assert_allclose(dW, rW, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(db, rb, rtol=1e-10, atol=1e-12)
+    # one online step, 1 and 2 threads: the same bits
+    after = []
+    for n in (1, 2):
+        m = make_net(sizes, acts, loss, dtype="float32", seed=4)
+        _at_threads(n, lambda m=m: m.fit(x, y, epochs=3, batch_size=1, optimizer=fastnn.SGD(1e-3)))
+        after.append(m.params.copy())
+    np.testing.assert_array_equal(after[0], after[1])
