@@ -1,9 +1,9 @@
 """One sample through a wide layer: the matrix-vector product x @ W is cut in
-two parts along x (from ``PAR_MIN_GEMV`` multiply-adds, for at most
-``GEMV_MAX_M`` outputs), each part reading one contiguous half of W, on two
-threads side by side or one after the other. The result must match the
-NumPy reference, in prediction and in training on one row, and give the same
-bits on any thread count and through a predictor."""
+two parts along x (from ``PAR_MIN_GEMV_BYTES``, 320 KB of W, for at most
+``GEMV_MAX_M`` = 2,048 outputs), each part reading one contiguous half of W,
+on two threads side by side or one after the other. The result must match
+the NumPy reference, in prediction and in training on one row, and give the
+same bits on any thread count and through a predictor."""
 
 import numpy as np
 import pytest
@@ -12,15 +12,24 @@ import fastnn
 from conftest import make_net, make_targets, ref_layers
 from reference import forward, loss_and_grads
 
-# (sizes, activations, loss): the first layer's product around the limits
-CASES = {
-    "one-call-below": ((255, 256, 3), ["relu", "softmax"], "cross_entropy"),  # 65,280 MACs
-    "parts-from": ((256, 256, 3), ["relu", "softmax"], "cross_entropy"),  # 65,536
-    "parts-odd-inputs": ((257, 256, 2), ["tanh", "sigmoid"], "binary_cross_entropy"),
-    "parts-most-outputs": ((33, 2048, 4), ["sigmoid", "identity"], "mse"),
-    "one-call-too-many-outputs": ((33, 2049, 4), ["relu", "identity"], "mse"),
-    "serving": ((784, 256, 128, 10), ["relu", "relu", "softmax"], "cross_entropy"),
-}
+LIMIT = 320 * 1024  # bytes of W from which the product is cut in two
+
+
+def _cases(itemsize):
+    """name -> (sizes, activations, loss): the first layer's product around the limits."""
+    rows = LIMIT // (256 * itemsize)  # inputs of a 256-wide layer at the limit
+    wide = LIMIT // (2048 * itemsize)  # inputs of a 2,048-wide one
+    return {
+        "one-call-below": ((rows - 1, 256, 3), ["relu", "softmax"], "cross_entropy"),
+        "parts-from": ((rows, 256, 3), ["relu", "softmax"], "cross_entropy"),
+        "parts-odd-inputs": ((rows + 1, 256, 2), ["tanh", "sigmoid"], "binary_cross_entropy"),
+        "parts-most-outputs": ((wide, 2048, 4), ["sigmoid", "identity"], "mse"),
+        "one-call-too-many-outputs": ((wide, 2049, 4), ["relu", "identity"], "mse"),
+        "serving": ((784, 256, 128, 10), ["relu", "relu", "softmax"], "cross_entropy"),
+    }
+
+
+NAMES = sorted(_cases(4))
 
 
 def _at_threads(n, f):
@@ -33,9 +42,9 @@ def _at_threads(n, f):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", NAMES)
 def test_one_sample_matches_the_reference_on_any_thread_count(case, dtype, rng):
-    sizes, acts, loss = CASES[case]
+    sizes, acts, loss = _cases(np.dtype(dtype).itemsize)[case]
     net = make_net(sizes, acts, loss, dtype=dtype, seed=4)
     x = rng.normal(size=(1, sizes[0])).astype(dtype)
     want = forward(ref_layers(net), x.astype(np.float64))[-1]
@@ -49,9 +58,9 @@ def test_one_sample_matches_the_reference_on_any_thread_count(case, dtype, rng):
     np.testing.assert_array_equal(_at_threads(1, lambda: f(x)), got[1])
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", NAMES)
 def test_training_on_one_row_matches_the_reference(case, rng):
-    sizes, acts, loss = CASES[case]
+    sizes, acts, loss = _cases(8)[case]
     net = make_net(sizes, acts, loss, dtype="float64", seed=4)
     x = rng.normal(size=(1, sizes[0]))
     y = make_targets(rng, loss, 1, sizes[-1])
@@ -62,7 +71,9 @@ def test_training_on_one_row_matches_the_reference(case, rng):
         for (dW, db), (rW, rb) in zip(grads, want_grads):
             np.testing.assert_allclose(dW, rW, rtol=1e-10, atol=1e-12)
             np.testing.assert_allclose(db, rb, rtol=1e-10, atol=1e-12)
-    # one online step, 1 and 2 threads: the same bits
+    # online steps in float32 (its own limits), 1 and 2 threads: the same bits
+    sizes, acts, loss = _cases(4)[case]
+    x = rng.normal(size=(1, sizes[0]))
     after = []
     for n in (1, 2):
         m = make_net(sizes, acts, loss, dtype="float32", seed=4)
