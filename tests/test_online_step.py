@@ -12,9 +12,11 @@ import fastnn
 from conftest import make_net, make_targets, ref, ref_layers
 
 # (sizes, activations, loss): dense layers of every path a row's gradient
-# takes (fewer than 8 outputs, the tiles' widths, a product BLAS computes)
+# takes (fewer than 8 outputs, the tiles' widths, a product BLAS computes;
+# the step's rows two at a time, and an odd count of them)
 NETS = [
     ((64, 32, 10), ["relu", "softmax"], "cross_entropy"),
+    ((9, 11, 8), ["tanh", "softmax"], "cross_entropy"),
     ((5, 6, 3), ["sigmoid", "identity"], "mse"),
     ((7, 9, 2), ["tanh", "sigmoid"], "binary_cross_entropy"),
     ((300, 128, 17), ["relu", "softmax"], "cross_entropy"),
