@@ -781,7 +781,7 @@ cdef void _dense_sgd_row(const floating* x, floating* W, floating* b,
             xk = x[k]
             w = W + k * n_out
             for j in range(n_out):
-                w[j] = w[j] - lr * (xk * delta[j] + 0)
+                w[j] = w[j] - lr * (xk * delta[j] + <floating>0)
     else:
         # two rows at a time: half the loop set-up per row
         for k in range(0, n_in - 1, 2):
@@ -792,4 +792,4 @@ cdef void _dense_sgd_row(const floating* x, floating* W, floating* b,
             for j in range(n_out):
                 w[j] = w[j] - lr * (xk * delta[j])
     for j in range(n_out):
-        b[j] = b[j] - lr * (delta[j] + 0)
+        b[j] = b[j] - lr * (delta[j] + <floating>0)
