@@ -48,6 +48,7 @@ def client():
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     )
     c = distributed.Client(cluster)
+    c.wait_for_workers(2, timeout=120)
     yield c
     c.close()
     cluster.close()
@@ -339,6 +340,7 @@ def _fit_and_time(X, y):
 def test_a_worker_runs_fastnn_on_its_one_thread(client, digits):
     X, y = digits
     # batches of 512 rows are where the engine would use a second thread if allowed
+    client.wait_for_workers(2, timeout=120)  # both, even if a loaded machine delayed one
     futures = [
         client.submit(_fit_and_time, X, y, pure=False, workers=[w])
         for w in client.scheduler_info()["workers"]
