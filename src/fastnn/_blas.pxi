@@ -159,6 +159,18 @@ cdef inline void _gemv1(int M, int N, floating alpha, const floating* A, int lda
         dgemv(&trans, &M, &N, &alpha, <double*>A, &lda, <double*>x, &one, &beta, y, &one)
 
 
+cdef inline void _gemv_half(int h, int M, int N, floating alpha, const floating* A,
+                            int lda, const floating* x, floating beta, floating* y,
+                            floating* tmp) noexcept nogil:
+    """Half h of _gemv's cut along x, k = ceil(N/2): h = 0, y := alpha *
+    A[:, :k] @ x[:k] + beta * y; h = 1, tmp := alpha * A[:, k:] @ x[k:]."""
+    cdef int k = (N + 1) // 2
+    if h == 0:
+        _gemv1(M, k, alpha, A, lda, x, beta, y)
+    else:
+        _gemv1(M, N - k, alpha, A + <Py_ssize_t>k * lda, lda, x + k, <floating>0.0, tmp)
+
+
 cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
                 const floating* x, floating beta, floating* y) noexcept nogil:
     """y := alpha * A @ x + beta * y, column-major A (M, N); from
@@ -178,21 +190,16 @@ cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
     running, 116-229 µs on two threads, 22 µs on one): ``set_num_threads(1)``
     on a loaded machine."""
     cdef floating tmp[GEMV_MAX_M]
-    cdef int k = (N + 1) // 2
     cdef int h, i
     if <Py_ssize_t>M * N * <Py_ssize_t>sizeof(floating) < PAR_MIN_GEMV_BYTES or N < PARTS \
             or M > GEMV_MAX_M:
         _gemv1(M, N, alpha, A, lda, x, beta, y)
         return
     if _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
-        _gemv1(M, k, alpha, A, lda, x, beta, y)
-        _gemv1(M, N - k, alpha, A + <Py_ssize_t>k * lda, lda, x + k, <floating>0.0, tmp)
+        for h in range(PARTS):
+            _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
     else:
         for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
-            if h == 0:
-                _gemv1(M, k, alpha, A, lda, x, beta, y)
-            else:
-                _gemv1(M, N - k, alpha, A + <Py_ssize_t>k * lda, lda, x + k,
-                       <floating>0.0, tmp)
+            _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
     for i in range(M):
         y[i] += tmp[i]
