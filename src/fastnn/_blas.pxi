@@ -9,7 +9,7 @@
 # divides a product by its thread count, and some kernels (OpenBLAS's,
 # under some OPENBLAS_CORETYPE settings) then sum in another order. A large
 # product is instead cut by the engine into PARTS fixed parts along the
-# columns of its result, decided by its sizes alone; the engine's threads
+# longer side of its result, decided by its sizes alone; the engine's threads
 # (OpenMP, ``set_threads``) compute the parts side by side, or one thread
 # one after the other: each part is the same single-threaded BLAS call
 # either way, so the bits are the same. The blocks of a large prediction
@@ -118,13 +118,31 @@ cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
                             floating alpha, const floating* A, int lda,
                             const floating* B, int ldb, floating beta,
                             floating* C, int ldc) noexcept nogil:
-    """Part h of PARTS of _gemm: the columns [h*c, min((h+1)*c, N)) of C, c = ceil(N/PARTS)."""
-    cdef int c = (N + PARTS - 1) // PARTS
-    cdef int c0 = h * c
-    cdef int n = min(c, N - c0)
-    if n > 0:
-        _gemm1(ta, tb, M, n, K, alpha, A, lda, B + (c0 if tb else c0 * ldb), ldb,
-               beta, C + c0 * ldc, ldc)
+    """Part h of PARTS of _gemm, cut along C's longer side: the columns
+    [h*c, min((h+1)*c, N)) of C, c = ceil(N/PARTS), when N >= M, else its
+    rows [h*r, min((h+1)*r, M)), r = ceil(M/PARTS).
+
+    Each part packs its slice of one operand and all of the other (BLAS
+    copies both into its own layout before it multiplies), so cutting the
+    longer side packs the least. At 128 rows through 784-256 (M = 256
+    outputs, N = 128 rows, K = 784), one thread's part took 357 µs cut
+    along the outputs against 419 µs along the rows, the packing of W 13%
+    of the time against 24%."""
+    cdef int c, c0, n
+    if N >= M:
+        c = (N + PARTS - 1) // PARTS
+        c0 = h * c
+        n = min(c, N - c0)
+        if n > 0:
+            _gemm1(ta, tb, M, n, K, alpha, A, lda, B + (c0 if tb else c0 * ldb), ldb,
+                   beta, C + c0 * ldc, ldc)
+    else:
+        c = (M + PARTS - 1) // PARTS
+        c0 = h * c
+        n = min(c, M - c0)
+        if n > 0:
+            _gemm1(ta, tb, n, N, K, alpha, A + (c0 * lda if ta else c0), lda, B, ldb,
+                   beta, C + c0, ldc)
 
 
 cdef void _gemm(bint ta, bint tb, int M, int N, int K,
@@ -137,7 +155,7 @@ cdef void _gemm(bint ta, bint tb, int M, int N, int K,
     ``whole``: one call however large (a half batch, already on a thread of
     its own: the parts would pack the shared operand twice)."""
     cdef int h
-    if whole or <Py_ssize_t>M * N * K < PAR_MIN_MACS or N < PARTS:
+    if whole or <Py_ssize_t>M * N * K < PAR_MIN_MACS or max(M, N) < PARTS:
         _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     elif _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
         for h in range(PARTS):
