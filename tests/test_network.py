@@ -550,3 +550,32 @@ def test_values_too_large_for_float32_are_named_as_such(where):
         wide.fit(X, y, optimizer=fastnn.SGD(lr=1.0))
     with pytest.raises(ValueError, match="NaN or infinity .*; remove or impute non-finite values$"):
         net.predict(np.full((2, 3), np.nan))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_large_inputs_are_checked_to_the_last_value(threads, dtype, where, bad):
+    # from 4 MB on the check runs in two halves (on two threads): a bad
+    # value in either half, or in the last place, is found, and fit leaves
+    # the weights as they were
+    rows = (5 << 20) // (16 * np.dtype(dtype).itemsize) + 1  # > 4 MB, an odd count
+    X = np.ones((rows, 16), dtype=dtype)
+    flat = X.reshape(-1)
+    flat[{"first": 0, "middle": flat.size // 2 + 1, "last": -1}[where]] = bad
+    net = make_net((16, 3), ["softmax"], "cross_entropy", dtype=dtype)
+    y = np.zeros(rows, dtype=np.int64)
+    before = fastnn.get_num_threads()
+    fastnn.set_num_threads(threads)
+    try:
+        params = net.params.copy()
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            net.fit(X, y, epochs=1, batch_size=4096)
+        np.testing.assert_array_equal(net.params, params)
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            net.predict(X)
+        flat[{"first": 0, "middle": flat.size // 2 + 1, "last": -1}[where]] = 1
+        assert np.isfinite(net.predict(X)).all()
+    finally:
+        fastnn.set_num_threads(before)
