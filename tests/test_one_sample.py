@@ -80,3 +80,38 @@ def test_training_on_one_row_matches_the_reference(case, rng):
         _at_threads(n, lambda m=m: m.fit(x, y, epochs=3, batch_size=1, optimizer=fastnn.SGD(1e-3)))
         after.append(m.params.copy())
     np.testing.assert_array_equal(after[0], after[1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_late_second_thread_turns_the_cut_to_one_thread_with_the_same_bits(dtype, rng):
+    # when the second thread starts its half late (another process holds
+    # its core), the halves run on the calling thread for a while: the same
+    # calls and sum, so the same bits as on two threads and on one
+    from fastnn._dispatch import kernels
+
+    sizes, acts, loss = _cases(np.dtype(dtype).itemsize)["serving"]
+    net = make_net(sizes, acts, loss, dtype=dtype, seed=4)
+    X = rng.normal(size=(5, sizes[0])).astype(dtype)
+    y = make_targets(rng, loss, 1, sizes[-1])
+    f = net.predictor()
+
+    def run():
+        rows = np.concatenate([f(x[None]) for x in X])
+        value, grads = net.loss_and_grads(X[:1], y)
+        return rows, value, [g for pair in grads for g in pair]
+
+    free = _at_threads(2, run)
+    try:
+        kernels.hold_one_thread(60.0)
+        held = _at_threads(2, run)
+    finally:
+        kernels.hold_one_thread(0)
+    one = _at_threads(1, run)
+    np.testing.assert_allclose(
+        free[0], forward(ref_layers(net), X.astype(np.float64))[-1], rtol=2e-5, atol=2e-5
+    )
+    for other in (held, one):
+        np.testing.assert_array_equal(other[0], free[0])
+        assert other[1] == free[1]
+        for a, b in zip(other[2], free[2]):
+            np.testing.assert_array_equal(a, b)

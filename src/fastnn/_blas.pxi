@@ -77,6 +77,17 @@ cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
 cdef Py_ssize_t PAR_MIN_GEMV_BYTES = 320 * 1024
 cdef enum:
     GEMV_MAX_M = 2048
+# A second thread that starts its half this late (seconds after the call
+# began) was kept from its core by other work: the cut products then run
+# their halves one after the other on the calling thread for GEMV_BACKOFF
+# seconds, and try two threads again after that. A woken thread starts
+# within some microseconds (at most 30 µs measured, after it slept); one
+# behind a busy process waits for the scheduler's next turn (116-229 µs a
+# call measured). Either way the calls and the sum are the same, so only the
+# time changes, never the bits.
+cdef double GEMV_LATE = 60e-6
+cdef double GEMV_BACKOFF = 20e-3
+cdef double _gemv_serial_until = 0.0
 
 
 def bind_blas(size_t get_num_threads, size_t set_num_threads):
@@ -92,6 +103,14 @@ def set_threads(int n):
     if n < 1:
         raise ValueError(f"n_threads must be positive, got {n}")
     _n_threads = n
+
+
+def hold_one_thread(double seconds):
+    """Run the cut matrix-vector products on the calling thread alone for
+    the next ``seconds`` (0: from now on as usual), as after a second thread
+    was found late. For tests: the bits must not change."""
+    global _gemv_serial_until
+    _gemv_serial_until = omp_get_wtime() + seconds if seconds > 0 else 0.0
 
 
 def get_threads():
@@ -205,10 +224,13 @@ cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
     bytes of A, which the cache maps onto half of its sets (16 µs against
     21 µs). A part of a few microseconds waits for a second thread that
     another busy process keeps from its core (with one other process
-    running, 116-229 µs on two threads, 22 µs on one): ``set_num_threads(1)``
-    on a loaded machine."""
+    running, 116-229 µs on two threads, 22 µs on one), so a second thread
+    found late turns the cut to one thread for a while (GEMV_LATE,
+    GEMV_BACKOFF)."""
     cdef floating tmp[GEMV_MAX_M]
     cdef int h, i
+    cdef double start, second = 0.0
+    global _gemv_serial_until
     if <Py_ssize_t>M * N * <Py_ssize_t>sizeof(floating) < PAR_MIN_GEMV_BYTES or N < PARTS \
             or M > GEMV_MAX_M:
         _gemv1(M, N, alpha, A, lda, x, beta, y)
@@ -217,7 +239,16 @@ cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
         for h in range(PARTS):
             _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
     else:
-        for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
-            _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
+        start = omp_get_wtime()
+        if start < _gemv_serial_until:  # the second core was busy a moment ago
+            for h in range(PARTS):
+                _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
+        else:
+            for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
+                if h == 1:
+                    second = omp_get_wtime()
+                _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
+            if second - start > GEMV_LATE:
+                _gemv_serial_until = omp_get_wtime() + GEMV_BACKOFF
     for i in range(M):
         y[i] += tmp[i]

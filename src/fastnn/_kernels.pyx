@@ -53,7 +53,7 @@ computed stably from them.
 """
 
 from cython.parallel cimport prange
-from openmp cimport omp_get_level
+from openmp cimport omp_get_level, omp_get_wtime
 from cpython.exc cimport PyErr_CheckSignals
 from libc.math cimport exp, log, log1p, sqrt, tanh, fabs, isfinite, NAN
 from libc.float cimport FLT_MAX, DBL_MAX
