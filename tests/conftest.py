@@ -10,6 +10,16 @@ def make_net(sizes, acts, loss, dtype="float64", seed=0):
     return fastnn.Sequential(layers, loss=loss, dtype=dtype, seed=seed)
 
 
+def at_threads(n, f):
+    """f() with the engine on n threads, the count put back afterwards."""
+    before = fastnn.get_num_threads()
+    fastnn.set_num_threads(n)
+    try:
+        return f()
+    finally:
+        fastnn.set_num_threads(before)
+
+
 def ref_layers(net):
     """The network's parameters as (W, b, act) copies for the reference."""
     return [(layer.W.copy(), layer.b.copy(), layer.activation) for layer in net.layers]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import make_net, make_targets, ref_layers
+from conftest import at_threads, make_net, make_targets, ref_layers
 from reference import forward, loss_and_grads
 
 LIMIT = 320 * 1024  # bytes of W from which the product is cut in two
@@ -32,15 +32,6 @@ def _cases(itemsize):
 NAMES = sorted(_cases(4))
 
 
-def _at_threads(n, f):
-    before = fastnn.get_num_threads()
-    fastnn.set_num_threads(n)
-    try:
-        return f()
-    finally:
-        fastnn.set_num_threads(before)
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", NAMES)
 def test_one_sample_matches_the_reference_on_any_thread_count(case, dtype, rng):
@@ -49,13 +40,13 @@ def test_one_sample_matches_the_reference_on_any_thread_count(case, dtype, rng):
     x = rng.normal(size=(1, sizes[0])).astype(dtype)
     want = forward(ref_layers(net), x.astype(np.float64))[-1]
     tol = 1e-12 if dtype == "float64" else 2e-5
-    got = {n: _at_threads(n, lambda: net.predict(x)) for n in (1, 2, 3)}
+    got = {n: at_threads(n, lambda: net.predict(x)) for n in (1, 2, 3)}
     np.testing.assert_allclose(got[1], want, rtol=tol, atol=tol)
     np.testing.assert_array_equal(got[2], got[1])
     np.testing.assert_array_equal(got[3], got[1])
     f = net.predictor()
-    np.testing.assert_array_equal(_at_threads(2, lambda: f(x)), got[1])
-    np.testing.assert_array_equal(_at_threads(1, lambda: f(x)), got[1])
+    np.testing.assert_array_equal(at_threads(2, lambda: f(x)), got[1])
+    np.testing.assert_array_equal(at_threads(1, lambda: f(x)), got[1])
 
 
 @pytest.mark.parametrize("case", NAMES)
@@ -66,7 +57,7 @@ def test_training_on_one_row_matches_the_reference(case, rng):
     y = make_targets(rng, loss, 1, sizes[-1])
     want_value, want_grads = loss_and_grads(ref_layers(net), x, y, loss)
     for n in (1, 2):
-        value, grads = _at_threads(n, lambda: net.loss_and_grads(x, y))
+        value, grads = at_threads(n, lambda: net.loss_and_grads(x, y))
         assert value == pytest.approx(want_value, rel=1e-12, abs=1e-12)
         for (dW, db), (rW, rb) in zip(grads, want_grads):
             np.testing.assert_allclose(dW, rW, rtol=1e-10, atol=1e-12)
@@ -77,7 +68,7 @@ def test_training_on_one_row_matches_the_reference(case, rng):
     after = []
     for n in (1, 2):
         m = make_net(sizes, acts, loss, dtype="float32", seed=4)
-        _at_threads(n, lambda m=m: m.fit(x, y, epochs=3, batch_size=1, optimizer=fastnn.SGD(1e-3)))
+        at_threads(n, lambda m=m: m.fit(x, y, epochs=3, batch_size=1, optimizer=fastnn.SGD(1e-3)))
         after.append(m.params.copy())
     np.testing.assert_array_equal(after[0], after[1])
 
@@ -100,13 +91,13 @@ def test_a_late_second_thread_turns_the_cut_to_one_thread_with_the_same_bits(dty
         value, grads = net.loss_and_grads(X[:1], y)
         return rows, value, [g for pair in grads for g in pair]
 
-    free = _at_threads(2, run)
+    free = at_threads(2, run)
     try:
         kernels.hold_one_thread(60.0)
-        held = _at_threads(2, run)
+        held = at_threads(2, run)
     finally:
         kernels.hold_one_thread(0)
-    one = _at_threads(1, run)
+    one = at_threads(1, run)
     np.testing.assert_allclose(
         free[0], forward(ref_layers(net), X.astype(np.float64))[-1], rtol=2e-5, atol=2e-5
     )

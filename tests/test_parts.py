@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import make_net, make_targets, ref_layers
+from conftest import at_threads, make_net, make_targets, ref_layers
 from reference import forward, loss_and_grads, train
 
 # name -> (sizes, activations, loss, rows); fewer than 256 rows, so that a
@@ -26,15 +26,6 @@ CASES = {
     "odd": ((301, 257, 9), ["sigmoid", "sigmoid"], "binary_cross_entropy", 37),
 }
 TOL = {"float64": 1e-12, "float32": 2e-5}
-
-
-def _at_threads(n, f):
-    before = fastnn.get_num_threads()
-    fastnn.set_num_threads(n)
-    try:
-        return f()
-    finally:
-        fastnn.set_num_threads(before)
 
 
 def _data(rng, sizes, loss, rows, dtype):
@@ -60,8 +51,8 @@ def test_forward_and_gradients_match_the_reference_on_any_thread_count(case, dty
     tol = TOL[dtype]
     got = {}
     for n in (1, 2, 3):
-        out = _at_threads(n, lambda: net.predict(X))
-        value, grads = _at_threads(n, lambda: net.loss_and_grads(X, y))
+        out = at_threads(n, lambda: net.predict(X))
+        value, grads = at_threads(n, lambda: net.loss_and_grads(X, y))
         got[n] = (out, value, [g for pair in grads for g in pair])
     out, value, grads = got[1]
     scale = max(1.0, float(np.abs(want_out).max()))
@@ -88,7 +79,7 @@ def test_training_matches_the_reference_on_any_thread_count(case, dtype, rng):
     for threads in (1, 2):
         net = make_net(sizes, acts, loss, dtype=dtype, seed=3)
         layers = ref_layers(net)
-        hist = _at_threads(
+        hist = at_threads(
             threads,
             lambda net=net: net.fit(
                 X,
