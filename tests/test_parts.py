@@ -101,3 +101,36 @@ def test_training_matches_the_reference_on_any_thread_count(case, dtype, rng):
         np.testing.assert_allclose(layer.b, b, rtol=tol, atol=tol)
     np.testing.assert_array_equal(after[2][0], after[1][0])
     assert after[2][1] == after[1][1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_late_second_thread_turns_the_engine_to_one_thread_with_the_same_bits(dtype, rng):
+    # after a second thread starts its part late (another process holds
+    # its core), the engine runs on the calling thread alone for a while:
+    # cut products, split batches, blocks of a prediction and the update
+    # then run one after the other, with the same bits as on two threads
+    from fastnn._dispatch import kernels
+
+    X = rng.normal(size=(1200, 300)).astype(dtype)
+    y = rng.integers(0, 10, size=1200)
+
+    def run():
+        out = []
+        for batch_size in (64, 512):  # products cut in parts; batches split in halves
+            net = make_net((300, 256, 10), ["relu", "softmax"], "cross_entropy", dtype=dtype)
+            assert net._splits(512) and not net._splits(64)
+            net.fit(X, y, epochs=2, batch_size=batch_size, optimizer=fastnn.SGD(0.05, momentum=0.9))
+            out += [net.params.copy(), net.predict(X), net.evaluate(X, y)]
+        return out
+
+    free = at_threads(2, run)
+    try:
+        kernels.hold_one_thread(600.0)
+        held = at_threads(2, run)
+    finally:
+        kernels.hold_one_thread(0)
+    one = at_threads(1, run)
+    assert all(np.isfinite(np.asarray(v)).all() for v in free)
+    for other in (held, one):
+        for a, b in zip(other, free):
+            np.testing.assert_array_equal(a, b)

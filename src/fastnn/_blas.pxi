@@ -77,17 +77,46 @@ cdef Py_ssize_t PAR_MIN_MACS = 1 << 21
 cdef Py_ssize_t PAR_MIN_GEMV_BYTES = 320 * 1024
 cdef enum:
     GEMV_MAX_M = 2048
-# A second thread that starts its half this late (seconds after the call
-# began) was kept from its core by other work: the cut products then run
-# their halves one after the other on the calling thread for GEMV_BACKOFF
-# seconds, and try two threads again after that. A woken thread starts
-# within some microseconds (at most 30 µs measured, after it slept); one
-# behind a busy process waits for the scheduler's next turn (116-229 µs a
-# call measured). Either way the calls and the sum are the same, so only the
-# time changes, never the bits.
-cdef double GEMV_LATE = 60e-6
-cdef double GEMV_BACKOFF = 20e-3
-cdef double _gemv_serial_until = 0.0
+# A second engine thread that starts its part this late (seconds after the
+# parallel section began) was kept from its core by other work: the engine
+# then runs on the calling thread alone (every part, half and block one
+# after the other) for THREAD_BACKOFF seconds, and tries two threads again
+# after that. A woken thread starts within some microseconds (at most 30 µs
+# measured, after it slept); one behind a busy process waits for the
+# scheduler's next turn, at every one of a training step's sections. With
+# one busy process beside it on two cores: one sample's prediction took
+# 116-229 µs on two threads against 22 µs on one, and mini-batch 128
+# training 23,500 samples/s against 69,700. Either way the calls and sums
+# are the same, so only the time changes, never the bits.
+# Only a section that starts within THREAD_RECENT of the last one's end is
+# judged: its second thread should still be spinning (GOMP_SPINCOUNT, see
+# _dispatch), while one that slept must first be woken, which on a virtual
+# machine whose second core went idle can itself take longer than
+# THREAD_LATE (so that every try after a backoff would find it late).
+cdef double THREAD_LATE = 60e-6
+cdef double THREAD_RECENT = 30e-6
+cdef double THREAD_BACKOFF = 20e-3
+cdef double _one_thread_until = 0.0
+cdef double _last_section_end = -1.0
+
+
+cdef inline int _threads_now(int n) noexcept nogil:
+    """n threads, or 1 while the engine runs on the calling thread alone
+    after a late second thread."""
+    if n > 1 and omp_get_wtime() < _one_thread_until:
+        return 1
+    return n
+
+
+cdef inline void _note_start(double start, double second) noexcept nogil:
+    """After a parallel section that began at ``start`` and whose second
+    thread started its part at ``second`` (omp_get_wtime): one thread for a
+    while if that was late although the thread should have been awake."""
+    global _one_thread_until, _last_section_end
+    cdef double now = omp_get_wtime()
+    if second - start > THREAD_LATE and start - _last_section_end < THREAD_RECENT:
+        _one_thread_until = now + THREAD_BACKOFF
+    _last_section_end = now
 
 
 def bind_blas(size_t get_num_threads, size_t set_num_threads):
@@ -106,11 +135,11 @@ def set_threads(int n):
 
 
 def hold_one_thread(double seconds):
-    """Run the cut matrix-vector products on the calling thread alone for
-    the next ``seconds`` (0: from now on as usual), as after a second thread
-    was found late. For tests: the bits must not change."""
-    global _gemv_serial_until
-    _gemv_serial_until = omp_get_wtime() + seconds if seconds > 0 else 0.0
+    """Run the engine on the calling thread alone for the next ``seconds``
+    (0: from now on as usual), as after a second thread was found late.
+    For tests: the bits must not change."""
+    global _one_thread_until
+    _one_thread_until = omp_get_wtime() + seconds if seconds > 0 else 0.0
 
 
 def get_threads():
@@ -174,15 +203,19 @@ cdef void _gemm(bint ta, bint tb, int M, int N, int K,
     ``whole``: one call however large (a half batch, already on a thread of
     its own: the parts would pack the shared operand twice)."""
     cdef int h
+    cdef double start, second = 0.0
     if whole or <Py_ssize_t>M * N * K < PAR_MIN_MACS or max(M, N) < PARTS:
         _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-    elif _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
+    elif _threads_now(_n_threads) == 1 or omp_get_level() > 0:  # or on an engine thread
         for h in range(PARTS):
             _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
     else:
-        for h in prange(PARTS, num_threads=min(_n_threads, PARTS), schedule="static",
-                        chunksize=1):
+        start = omp_get_wtime()
+        for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
+            if h == 1:
+                second = omp_get_wtime()
             _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        _note_start(start, second)
 
 
 cdef inline void _gemv1(int M, int N, floating alpha, const floating* A, int lda,
@@ -225,30 +258,24 @@ cdef void _gemv(int M, int N, floating alpha, const floating* A, int lda,
     21 µs). A part of a few microseconds waits for a second thread that
     another busy process keeps from its core (with one other process
     running, 116-229 µs on two threads, 22 µs on one), so a second thread
-    found late turns the cut to one thread for a while (GEMV_LATE,
-    GEMV_BACKOFF)."""
+    found late turns the engine to one thread for a while (THREAD_LATE,
+    THREAD_BACKOFF)."""
     cdef floating tmp[GEMV_MAX_M]
     cdef int h, i
     cdef double start, second = 0.0
-    global _gemv_serial_until
     if <Py_ssize_t>M * N * <Py_ssize_t>sizeof(floating) < PAR_MIN_GEMV_BYTES or N < PARTS \
             or M > GEMV_MAX_M:
         _gemv1(M, N, alpha, A, lda, x, beta, y)
         return
-    if _n_threads == 1 or omp_get_level() > 0:    # or already on an engine thread
+    if _threads_now(_n_threads) == 1 or omp_get_level() > 0:    # or on an engine thread
         for h in range(PARTS):
             _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
     else:
         start = omp_get_wtime()
-        if start < _gemv_serial_until:  # the second core was busy a moment ago
-            for h in range(PARTS):
-                _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
-        else:
-            for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
-                if h == 1:
-                    second = omp_get_wtime()
-                _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
-            if second - start > GEMV_LATE:
-                _gemv_serial_until = omp_get_wtime() + GEMV_BACKOFF
+        for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
+            if h == 1:
+                second = omp_get_wtime()
+            _gemv_half(h, M, N, alpha, A, lda, x, beta, y, tmp)
+        _note_start(start, second)
     for i in range(M):
         y[i] += tmp[i]

@@ -20,7 +20,10 @@ for any thread count, whichever kernels OpenBLAS picks
 a ``with`` block. It is the engine's own setting: NumPy's and SciPy's BLAS
 keep theirs. The default is ``OMP_NUM_THREADS`` when that is set (Dask's
 workers set it to 1), else every core the process may run on. Work is cut
-into at most two parts, so at most two threads are ever busy.
+into at most two parts, so at most two threads are ever busy. When another
+process keeps the second thread from its core (it starts its part late),
+the engine runs on the calling thread alone for 20 ms, then tries two
+again; the bits are the same either way.
 """
 
 from __future__ import annotations

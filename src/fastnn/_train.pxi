@@ -44,7 +44,7 @@ def forward(const int64_t[:, ::1] spec,
     try:
         with nogil:
             if copies >= 2 and n_chunks >= 2:
-                n_thr = min(_n_threads, copies)
+                n_thr = _threads_now(min(_n_threads, copies))
                 for c in prange(n_chunks, num_threads=n_thr, schedule="static", chunksize=1):
                     bad += _forward_block(&net, &params[0], &X[0, 0], &out[0, 0], n, n_in,
                                           n_out, c * chunk, chunk,
@@ -107,7 +107,7 @@ def all_finite(const floating[::1] values):
         return True
     c = (n + PARTS - 1) // PARTS
     with nogil:
-        if n * <Py_ssize_t>sizeof(floating) < PAR_MIN_CHECK_BYTES or _n_threads == 1:
+        if n * <Py_ssize_t>sizeof(floating) < PAR_MIN_CHECK_BYTES or _threads_now(_n_threads) == 1:
             finite = _all_finite(&values[0], n)
         else:
             for h in prange(PARTS, num_threads=min(_n_threads, PARTS), schedule="static",
@@ -175,7 +175,7 @@ def loss_value(const int64_t[:, ::1] spec, int loss,
     try:
         with nogil:
             if copies >= 2 and n_chunks >= 2:
-                for c in prange(n_chunks, num_threads=min(_n_threads, copies),
+                for c in prange(n_chunks, num_threads=_threads_now(min(_n_threads, copies)),
                                 schedule="static", chunksize=1):
                     sums[c] = _loss_block(&net, loss, &params[0], &X[0, 0], lab, tgt, n,
                                           c * chunk, chunk, &work[stride * (c % copies)])
@@ -508,7 +508,7 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
     cdef Py_ssize_t rows[2]
     cdef Py_ssize_t hits[2]
     cdef double vals[2]
-    cdef double value, wa, wb
+    cdef double value, wa, wb, t_start, t_second = 0.0
     cdef const floating* xs[2]
     cdef const int64_t* labs[2]
     cdef const floating* tgts[2]
@@ -517,6 +517,7 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
     cdef floating* wk[2]
     cdef bint record = trace.shape[0] > 0
     cdef int n_threads = min(_n_threads, 2)
+    cdef int nt     # threads for this step (_threads_now)
     # one row at a time under plain SGD: each layer takes its step as its
     # gradient is found (_dense_sgd_row), the same bits as _update's
     cdef bint fused = (batch_size == 1 and not line and opt_kind == OPT_SGD
@@ -542,6 +543,7 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                 m = min(batch_size, n - start)
                 # the batch as one part, or (split) as two halves
                 parts = 2 if split and m >= 2 else 1
+                nt = _threads_now(n_threads)
                 rows[0] = (m + 1) // 2 if parts == 2 else m
                 rows[1] = m - rows[0]
                 for h in range(parts):
@@ -567,15 +569,25 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                     gb[1] = &work[2 * half_size]
                     wk[0] = &work[0]
                     wk[1] = &work[half_size]
-                    for h in prange(2, num_threads=n_threads, schedule="static", chunksize=1):
-                        vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
-                                              idxs[h], rows[h], &params[0], gb[h], wk[h], rs,
-                                              &hits[h] if count else NULL)
+                    if nt == 1:
+                        for h in range(2):
+                            vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
+                                                  idxs[h], rows[h], &params[0], gb[h], wk[h],
+                                                  rs, &hits[h] if count else NULL)
+                    else:
+                        t_start = omp_get_wtime()
+                        for h in prange(2, num_threads=nt, schedule="static", chunksize=1):
+                            if h == 1:
+                                t_second = omp_get_wtime()
+                            vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
+                                                  idxs[h], rows[h], &params[0], gb[h], wk[h],
+                                                  rs, &hits[h] if count else NULL)
+                        _note_start(t_start, t_second)
                     wa = <double>rows[0] / m
                     wb = <double>rows[1] / m
                     value = wa * vals[0] + wb * vals[1]
                     if isfinite(value):     # elementwise: any split of p gives the same
-                        for p in prange(n_params, num_threads=n_threads, schedule="static"):
+                        for p in prange(n_params, num_threads=nt, schedule="static"):
                             grads[p] = <floating>(wa * grads[p] + wb * gb[1][p])
                 if not isfinite(value):
                     counters[CNT_STATUS] = STATUS_DIVERGED
@@ -588,7 +600,7 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                     step_correct[step] = hits[0] + hits[1]
                 if not fused:
                     _update_par(opt_kind, &hyper[0], counters[CNT_T], &params[0],
-                                &grads[0], &opt_state[0], n_params, n_threads)
+                                &grads[0], &opt_state[0], n_params, nt)
                 if record:
                     memcpy(&trace[step, 0], &params[0], n_params * sizeof(floating))
                 step += 1
