@@ -20,6 +20,20 @@ def at_threads(n, f):
         fastnn.set_num_threads(before)
 
 
+def free_held_one(run):
+    """run() on two threads, on two threads held to one as after a late
+    second thread (``hold_one_thread``), and on one thread."""
+    from fastnn._dispatch import kernels
+
+    free = at_threads(2, run)
+    try:
+        kernels.hold_one_thread(600.0)
+        held = at_threads(2, run)
+    finally:
+        kernels.hold_one_thread(0)
+    return free, held, at_threads(1, run)
+
+
 def ref_layers(net):
     """The network's parameters as (W, b, act) copies for the reference."""
     return [(layer.W.copy(), layer.b.copy(), layer.activation) for layer in net.layers]

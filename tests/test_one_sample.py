@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import at_threads, make_net, make_targets, ref_layers
+from conftest import at_threads, free_held_one, make_net, make_targets, ref_layers
 from reference import forward, loss_and_grads
 
 LIMIT = 320 * 1024  # bytes of W from which the product is cut in two
@@ -78,8 +78,6 @@ def test_a_late_second_thread_turns_the_cut_to_one_thread_with_the_same_bits(dty
     # when the second thread starts its half late (another process holds
     # its core), the halves run on the calling thread for a while: the same
     # calls and sum, so the same bits as on two threads and on one
-    from fastnn._dispatch import kernels
-
     sizes, acts, loss = _cases(np.dtype(dtype).itemsize)["serving"]
     net = make_net(sizes, acts, loss, dtype=dtype, seed=4)
     X = rng.normal(size=(5, sizes[0])).astype(dtype)
@@ -91,13 +89,7 @@ def test_a_late_second_thread_turns_the_cut_to_one_thread_with_the_same_bits(dty
         value, grads = net.loss_and_grads(X[:1], y)
         return rows, value, [g for pair in grads for g in pair]
 
-    free = at_threads(2, run)
-    try:
-        kernels.hold_one_thread(60.0)
-        held = at_threads(2, run)
-    finally:
-        kernels.hold_one_thread(0)
-    one = at_threads(1, run)
+    free, held, one = free_held_one(run)
     np.testing.assert_allclose(
         free[0], forward(ref_layers(net), X.astype(np.float64))[-1], rtol=2e-5, atol=2e-5
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import at_threads, make_net, make_targets, ref_layers
+from conftest import at_threads, free_held_one, make_net, make_targets, ref_layers
 from reference import forward, loss_and_grads, train
 
 # name -> (sizes, activations, loss, rows); fewer than 256 rows, so that a
@@ -109,8 +109,6 @@ def test_a_late_second_thread_turns_the_engine_to_one_thread_with_the_same_bits(
     # its core), the engine runs on the calling thread alone for a while:
     # cut products, split batches, blocks of a prediction and the update
     # then run one after the other, with the same bits as on two threads
-    from fastnn._dispatch import kernels
-
     X = rng.normal(size=(1200, 300)).astype(dtype)
     y = rng.integers(0, 10, size=1200)
 
@@ -123,13 +121,7 @@ def test_a_late_second_thread_turns_the_engine_to_one_thread_with_the_same_bits(
             out += [net.params.copy(), net.predict(X), net.evaluate(X, y)]
         return out
 
-    free = at_threads(2, run)
-    try:
-        kernels.hold_one_thread(600.0)
-        held = at_threads(2, run)
-    finally:
-        kernels.hold_one_thread(0)
-    one = at_threads(1, run)
+    free, held, one = free_held_one(run)
     assert all(np.isfinite(np.asarray(v)).all() for v in free)
     for other in (held, one):
         for a, b in zip(other, free):
