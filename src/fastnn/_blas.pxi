@@ -102,9 +102,14 @@ cdef double _last_section_end = -1.0
 
 cdef inline int _threads_now(int n) noexcept nogil:
     """n threads, or 1 while the engine runs on the calling thread alone
-    after a late second thread."""
-    if n > 1 and omp_get_wtime() < _one_thread_until:
-        return 1
+    after a late second thread. Reads the clock only during such a while
+    (_one_thread_until is 0 otherwise), so a hot loop that asks every step
+    (the online step) pays nothing."""
+    global _one_thread_until
+    if n > 1 and _one_thread_until != 0.0:
+        if omp_get_wtime() < _one_thread_until:
+            return 1
+        _one_thread_until = 0.0
     return n
 
 

@@ -569,19 +569,14 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                     gb[1] = &work[2 * half_size]
                     wk[0] = &work[0]
                     wk[1] = &work[half_size]
-                    if nt == 1:
-                        for h in range(2):
-                            vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
-                                                  idxs[h], rows[h], &params[0], gb[h], wk[h],
-                                                  rs, &hits[h] if count else NULL)
-                    else:
-                        t_start = omp_get_wtime()
-                        for h in prange(2, num_threads=nt, schedule="static", chunksize=1):
-                            if h == 1:
-                                t_second = omp_get_wtime()
-                            vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
-                                                  idxs[h], rows[h], &params[0], gb[h], wk[h],
-                                                  rs, &hits[h] if count else NULL)
+                    t_start = omp_get_wtime()
+                    for h in prange(2, num_threads=nt, schedule="static", chunksize=1):
+                        if h == 1:
+                            t_second = omp_get_wtime()
+                        vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
+                                              idxs[h], rows[h], &params[0], gb[h], wk[h], rs,
+                                              &hits[h] if count else NULL)
+                    if nt > 1:      # on one thread the second half starts after the first
                         _note_start(t_start, t_second)
                     wa = <double>rows[0] / m
                     wb = <double>rows[1] / m
