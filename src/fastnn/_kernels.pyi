@@ -27,6 +27,7 @@ SPEC_COLUMNS: int
 CONV_DIRECT_BELOW: int
 CONV_UNFOLD_BUDGET: int
 DIVERGED: int
+NOT_FINITE: int
 COUNTER_SLOTS: dict[str, int]
 STOP_SLOTS: dict[str, int]
 
@@ -99,6 +100,7 @@ def train(
     stop: NDArray[np.float64] | None = None,
     epoch_loss: NDArray[np.float64] | None = None,
     step_correct: NDArray[np.int64] | None = None,
+    check_rows: bool = False,
 ) -> None: ...
 def update(
     opt_kind: int,

@@ -116,6 +116,7 @@ cdef enum:
 cdef enum:
     STATUS_OK = 0
     STATUS_DIVERGED = 1
+    STATUS_NOT_FINITE = 2   # a batch's rows of X hold NaN or infinity (check_rows)
 
 # Hyperparameter slots of the optimizer vector ``hyper``
 cdef enum:
@@ -218,6 +219,7 @@ SPEC_COLUMNS = SPEC_WIDTH
 CONV_DIRECT_BELOW = CONV_BLAS_MIN_MACS   # m * c_out * c_in * kh * kw * oh * ow
 CONV_UNFOLD_BUDGET = COL_BUDGET
 DIVERGED = STATUS_DIVERGED
+NOT_FINITE = STATUS_NOT_FINITE
 COUNTER_SLOTS = {"steps": CNT_STEPS, "t": CNT_T, "status": CNT_STATUS}
 STOP_SLOTS = {"scale": STOP_SCALE, "tol": STOP_TOL, "patience": STOP_PATIENCE,
               "best": STOP_BEST, "count": STOP_COUNT}

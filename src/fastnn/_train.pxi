@@ -74,6 +74,19 @@ cdef int _forward_block(Net* net, const floating* params, const floating* X, flo
     return 0
 
 
+cdef bint _rows_finite(const floating* X, const int64_t* idx, Py_ssize_t m,
+                       Py_ssize_t n_in) noexcept nogil:
+    """True if no value of a batch's m rows of X is NaN or infinite: the
+    rows X[:m] (idx NULL), or the rows idx[:m] of X."""
+    cdef Py_ssize_t i
+    if idx == NULL:
+        return _all_finite(X, m * n_in)
+    for i in range(m):
+        if not _all_finite(X + idx[i] * n_in, n_in):
+            return False
+    return True
+
+
 cdef bint _all_finite(const floating* a, Py_ssize_t n) noexcept nogil:
     """True if no value is NaN or infinite: |x| <= the largest finite value
     is false for both. An AND of comparisons (integers, so the compiler may
@@ -358,7 +371,8 @@ def train(const int64_t[:, ::1] spec, int loss,
           bint split=False,                # each batch as two halves (see below)
           double[::1] stop=None,           # IN/OUT [scale, tol, patience, best, count]
           double[::1] epoch_loss=None,     # OUT (n_epochs,) with ``stop``
-          int64_t[::1] step_correct=None):  # OUT (steps,) rows classified right, or None
+          int64_t[::1] step_correct=None,   # OUT (steps,) rows classified right, or None
+          bint check_rows=False):          # search each batch of the first epoch for NaN
     """Train n_epochs epochs: per batch gather, forward, loss, backward, update.
 
     The whole loop runs without the GIL, taking it only every
@@ -378,6 +392,13 @@ def train(const int64_t[:, ::1] spec, int loss,
     ``step_correct``: for classification losses, the rows of each step's
     batch that the network classified right before the update (see
     ``_loss_delta``).
+
+    ``check_rows``: X has not been searched for NaN and infinity. Each batch
+    of the first epoch is, just before its forward pass reads it (a split
+    batch's halves on their own threads); one that holds any stops the loop
+    before that step, with status NOT_FINITE. The first epoch reads every
+    row, so a run of at least one epoch sees all of X, at no cost beyond
+    the reads the pass makes anyway.
 
     ``stop``: scikit-learn's stopping rule, checked after every epoch on
     v = scale * (the epoch's mean loss): an epoch with v > best - tol
@@ -445,7 +466,7 @@ def train(const int64_t[:, ::1] spec, int loss,
         _train_loop(&net, &half, loss, line, params, grads, opt_kind, hyper, opt_state,
                     X, lab, tgt, k, n, batch_size, n_epochs, shuffle, rs, order, work,
                     step_loss, trace, counters, check_every, total_steps, split,
-                    half_size, use_stop, stop, epoch_loss, count, step_correct)
+                    half_size, use_stop, stop, epoch_loss, count, step_correct, check_rows)
     finally:
         if serial:
             _blas_serial_end()
@@ -499,7 +520,8 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                      double[::1] step_loss, floating[:, ::1] trace, int64_t[::1] counters,
                      Py_ssize_t check_every, Py_ssize_t total_steps, bint split,
                      Py_ssize_t half_size, bint use_stop, double[::1] stop,
-                     double[::1] epoch_loss, bint count, int64_t[::1] step_correct) except -1:
+                     double[::1] epoch_loss, bint count, int64_t[::1] step_correct,
+                     bint check_rows) except -1:
     """The loop of ``train``, its buffers checked (stop, epoch_loss and
     step_correct are read only when use_stop and count say so)."""
     cdef Py_ssize_t n_params = params.shape[0]
@@ -507,6 +529,8 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
     cdef Py_ssize_t epoch, s, start, m, step, since_check = 0, h, p, first, parts
     cdef Py_ssize_t rows[2]
     cdef Py_ssize_t hits[2]
+    cdef int bad[2]
+    cdef Py_ssize_t n_in = X.shape[1]
     cdef double vals[2]
     cdef double value, wa, wb, t_start, t_second = 0.0
     cdef const floating* xs[2]
@@ -528,6 +552,9 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
     if (line and not shuffle and not split and batch_size >= n and not use_stop
             and not count and opt_kind == OPT_SGD and hyper[H_MOMENTUM] == 0
             and hyper[H_WEIGHT_DECAY] == 0 and hyper[H_L2] == 0 and n_params == 2):
+        if check_rows and not _all_finite(&X[0, 0], n):
+            counters[CNT_STATUS] = STATUS_NOT_FINITE
+            return 0
         return _line_fit(net_p, &params[0], &grads[0], &hyper[0], &X[0, 0],
                          tgt, n, &step_loss[0], &trace[0, 0] if record else NULL,
                          &counters[0], check_every, total_steps)
@@ -560,7 +587,11 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                         tgts[h] = tgt + first * k if tgt != NULL else NULL
                 hits[0] = 0
                 hits[1] = 0
+                check_rows = check_rows and step < steps_per_epoch     # the first epoch
                 if parts == 1:
+                    if check_rows and not _rows_finite(xs[0], idxs[0], m, n_in):
+                        counters[CNT_STATUS] = STATUS_NOT_FINITE
+                        break
                     value = _batch_grad(net_p, loss, line, xs[0], labs[0], tgts[0], idxs[0],
                                         m, &params[0], &grads[0], &work[0], rs,
                                         &hits[0] if count else NULL, sgd_params, lr)
@@ -573,11 +604,16 @@ cdef int _train_loop(Net* net_p, Net* half_p, int loss, bint line,
                     for h in prange(2, num_threads=nt, schedule="static", chunksize=1):
                         if h == 1:
                             t_second = omp_get_wtime()
-                        vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
-                                              idxs[h], rows[h], &params[0], gb[h], wk[h], rs,
-                                              &hits[h] if count else NULL)
+                        bad[h] = check_rows and not _rows_finite(xs[h], idxs[h], rows[h], n_in)
+                        if not bad[h]:
+                            vals[h] = _batch_grad(half_p, loss, line, xs[h], labs[h], tgts[h],
+                                                  idxs[h], rows[h], &params[0], gb[h], wk[h],
+                                                  rs, &hits[h] if count else NULL)
                     if nt > 1:      # on one thread the second half starts after the first
                         _note_start(t_start, t_second)
+                    if bad[0] or bad[1]:
+                        counters[CNT_STATUS] = STATUS_NOT_FINITE
+                        break
                     wa = <double>rows[0] / m
                     wb = <double>rows[1] / m
                     value = wa * vals[0] + wb * vals[1]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._dispatch import kernels as _kernels
+from ._validation import check_finite
 from .callbacks import _progress
 from .exceptions import TrainingDiverged
 from .history import History
@@ -73,6 +74,7 @@ def run(
     record_params: bool = False,
     max_steps: int | None = None,
     stop: tuple | None = None,
+    finite_checked: bool = True,
 ) -> Run:
     """Train ``net`` for ``epochs`` epochs in the compiled loop, on arrays
     already checked (``_validation``): X (n, n_in) C-contiguous in the
@@ -84,6 +86,13 @@ def run(
     ``stop`` = (scale, tol, patience, best, count) runs scikit-learn's
     stopping rule after every epoch inside the loop, and the epoch losses it
     saw come back in ``Run.epoch_losses``.
+
+    ``finite_checked=False``: X has not been searched for NaN and infinity.
+    A run of batches of two rows or more that reads every row (a whole
+    epoch or more) searches each batch of its first epoch as the loop reads
+    it, which spares a pass over X; any other searches X first. Non-finite
+    values raise ValueError, naming the first row that holds one, with
+    everything put back as below.
 
     Raises TrainingDiverged when the loss or the weights become non-finite,
     after putting back ``before`` (default: the weights, the optimizer's
@@ -97,14 +106,19 @@ def run(
     if max_steps is not None:
         total = min(total, max_steps)
     split = net._splits(bs)
-    if (
+    one_step = (
         total == 1
         and steps_per_epoch == 1
         and not record_params
         and not split
         and stop is None
         and (not shuffle or n == 1)
-    ):
+    )
+    # one-row batches: one pass over X beforehand costs less than a search per step
+    check_rows = not finite_checked and total >= steps_per_epoch and not one_step and bs > 1
+    if not (finite_checked or check_rows):
+        check_finite(Xc, "X")
+    if one_step:
         return Run(_one_step(net, Xc, labels, Y, optimizer, state, lr, before))
     hist = History(steps_per_epoch=steps_per_epoch)
     trace = _trace_buffer(net, total if record_params else 0)
@@ -152,11 +166,15 @@ def run(
             stop_state,
             epoch_losses,
             correct if len(correct) else None,
+            check_rows,
         )
     except KeyboardInterrupt:
         interrupted = True
     done = int(counters[_STEPS])
     state.t = int(counters[_T])
+    stopped = counters[_STATUS] == _kernels.NOT_FINITE
+    if stopped or (interrupted and check_rows and done < steps_per_epoch):
+        _refuse_not_finite(net, state, before, Xc, stopped)
     if counters[_STATUS] == _kernels.DIVERGED or (
         interrupted and not np.isfinite(net.params).all()
     ):
@@ -176,12 +194,29 @@ def run(
         hist._set_steps(step_loss[:done], [bs] * (steps_per_epoch - 1) + [last])
     hist.lr = [float(hyper[_LR_SLOT])] * full_epochs
     if len(correct):
-        hits = correct[: full_epochs * steps_per_epoch].reshape(full_epochs, -1).sum(axis=1)
+        hits = correct[: full_epochs * steps_per_epoch].reshape(full_epochs, steps_per_epoch)
+        hits = hits.sum(axis=1)
         hist.accuracy = (hits / n).tolist()
     hist.interrupted = interrupted
     return Run(
         hist, trace[:done], epoch_losses[:full_epochs].tolist() if stop is not None else None
     )
+
+
+def _refuse_not_finite(net, state, before: tuple, Xc: np.ndarray, stopped: bool) -> None:
+    """After a run with ``check_rows`` that stopped on a batch holding NaN
+    or infinity (``stopped``), or was interrupted before it read every row:
+    if X holds any, put ``before`` back and raise ValueError naming the
+    first row that does."""
+    try:
+        check_finite(Xc, "X")
+        if stopped:  # the loop saw one, gone now: X was changed while training
+            raise ValueError("X contains NaN or infinity")
+    except ValueError:
+        net.params[...] = before[0]
+        state.restore(before[1])
+        net._rng_state[...] = before[2]
+        raise
 
 
 def _one_step(net, Xc, labels, Y, optimizer, state, lr, before) -> History:
@@ -249,10 +284,22 @@ def _trace_buffer(net, steps: int) -> np.ndarray:
 
 
 def run_epochs(
-    net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose
+    net,
+    Xc,
+    labels,
+    Y,
+    epochs,
+    batch_size,
+    optimizer,
+    shuffle,
+    val,
+    cbs,
+    verbose,
+    finite_checked: bool = True,
 ) -> History:
     """Train one epoch at a time: each at the schedule's rate, then the
-    validation loss, the schedule's step and the callbacks. If anything
+    validation loss, the schedule's step and the callbacks
+    (``finite_checked`` as for ``run``: the first epoch searches X). If anything
     raises, the weights, the optimizer (buffers, step count, schedule),
     the shuffling stream and fastnn's callbacks are put back as they were
     before the call, and the error goes on."""
@@ -286,6 +333,7 @@ def run_epochs(
                         shuffle,
                         lr=lr,
                         before=before,
+                        finite_checked=finite_checked or epoch > 0,
                     ).history
                 except TrainingDiverged as exc:  # its step counts within the epoch
                     raise divergence(

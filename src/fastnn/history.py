@@ -90,7 +90,7 @@ class History:
         if self._loss is None:
             sizes = np.asarray(self._sizes_pattern[0], dtype=np.float64)
             full = len(self._step_array) // len(sizes)
-            per_epoch = self._step_array[: full * len(sizes)].reshape(full, -1)
+            per_epoch = self._step_array[: full * len(sizes)].reshape(full, len(sizes))
             self._loss = ((per_epoch @ sizes) / sizes.sum()).tolist()
         return self._loss
 

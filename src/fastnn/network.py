@@ -264,8 +264,10 @@ class Sequential:
             self._build(shape[1:])
         return check_X(X, self.dtype, feature_shape=self._input_shape, finite=finite)
 
-    def _check_Xy(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Xc = self._check_X(X)
+    def _check_Xy(
+        self, X: Any, y: Any, finite: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        Xc = self._check_X(X, finite=finite)
         labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
         return Xc, labels, Y
 
@@ -513,7 +515,10 @@ class Sequential:
         Raises
         ------
         ValueError
-            On bad input.
+            On bad input. NaN and infinity in X are searched for batch by
+            batch as the first epoch reads them (not in a pass of their own),
+            and the error names the first row that holds one; a value in
+            the last row is found after an epoch's work, then undone.
         TrainingDiverged
             When the loss or the weights become non-finite; ``step`` counts
             the steps of this call from 1.
@@ -531,7 +536,10 @@ class Sequential:
         cbs = as_callbacks(callbacks)
         undo = self._undo_point(optimizer)
         try:
-            Xc, labels, Y = self._check_Xy(X, y)
+            # X is searched for NaN and infinity by the training loop, batch
+            # by batch as the first epoch reads it (_training.run), unless
+            # part of it is held out for validation
+            Xc, labels, Y = self._check_Xy(X, y, finite=bool(validation_split))
             val = None
             if validation_data is not None and validation_split:
                 raise ValueError("give validation_data or validation_split, not both")
@@ -557,7 +565,15 @@ class Sequential:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
                 hist = _training.run(
-                    self, Xc, labels, Y, epochs, batch_size, optimizer, bool(shuffle)
+                    self,
+                    Xc,
+                    labels,
+                    Y,
+                    epochs,
+                    batch_size,
+                    optimizer,
+                    bool(shuffle),
+                    finite_checked=bool(validation_split),
                 ).history
             else:
                 hist = _training.run_epochs(
@@ -572,6 +588,7 @@ class Sequential:
                     val,
                     cbs,
                     bool(verbose),
+                    finite_checked=bool(validation_split),
                 )
         except BaseException:
             self._undo(undo)
