@@ -2,7 +2,7 @@
 
 ``fit`` does not read X once beforehand to search it for NaN and infinity:
 the training loop searches each batch of the first epoch just before its
-forward pass reads it (``_training.run(..., finite_checked=False)``), a
+forward pass reads it (``_training.run(..., searched=False)``), a
 split batch's halves on their own threads. A bad value anywhere must still
 be refused with the ValueError that names its first row, with the weights,
 the optimizer, the shuffling stream and the callbacks as they were; runs
@@ -145,7 +145,7 @@ def test_finite_X_gives_the_same_bits_searched_or_not(case, shuffle):
         net, opt = _trained(sizes, "float32", X, y)
         lab = y.astype(np.int64)
         Y = np.empty((0, sizes[-1]), dtype=np.float32)
-        hist = _training.run(net, X, lab, Y, 2, bs, opt, shuffle, finite_checked=checked).history
+        hist = _training.run(net, X, lab, Y, 2, bs, opt, shuffle, searched=checked).history
         runs.append((net.params.copy(), hist.step_loss))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     assert runs[0][1] == runs[1][1]

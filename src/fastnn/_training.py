@@ -74,7 +74,7 @@ def run(
     record_params: bool = False,
     max_steps: int | None = None,
     stop: tuple | None = None,
-    finite_checked: bool = True,
+    searched: bool = True,
 ) -> Run:
     """Train ``net`` for ``epochs`` epochs in the compiled loop, on arrays
     already checked (``_validation``): X (n, n_in) C-contiguous in the
@@ -87,7 +87,7 @@ def run(
     stopping rule after every epoch inside the loop, and the epoch losses it
     saw come back in ``Run.epoch_losses``.
 
-    ``finite_checked=False``: X has not been searched for NaN and infinity.
+    ``searched=False``: X has not been searched for NaN and infinity.
     A run of batches of two rows or more that reads every row (a whole
     epoch or more) searches each batch of its first epoch as the loop reads
     it, which spares a pass over X; any other searches X first. Non-finite
@@ -115,8 +115,8 @@ def run(
         and (not shuffle or n == 1)
     )
     # one-row batches: one pass over X beforehand costs less than a search per step
-    check_rows = not finite_checked and total >= steps_per_epoch and not one_step and bs > 1
-    if not (finite_checked or check_rows):
+    check_rows = not searched and total >= steps_per_epoch and not one_step and bs > 1
+    if not (searched or check_rows):
         check_finite(Xc, "X")
     if one_step:
         return Run(_one_step(net, Xc, labels, Y, optimizer, state, lr, before))
@@ -284,22 +284,11 @@ def _trace_buffer(net, steps: int) -> np.ndarray:
 
 
 def run_epochs(
-    net,
-    Xc,
-    labels,
-    Y,
-    epochs,
-    batch_size,
-    optimizer,
-    shuffle,
-    val,
-    cbs,
-    verbose,
-    finite_checked: bool = True,
+    net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose, searched=True
 ) -> History:
     """Train one epoch at a time: each at the schedule's rate, then the
     validation loss, the schedule's step and the callbacks
-    (``finite_checked`` as for ``run``: the first epoch searches X). If anything
+    (``searched`` as for ``run``: the first epoch searches X). If anything
     raises, the weights, the optimizer (buffers, step count, schedule),
     the shuffling stream and fastnn's callbacks are put back as they were
     before the call, and the error goes on."""
@@ -333,7 +322,7 @@ def run_epochs(
                         shuffle,
                         lr=lr,
                         before=before,
-                        finite_checked=finite_checked or epoch > 0,
+                        searched=searched or epoch > 0,
                     ).history
                 except TrainingDiverged as exc:  # its step counts within the epoch
                     raise divergence(

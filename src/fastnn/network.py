@@ -561,35 +561,14 @@ class Sequential:
                     raise TypeError("validation_data must be a pair (X_val, y_val)")
                 val = self._check_Xy(*validation_data)
             per_epoch = bool(val or cbs or verbose or getattr(optimizer, "schedule", None))
+            args = (self, Xc, labels, Y, epochs, batch_size, optimizer, bool(shuffle))
+            searched = bool(validation_split)
             if not per_epoch:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
-                hist = _training.run(
-                    self,
-                    Xc,
-                    labels,
-                    Y,
-                    epochs,
-                    batch_size,
-                    optimizer,
-                    bool(shuffle),
-                    finite_checked=bool(validation_split),
-                ).history
+                hist = _training.run(*args, searched=searched).history
             else:
-                hist = _training.run_epochs(
-                    self,
-                    Xc,
-                    labels,
-                    Y,
-                    epochs,
-                    batch_size,
-                    optimizer,
-                    bool(shuffle),
-                    val,
-                    cbs,
-                    bool(verbose),
-                    finite_checked=bool(validation_split),
-                )
+                hist = _training.run_epochs(*args, val, cbs, bool(verbose), searched=searched)
         except BaseException:
             self._undo(undo)
             raise
