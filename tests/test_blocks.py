@@ -138,6 +138,28 @@ def test_a_non_finite_value_in_any_block_is_refused_by_row(row, bad, dtype, thre
     np.testing.assert_array_equal(np.delete(again, row, axis=0), np.delete(good, row, axis=0))
 
 
+@pytest.mark.parametrize("row", [0, CHUNK, ROWS - 1])
+def test_images_are_searched_by_the_pass_too(row, threads, rng):
+    # an image network's X is a view of the caller's (n, c, h, w) array,
+    # flattened per row: searched block by block as well, and so is fit's
+    layers = [
+        fastnn.Conv2D(1, 3, kernel_size=3, padding=1, activation="relu"),
+        fastnn.Flatten(),
+        fastnn.Dense(3 * 6 * 6, 4, activation="softmax"),
+    ]
+    net = fastnn.Sequential(layers, loss="cross_entropy", seed=1)
+    X = rng.random((ROWS, 1, 6, 6)).astype(net.dtype)
+    y = rng.integers(0, 4, ROWS)
+    net.predict(X[:2])
+    params = net.params.copy()
+    X[row, 0, 4, 1] = np.inf
+    with pytest.raises(ValueError, match=f"NaN or infinity \\(first at row {row}\\)"):
+        net.predict(X)
+    with pytest.raises(ValueError, match=f"first at row {row}"):
+        net.fit(X, y, epochs=1, batch_size=64)
+    np.testing.assert_array_equal(net.params, params)
+
+
 def test_converted_inputs_are_checked_as_before(rng):
     net = _net((64, 32, 10), ["relu", "softmax"], "cross_entropy", "float32")
     X = rng.normal(size=(ROWS, 64))

@@ -279,3 +279,56 @@ def test_a_value_that_is_gone_when_searched_again_is_still_refused(monkeypatch):
     with pytest.raises(ValueError, match="X contains NaN or infinity"):
         net.fit(X, y, epochs=1, batch_size=bs, optimizer=opt, shuffle=False)
     _assert_same_state(_state(net, opt), before)
+
+
+def _image_net():
+    layers = [
+        fastnn.Conv2D(1, 4, kernel_size=3, padding=1, activation="relu"),
+        fastnn.MaxPool2D(2),
+        fastnn.Flatten(),
+        fastnn.Dense(4 * 4 * 4, 3, activation="softmax"),
+    ]
+    return fastnn.Sequential(layers, loss="cross_entropy", seed=2)
+
+
+def _dropout_net():
+    layers = [
+        fastnn.Dense(20, 32, activation="relu"),
+        fastnn.Dropout(0.3),
+        fastnn.Dense(32, 3, activation="softmax"),
+    ]
+    return fastnn.Sequential(layers, loss="cross_entropy", seed=2)
+
+
+def _bce_net():
+    return make_net((20, 16, 3), ["tanh", "sigmoid"], "binary_cross_entropy", seed=2)
+
+
+# the sibling paths of the loop: images (convolution), dropout (never
+# split, its own random stream), targets instead of labels
+SIBLINGS = {
+    "images": (_image_net, (1, 8, 8), lambda rng, n: rng.integers(0, 3, n)),
+    "dropout": (_dropout_net, (20,), lambda rng, n: rng.integers(0, 3, n)),
+    "binary targets": (_bce_net, (20,), lambda rng, n: rng.integers(0, 2, (n, 3))),
+}
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("name", list(SIBLINGS))
+def test_sibling_paths_refuse_a_bad_value_with_nothing_changed(name, shuffle):
+    make, shape, targets = SIBLINGS[name]
+    rng = np.random.default_rng(4)
+    net = make()
+    X = rng.random((300,) + shape).astype(net.dtype)  # as it is: not converted (and searched) first
+    y = targets(rng, 300)
+    opt = fastnn.Adam(lr=0.01)
+    net.fit(X[:40], y[:40], epochs=1, batch_size=16, optimizer=opt)
+    good = X.reshape(300, -1)[213, 5]
+    X.reshape(300, -1)[213, 5] = np.nan
+    before = _state(net, opt)
+    with pytest.raises(ValueError, match=r"X contains NaN or infinity \(first at row 213\)"):
+        net.fit(X, y, epochs=2, batch_size=32, optimizer=opt, shuffle=shuffle)
+    _assert_same_state(_state(net, opt), before)
+    X.reshape(300, -1)[213, 5] = good
+    hist = net.fit(X, y, epochs=2, batch_size=32, optimizer=opt, shuffle=shuffle)
+    assert len(hist.loss) == 2 and np.isfinite(net.params).all()

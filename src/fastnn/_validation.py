@@ -142,10 +142,11 @@ def check_X(
 
     A network whose first layer takes images gives ``feature_shape``
     (c, h, w): X must then be (n, c, h, w), and comes out flattened per row.
-    ``finite=False``: an X handed back as it came (already of the dtype and
-    layout) is not searched for NaN and infinity; the caller does that (the
-    forward pass checks each block as it reads it). A converted X is always
-    checked.
+    ``finite=False``: an X handed back as it came, or as a view of it
+    (already of the dtype and layout; images flattened per row), is not
+    searched for NaN and infinity; the caller does that (the forward pass
+    and the training loop search each block as they read it). A converted
+    X is always checked.
     """
     if (
         type(X) is np.ndarray
@@ -186,15 +187,18 @@ def check_X(
             f"{name} has {arr.shape[1]} features, but the network's first layer "
             f"expects {n_features}"
         )
-    return _converted(arr, dtype, name)
+    return _converted(arr, dtype, name, finite)
 
 
-def _converted(arr: np.ndarray, dtype: np.dtype, name: str) -> np.ndarray:
+def _converted(arr: np.ndarray, dtype: np.dtype, name: str, finite: bool = True) -> np.ndarray:
     """``arr`` as a C-contiguous array of ``dtype``, finite: NaN and infinity
     are refused, and so are finite values the dtype cannot hold (float32's
-    largest is about 3.4e38), by name."""
+    largest is about 3.4e38), by name. ``finite=False``: ``arr`` itself,
+    when it needs no conversion, is not searched (its caller does that)."""
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.ascontiguousarray(arr, dtype=dtype)
+    if out is arr and not finite:
+        return out
     try:
         check_finite(out, name)
     except ValueError:
