@@ -16,7 +16,7 @@ import pytest
 
 import fastnn
 from conftest import at_threads, make_net
-from fastnn import _training
+from fastnn import _training, _validation
 from fastnn._dispatch import kernels
 
 N = 900
@@ -213,13 +213,33 @@ def test_the_regression_machine_loop_searches_its_rows(dtype):
     np.testing.assert_array_equal(net.params, params)
 
 
-def test_a_memmap_is_searched_in_place(tmp_path):
-    sizes, bs = CASES["split halves"]
-    X, y = _data(sizes, "float32")
-    X[777, 10] = np.nan
-    mm = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=X.shape)
-    mm[...] = X
-    net, opt = _trained(sizes, "float32", np.nan_to_num(X), y)
+@pytest.mark.parametrize("kind", ["memmap", "images"])
+def test_views_of_the_callers_array_are_searched_only_by_the_loop(kind, tmp_path, monkeypatch):
+    # a memmap, or images flattened per row, need no conversion: no pass of
+    # their own over X (a converted X is searched as it is converted)
+    passes = []
+    real = _validation.check_finite
+    monkeypatch.setattr(_validation, "check_finite", lambda a, n: passes.append(n) or real(a, n))
+    if kind == "memmap":
+        sizes, bs = CASES["split halves"]
+        X, y = _data(sizes, "float32")
+        net, opt = _trained(sizes, "float32", X, y)
+        mm = np.lib.format.open_memmap(
+            tmp_path / "X.npy", mode="w+", dtype="float32", shape=X.shape
+        )
+        mm[...] = X
+    else:
+        make, shape, targets = SIBLINGS["images"]
+        rng = np.random.default_rng(0)
+        net, opt, bs = make(), fastnn.SGD(lr=0.01), 32
+        mm = rng.random((N,) + shape).astype(net.dtype)
+        y = targets(rng, N)
+    passes.clear()
+    net.fit(mm, y, epochs=1, batch_size=bs, optimizer=opt, shuffle=False)
+    assert passes == []
+    net.fit(mm.astype(np.float64), y, epochs=1, batch_size=bs, optimizer=opt, shuffle=False)
+    assert passes == ["X"]  # converted: searched as it is converted
+    mm.reshape(N, -1)[777, 10] = np.nan
     before = _state(net, opt)
     with pytest.raises(ValueError, match="row 777"):
         net.fit(mm, y, epochs=1, batch_size=bs, optimizer=opt, shuffle=False)

@@ -197,7 +197,7 @@ def _converted(arr: np.ndarray, dtype: np.dtype, name: str, finite: bool = True)
     when it needs no conversion, is not searched (its caller does that)."""
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.ascontiguousarray(arr, dtype=dtype)
-    if out is arr and not finite:
+    if not finite and np.may_share_memory(out, arr):  # arr as it was, or a view of it
         return out
     try:
         check_finite(out, name)
