@@ -352,3 +352,78 @@ def test_sibling_paths_refuse_a_bad_value_with_nothing_changed(name, shuffle):
     X.reshape(300, -1)[213, 5] = good
     hist = net.fit(X, y, epochs=2, batch_size=32, optimizer=opt, shuffle=shuffle)
     assert len(hist.loss) == 2 and np.isfinite(net.params).all()
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("first", ["a huge row", "a high rate"])
+def test_a_loss_that_diverges_before_the_bad_row_still_names_the_row(first, shuffle):
+    # the loop stops at a non-finite loss before it reads the bad row: X is
+    # searched then, and the bad value is what the call reports
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((N, 20)).astype(np.float32)
+    y = rng.integers(0, 4, N)
+    lr = 1e6 if first == "a high rate" else 0.1
+    if first == "a huge row":
+        X[N // 2 :] = 3e38  # finite in float32
+    net = make_net((20, 16, 4), ["relu", "softmax"], "cross_entropy", dtype="float32", seed=3)
+    opt = fastnn.SGD(lr=lr)
+    before = _state(net, opt)
+    with pytest.raises(fastnn.TrainingDiverged) as diverged:  # X finite: it diverges
+        net.fit(X, y, epochs=2, batch_size=10, optimizer=opt, shuffle=shuffle)
+    assert diverged.value.step < N // 10  # within the first epoch
+    _assert_same_state(_state(net, opt), before)
+    X[N - 1, 3] = np.nan
+    with pytest.raises(ValueError, match=f"first at row {N - 1}"):
+        net.fit(X, y, epochs=2, batch_size=10, optimizer=opt, shuffle=shuffle)
+    _assert_same_state(_state(net, opt), before)
+
+
+class _Recorder(fastnn.Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_train_begin(self, net):
+        self.seen.append("begin")
+
+    def on_epoch_end(self, epoch, logs, net):
+        self.seen.append(epoch)
+
+
+PER_EPOCH = {
+    "callback": lambda X, y: {"callbacks": [_Recorder()]},
+    "function": lambda X, y: {"callbacks": [lambda e, logs, m: None]},
+    "EarlyStopping": lambda X, y: {"callbacks": [fastnn.EarlyStopping()]},
+    "validation data": lambda X, y: {"validation_data": (np.zeros_like(X[:5]), y[:5])},
+    "verbose": lambda X, y: {"verbose": True},
+}
+
+
+@pytest.mark.parametrize("epochs", [0, 2])
+@pytest.mark.parametrize("option", list(PER_EPOCH))
+def test_epochs_one_at_a_time_refuse_bad_X_before_any_callback(option, epochs):
+    # callbacks, validation or a progress bar: X is searched before the first
+    # epoch, so no callback hears of a call that fails, and none with no epochs
+    sizes, bs = CASES["small loops"]
+    X, y = _data(sizes, "float32")
+    net, opt = _trained(sizes, "float32", X, y)
+    X[N - 1, 3] = np.inf
+    kwargs = PER_EPOCH[option](X, y)
+    before = _state(net, opt)
+    with pytest.raises(ValueError, match=f"first at row {N - 1}"):
+        net.fit(X, y, epochs=epochs, batch_size=bs, optimizer=opt, **kwargs)
+    _assert_same_state(_state(net, opt), before)
+    for cb in kwargs.get("callbacks", []):
+        if isinstance(cb, _Recorder):
+            assert cb.seen == []
+
+
+def test_validation_data_is_named_as_such():
+    sizes, bs = CASES["small loops"]
+    X, y = _data(sizes, "float32")
+    net, opt = _trained(sizes, "float32", X, y)
+    X_val = X[:10].copy()
+    X_val[2, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X_val contains NaN or infinity \(first at row 2\)"):
+        net.fit(X, y, epochs=1, batch_size=bs, optimizer=opt, validation_data=(X_val, y[:10]))
+    with pytest.raises(ValueError, match="X_val has 3 features, but the network's first layer"):
+        net.fit(X, y, epochs=1, batch_size=bs, validation_data=(X[:10, :3], y[:10]))

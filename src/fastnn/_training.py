@@ -173,7 +173,10 @@ def run(
     done = int(counters[_STEPS])
     state.t = int(counters[_T])
     stopped = counters[_STATUS] == _kernels.NOT_FINITE
-    if stopped or (interrupted and check_rows and done < steps_per_epoch):
+    # a run stopped within its first epoch (Ctrl-C, a non-finite loss) has
+    # not read every row: X is searched before anything else is said
+    early = interrupted or counters[_STATUS] == _kernels.DIVERGED
+    if check_rows and (stopped or (early and done < steps_per_epoch)):
         _refuse_not_finite(net, state, before, Xc, stopped)
     if counters[_STATUS] == _kernels.DIVERGED or (
         interrupted and not np.isfinite(net.params).all()
@@ -205,9 +208,9 @@ def run(
 
 def _refuse_not_finite(net, state, before: tuple, Xc: np.ndarray, stopped: bool) -> None:
     """After a run with ``check_rows`` that stopped on a batch holding NaN
-    or infinity (``stopped``), or was interrupted before it read every row:
-    if X holds any, put ``before`` back and raise ValueError naming the
-    first row that does."""
+    or infinity (``stopped``), or stopped for another reason before it read
+    every row: if X holds any, put ``before`` back and raise ValueError
+    naming the first row that does."""
     try:
         check_finite(Xc, "X")
         if stopped:  # the loop saw one, gone now: X was changed while training
@@ -284,11 +287,10 @@ def _trace_buffer(net, steps: int) -> np.ndarray:
 
 
 def run_epochs(
-    net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose, searched=True
+    net, Xc, labels, Y, epochs, batch_size, optimizer, shuffle, val, cbs, verbose
 ) -> History:
     """Train one epoch at a time: each at the schedule's rate, then the
-    validation loss, the schedule's step and the callbacks
-    (``searched`` as for ``run``: the first epoch searches X). If anything
+    validation loss, the schedule's step and the callbacks. If anything
     raises, the weights, the optimizer (buffers, step count, schedule),
     the shuffling stream and fastnn's callbacks are put back as they were
     before the call, and the error goes on."""
@@ -322,7 +324,6 @@ def run_epochs(
                         shuffle,
                         lr=lr,
                         before=before,
-                        searched=searched or epoch > 0,
                     ).history
                 except TrainingDiverged as exc:  # its step counts within the epoch
                     raise divergence(

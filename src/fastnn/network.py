@@ -243,31 +243,31 @@ class Sequential:
                 f"the network was built for samples of shape {self._input_shape}, not {shape}"
             )
 
-    def _check_X(self, X: Any, finite: bool = True) -> np.ndarray:
+    def _check_X(self, X: Any, finite: bool = True, name: str = "X") -> np.ndarray:
         first = self.layers[0]
         if not first.takes_images:
-            return check_X(X, self.dtype, self.n_in, finite=finite)
+            return check_X(X, self.dtype, self.n_in, name=name, finite=finite)
         if self._spec is None:  # images: h and w come from the first X
             try:
                 shape = np.shape(X)
             except ValueError as exc:
-                raise ValueError(f"X could not be read as an array: {exc}") from None
+                raise ValueError(f"{name} could not be read as an array: {exc}") from None
             hint = first.input_hint()
             if len(shape) < 2 or (hint is not None and len(shape) != 1 + len(hint)):
                 raise ValueError(
-                    f"X must have shape (n_samples, channels, height, width) "
+                    f"{name} must have shape (n_samples, channels, height, width) "
                     f"for a network whose first layer is {first!r}, "
                     f"got shape {shape}"
                 )
             if 0 in shape[1:]:
-                raise ValueError(f"X has an empty dimension (shape {shape})")
+                raise ValueError(f"{name} has an empty dimension (shape {shape})")
             self._build(shape[1:])
-        return check_X(X, self.dtype, feature_shape=self._input_shape, finite=finite)
+        return check_X(X, self.dtype, name=name, feature_shape=self._input_shape, finite=finite)
 
     def _check_Xy(
-        self, X: Any, y: Any, finite: bool = True
+        self, X: Any, y: Any, finite: bool = True, name: str = "X"
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        Xc = self._check_X(X, finite=finite)
+        Xc = self._check_X(X, finite=finite, name=name)
         labels, Y = check_targets(y, self.loss, self.n_out, Xc.shape[0], self.dtype)
         return Xc, labels, Y
 
@@ -515,10 +515,12 @@ class Sequential:
         Raises
         ------
         ValueError
-            On bad input. NaN and infinity in X are searched for batch by
-            batch as the first epoch reads them (not in a pass of their own),
-            and the error names the first row that holds one; a value in
-            the last row is found after an epoch's work, then undone.
+            On bad input; for NaN and infinity in X, naming the first row
+            that holds one. Without callbacks, validation or a progress bar,
+            in batches of two rows or more and on an X that needs no
+            conversion, the training loop searches each batch as the first
+            epoch reads it (not in a pass of its own): a value in the last
+            row is found after an epoch's work, then undone.
         TrainingDiverged
             When the loss or the weights become non-finite; ``step`` counts
             the steps of this call from 1.
@@ -538,7 +540,8 @@ class Sequential:
         try:
             # X is searched for NaN and infinity by the training loop, batch
             # by batch as the first epoch reads it (_training.run), unless
-            # part of it is held out for validation
+            # part of it is held out for validation or the epochs run one
+            # at a time (the callbacks are not to see a call X fails)
             Xc, labels, Y = self._check_Xy(X, y, finite=bool(validation_split))
             val = None
             if validation_data is not None and validation_split:
@@ -559,16 +562,17 @@ class Sequential:
             elif validation_data is not None:
                 if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                     raise TypeError("validation_data must be a pair (X_val, y_val)")
-                val = self._check_Xy(*validation_data)
+                val = self._check_Xy(*validation_data, name="X_val")
             per_epoch = bool(val or cbs or verbose or getattr(optimizer, "schedule", None))
             args = (self, Xc, labels, Y, epochs, batch_size, optimizer, bool(shuffle))
-            searched = bool(validation_split)
             if not per_epoch:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
-                hist = _training.run(*args, searched=searched).history
+                hist = _training.run(*args, searched=bool(validation_split)).history
             else:
-                hist = _training.run_epochs(*args, val, cbs, bool(verbose), searched=searched)
+                if not validation_split:
+                    check_finite(Xc, "X")
+                hist = _training.run_epochs(*args, val, cbs, bool(verbose))
         except BaseException:
             self._undo(undo)
             raise
