@@ -125,7 +125,7 @@ def run(
     if total == 0:
         return Run(hist, trace)
     if before is None:
-        before = (net.params.copy(), state.snapshot(), net._rng_state.copy())
+        before = _snapshot(net, state)
     step_loss = np.empty(total, dtype=np.float64)
     counters = net._counters
     counters[_STEPS], counters[_T], counters[_STATUS] = 0, state.t, 0
@@ -216,9 +216,7 @@ def _refuse_not_finite(net, state, before: tuple, Xc: np.ndarray, stopped: bool)
         if stopped:  # the loop saw one, gone now: X was changed while training
             raise ValueError("X contains NaN or infinity")
     except ValueError:
-        net.params[...] = before[0]
-        state.restore(before[1])
-        net._rng_state[...] = before[2]
+        _put_back(net, state, before)
         raise
 
 
@@ -262,10 +260,21 @@ def restore_and_raise(net, state, before: tuple | None, step: int, exact: bool =
     given, and raise TrainingDiverged at ``step`` (``exact=False``: found
     only at the end of that step, after which the weights were checked)."""
     if before is not None:
-        net.params[...] = before[0]
-        state.restore(before[1])
-        net._rng_state[...] = before[2]
+        _put_back(net, state, before)
     raise divergence(step, exact)
+
+
+def _snapshot(net, state) -> tuple:
+    """What a training call changes and a failed one puts back: the
+    weights, the optimizer's snapshot and the shuffling stream."""
+    return net.params.copy(), state.snapshot(), net._rng_state.copy()
+
+
+def _put_back(net, state, before: tuple) -> None:
+    """Put back a ``_snapshot``."""
+    net.params[...] = before[0]
+    state.restore(before[1])
+    net._rng_state[...] = before[2]
 
 
 def divergence(step: int, exact: bool = True) -> TrainingDiverged:
@@ -295,7 +304,7 @@ def run_epochs(
     the shuffling stream and fastnn's callbacks are put back as they were
     before the call, and the error goes on."""
     state = optimizer._state_for(net)
-    before = (net.params.copy(), state.snapshot(), net._rng_state.copy())
+    before = _snapshot(net, state)
     saved = [cb._save() for cb in cbs]
     n = Xc.shape[0]
     steps_per_epoch = -(-n // (n if batch_size is None else min(batch_size, n)))
@@ -362,9 +371,7 @@ def run_epochs(
         for cb in cbs:
             cb.on_train_end(net, logs)
     except BaseException:
-        net.params[...] = before[0]
-        state.restore(before[1])
-        net._rng_state[...] = before[2]
+        _put_back(net, state, before)
         for cb, kept in zip(cbs, saved):
             cb._load(kept)
         raise

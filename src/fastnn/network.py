@@ -568,7 +568,7 @@ class Sequential:
             if not per_epoch:
                 # takes in a schedule removed or an lr changed since the last call
                 optimizer.current_lr(optimizer._state_for(self))
-                hist = _training.run(*args, searched=bool(validation_split)).history
+                hist = _training.run(*args, searched=False).history  # the loop searches X
             else:
                 if not validation_split:
                     check_finite(Xc, "X")
