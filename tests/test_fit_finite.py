@@ -427,3 +427,24 @@ def test_validation_data_is_named_as_such():
         net.fit(X, y, epochs=1, batch_size=bs, optimizer=opt, validation_data=(X_val, y[:10]))
     with pytest.raises(ValueError, match="X_val has 3 features, but the network's first layer"):
         net.fit(X, y, epochs=1, batch_size=bs, validation_data=(X[:10, :3], y[:10]))
+
+
+@pytest.mark.parametrize(
+    "loss, out, targets",
+    [
+        ("cross_entropy", "softmax", lambda rng: rng.integers(0, 4, N)),
+        ("binary_cross_entropy", "sigmoid", lambda rng: rng.integers(0, 2, (N, 4))),
+        ("mse", "identity", lambda rng: rng.normal(size=(N, 4))),
+    ],
+)
+def test_ctrl_c_in_the_first_epoch_returns_the_steps_for_every_loss(
+    loss, out, targets, monkeypatch
+):
+    # no whole epoch ran: no epoch loss, no accuracy, and no error reading them
+    rng = np.random.default_rng(2)
+    X = rng.random((N, 20)).astype(np.float32)
+    net = make_net((20, 16, 4), ["relu", out], loss, dtype="float32", seed=1)
+    _interrupted_after(3, monkeypatch)
+    hist = net.fit(X, targets(rng), epochs=2, batch_size=10, optimizer=fastnn.SGD(lr=0.01))
+    assert hist.interrupted and len(hist.step_loss) == 3
+    assert hist.loss == [] and hist.accuracy == []
