@@ -43,11 +43,15 @@ if DEBUG:
     macros.append(("FASTNN_DEBUG", "1"))
 
 # The hot kernels are built once per instruction set; fastnn picks the best
-# one the CPU supports at import (_core.py). Never -march=native: a wheel
+# one the CPU supports at import (_dispatch.py). Never -march=native: a wheel
 # must run on every x86-64 CPU.
+# The checked build (DEBUG) makes the baseline and the AVX2 build, so that
+# AddressSanitizer also watches the engine's own product (_gemm.pxi), which
+# only builds with AVX2 and FMA.
 VARIANTS = {"": []}
-if platform.machine().lower() in ("x86_64", "amd64") and not DEBUG:
+if platform.machine().lower() in ("x86_64", "amd64"):
     VARIANTS["_avx2"] = ["-mavx2", "-mfma"]
+if platform.machine().lower() in ("x86_64", "amd64") and not DEBUG:
     VARIANTS["_avx512"] = ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq",
                            "-mavx512vl", "-mavx2", "-mfma", "-mprefer-vector-width=512"]
 

@@ -156,10 +156,22 @@ cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
                         floating alpha, const floating* A, int lda,
                         const floating* B, int ldb, floating beta,
                         floating* C, int ldc) noexcept nogil:
-    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order), one call."""
+    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order), one call.
+
+    A float32 product whose rows (N) or shared side (K) is at most
+    OWN_MAX_SIDE goes to the engine's own product (_gemm.pxi) where this
+    build has one, when it reads A untransposed, alpha is 1 and beta 0 or 1:
+    a forward pass or a weight gradient of a batch of up to that many rows.
+    In row-major terms that is C^T (N x M) := op(B)^T @ A^T (+ C^T)."""
     cdef char transa = 84 if ta else 78    # 'T' or 'N'
     cdef char transb = 84 if tb else 78
     if floating is float:
+        if (OWN_GEMM and not ta and alpha == 1 and (beta == 0 or beta == 1)
+                and min(N, K) <= OWN_MAX_SIDE):
+            # op(B)^T[i, k] is B[i * ldb + k] (B as is) or B[i + k * ldb] (tb)
+            _own_gemm(N, M, K, <const float*>B, 1 if tb else ldb, ldb if tb else 1,
+                      <const float*>A, lda, beta != 0, C, ldc)
+            return
         sgemm(&transa, &transb, &M, &N, &K, &alpha, <float*>A, &lda,
               <float*>B, &ldb, &beta, C, &ldc)
     else:

@@ -14,7 +14,8 @@ buffer; nothing else is checked.
 One source serves float32 and float64 through the fused type ``floating``.
 This file holds the constants and structs; each topic is a ``.pxi`` file
 included at its end, in the order it builds up: ``_layout`` (the layer table
-and workspace), ``_blas`` (BLAS calls and how a product is divided among
+and workspace), ``_gemm`` (the engine's own float32 product for short
+batches), ``_blas`` (BLAS calls and how a product is divided among
 threads), ``_dense``, ``_conv``, ``_loss``, ``_passes`` (whole forward and
 backward passes), ``_update`` (the optimizers), ``_rng`` (the random order),
 ``_train`` (the entry points the Python layer calls) and ``_predict`` (the
@@ -259,6 +260,7 @@ cdef struct Net:
 
 # ---------------------------------------------------------------- the topics
 include "_layout.pxi"
+include "_gemm.pxi"
 include "_blas.pxi"
 include "_dense.pxi"
 include "_conv.pxi"

@@ -1,0 +1,207 @@
+# The engine's own float32 matrix product, for products with a short side:
+# the batches of up to OWN_MAX_SIDE rows of mini-batch training.
+# Included by _kernels.pyx: one module, one namespace.
+
+# ------------------------------------------------------------ own product
+# BLAS copies both operands of every product into its own layout before it
+# multiplies ("packing"), which pays when each copied value is used many
+# times. In a training step of a batch of 128 rows, each weight is used only
+# 128 times per product, and the copies of W (sgemm_itcopy) took 10-14% of
+# a 784-256-128-10 step at batch 128. This product reads its operands where
+# they lie: a register tile of 6 rows by 16 columns of the result (12 AVX
+# registers of 8 float32), which runs over the shared side with one fused
+# multiply-add per value, reading a row of B (16 values, two loads) and one
+# value of each of the 6 rows of A (broadcast) per step. Blocks of KC steps
+# and MC rows keep B's strip in the L1 cache and A's rows in L2.
+#
+# Measured on 2 cores (AMD EPYC Zen 3, AVX2; OpenBLAS 0.3 Haswell kernels):
+# alone and hot in the caches, one thread ran 128 x 784 @ 784 x 128 at 87
+# GFLOP/s against BLAS's 89, and 784 x 128^T @ 128 x 128 at 87 against 89;
+# in the training step, where each product's operands were just written by
+# the other core, mini-batch 784-256-128-10 training ran (samples/s, the
+# two in turn in one process, medians): batch 64 70,000 -> 87,900, batch 128
+# 126,900 -> 136,400, batch 256 (halves of 128 rows) 121,900 -> 125,500; at
+# batch 512 (halves of 256) 150,100 -> 148,600, so from 256 rows on BLAS
+# keeps its products.
+#
+# Every element is C's value (or 0) plus a[0] b[0] + a[1] b[1] + ... with one
+# rounding per fused multiply-add, in that order, whichever tile, block or
+# part computes it: the bits depend on the sizes alone, never on the thread
+# count. Built only with AVX2 and FMA (the _avx2 and _avx512 builds); the
+# baseline build keeps BLAS for every product.
+cdef extern from *:
+    """
+    #if defined(__AVX2__) && defined(__FMA__)
+    #include <immintrin.h>
+    #define FNN_OWN_GEMM 1
+    #define FNN_MR 6        /* rows of a register tile */
+    #define FNN_KC 256      /* at most this many steps per block */
+    #define FNN_MC 144      /* at most this many rows per block */
+
+    /* C[r, 0:w] := (load ? C[r, 0:w] : 0) + sum_s A[r*rs + s*ss] * B[s*ldb + 0:w]
+       for r < R <= 6, in the order s = 0, 1, ..., S-1, one fused multiply-add
+       each. V vectors of 8 columns (1 or 2); unless full (w = 16), the last
+       vector's columns are those set in mask (masked loads and stores read
+       and write nothing outside them). */
+    static inline __attribute__((always_inline)) void
+    fnn_tile(int R, int V, int full, __m256i mask, int load, long S,
+             const float* A, long rs, long ss, const float* B, long ldb,
+             float* C, long ldc) {
+        __m256 c[FNN_MR][2];
+        int r, v;
+        _Pragma("GCC unroll 6")
+        for (r = 0; r < R; r++)
+            for (v = 0; v < V; v++) {
+                if (!load) c[r][v] = _mm256_setzero_ps();
+                else if (v == V - 1 && !full)
+                    c[r][v] = _mm256_maskload_ps(C + r * ldc + 8 * v, mask);
+                else c[r][v] = _mm256_loadu_ps(C + r * ldc + 8 * v);
+            }
+        for (long s = 0; s < S; s++) {
+            const float* b = B + s * ldb;
+            const float* a = A + s * ss;
+            __m256 b0, b1 = _mm256_setzero_ps();
+            if (full) { b0 = _mm256_loadu_ps(b); b1 = _mm256_loadu_ps(b + 8); }
+            else if (V == 2) { b0 = _mm256_loadu_ps(b); b1 = _mm256_maskload_ps(b + 8, mask); }
+            else b0 = _mm256_maskload_ps(b, mask);
+            _Pragma("GCC unroll 6")
+            for (r = 0; r < R; r++) {
+                __m256 x = _mm256_broadcast_ss(a + r * rs);
+                c[r][0] = _mm256_fmadd_ps(x, b0, c[r][0]);
+                if (V == 2) c[r][1] = _mm256_fmadd_ps(x, b1, c[r][1]);
+            }
+        }
+        _Pragma("GCC unroll 6")
+        for (r = 0; r < R; r++)
+            for (v = 0; v < V; v++) {
+                if (v == V - 1 && !full) _mm256_maskstore_ps(C + r * ldc + 8 * v, mask, c[r][v]);
+                else _mm256_storeu_ps(C + r * ldc + 8 * v, c[r][v]);
+            }
+    }
+
+    /* The full tile, A's rows contiguous (ss = 1) or its columns (rs = 1). */
+    static void fnn_tile_full_rows(int load, long S, const float* A, long rs,
+                                   const float* B, long ldb, float* C, long ldc) {
+        fnn_tile(6, 2, 1, _mm256_setzero_si256(), load, S, A, rs, 1, B, ldb, C, ldc);
+    }
+    static void fnn_tile_full_cols(int load, long S, const float* A, long ss,
+                                   const float* B, long ldb, float* C, long ldc) {
+        fnn_tile(6, 2, 1, _mm256_setzero_si256(), load, S, A, 1, ss, B, ldb, C, ldc);
+    }
+    /* The edge tiles: R rows, w < 16 columns or R < 6 rows. */
+    #define FNN_EDGE(R) \
+        static void fnn_tile_edge_##R(int V, __m256i mask, int load, long S, const float* A, \
+                                      long rs, long ss, const float* B, long ldb, float* C, \
+                                      long ldc) { \
+            if (V == 2) fnn_tile(R, 2, 0, mask, load, S, A, rs, ss, B, ldb, C, ldc); \
+            else fnn_tile(R, 1, 0, mask, load, S, A, rs, ss, B, ldb, C, ldc); \
+        }
+    FNN_EDGE(1) FNN_EDGE(2) FNN_EDGE(3) FNN_EDGE(4) FNN_EDGE(5) FNN_EDGE(6)
+    typedef void (*fnn_edge_fn)(int, __m256i, int, long, const float*, long, long,
+                                const float*, long, float*, long);
+    static const fnn_edge_fn fnn_edges[FNN_MR + 1] = {
+        0, fnn_tile_edge_1, fnn_tile_edge_2, fnn_tile_edge_3, fnn_tile_edge_4,
+        fnn_tile_edge_5, fnn_tile_edge_6};
+
+    /* Equal blocks of at most `most` (a multiple of `unit`) out of n. */
+    static long fnn_block(long n, long most, long unit) {
+        long parts = (n + most - 1) / most, b;
+        if (parts < 1) return unit;
+        b = (n + parts - 1) / parts;
+        return (b + unit - 1) / unit * unit;
+    }
+
+    /* C := (load ? C : 0) + A' @ B, row-major: C is M x N (row i at C + i*ldc),
+       A'[i, k] = A[i*rs + k*ss] (M x K; rs or ss is 1), B is K x N (row k at
+       B + k*ldb). Reads A', B and C only within those bounds. */
+    static void fnn_gemm_rm(long M, long N, long K, const float* A, long rs, long ss,
+                            const float* B, long ldb, int load, float* C, long ldc) {
+        long mc = fnn_block(M, FNN_MC, FNN_MR), kc = fnn_block(K, FNN_KC, 1);
+        long i0, i, k0, j, S, w, mend;
+        int R, V, ld, q;
+        int lanes[8];
+        __m256i mask;
+        for (i0 = 0; i0 < M; i0 += mc) {
+            mend = M - i0 < mc ? M : i0 + mc;
+            for (k0 = 0; k0 == 0 || k0 < K; k0 += kc) {
+                S = K - k0 < kc ? K - k0 : kc;
+                ld = load || k0 > 0;
+                for (j = 0; j < N; j += 16) {
+                    w = N - j < 16 ? N - j : 16;
+                    V = w > 8 ? 2 : 1;
+                    for (q = 0; q < 8; q++) lanes[q] = q < w - 8 * (V - 1) ? -1 : 0;
+                    mask = _mm256_loadu_si256((const __m256i*)lanes);
+                    for (i = i0; i < mend; i += FNN_MR) {
+                        R = mend - i < FNN_MR ? (int)(mend - i) : FNN_MR;
+                        if (R == FNN_MR && w == 16 && ss == 1)
+                            fnn_tile_full_rows(ld, S, A + i * rs + k0, rs, B + k0 * ldb + j,
+                                               ldb, C + i * ldc + j, ldc);
+                        else if (R == FNN_MR && w == 16 && rs == 1)
+                            fnn_tile_full_cols(ld, S, A + i + k0 * ss, ss, B + k0 * ldb + j,
+                                               ldb, C + i * ldc + j, ldc);
+                        else
+                            fnn_edges[R](V, mask, ld, S, A + i * rs + k0 * ss, rs, ss,
+                                         B + k0 * ldb + j, ldb, C + i * ldc + j, ldc);
+                    }
+                }
+                if (K == 0) break;
+            }
+        }
+    }
+    #else
+    #define FNN_OWN_GEMM 0
+    static void fnn_gemm_rm(long M, long N, long K, const float* A, long rs, long ss,
+                            const float* B, long ldb, int load, float* C, long ldc) {}
+    #endif
+    """
+    bint OWN_GEMM "FNN_OWN_GEMM"
+    void _own_gemm "fnn_gemm_rm"(long M, long N, long K, const float* A, long rs, long ss,
+                                 const float* B, long ldb, bint load, float* C,
+                                 long ldc) noexcept nogil
+
+# The own product takes a product whose rows or shared side (the batch's
+# rows, in a forward pass or a weight gradient) is at most this long.
+cdef Py_ssize_t OWN_MAX_SIDE = 128
+
+
+def own_matmul(const float[:, ::1] A, const float[:, ::1] B, float[:, ::1] C,
+               bint transpose_a=False, bint accumulate=False):
+    """C := A @ B (or A.T @ B with ``transpose_a``), plus C's values with
+    ``accumulate``, by the engine's own product whatever the sizes (for
+    tests). Raises ValueError when the shapes do not agree or this build has
+    no own product (see ``OWN_GEMM``)."""
+    cdef Py_ssize_t m, k
+    if not OWN_GEMM:
+        raise ValueError("own_matmul: this build has no own product (no AVX2 and FMA)")
+    m = A.shape[1] if transpose_a else A.shape[0]
+    k = A.shape[0] if transpose_a else A.shape[1]
+    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != B.shape[1]:
+        raise ValueError("own_matmul: the shapes do not agree")
+    if m == 0 or B.shape[1] == 0:
+        return
+    with nogil:
+        if transpose_a:
+            _own_gemm(m, B.shape[1], k, &A[0, 0] if k > 0 else NULL, 1, m,
+                      &B[0, 0] if k > 0 else NULL, B.shape[1], accumulate, &C[0, 0],
+                      C.shape[1])
+        else:
+            _own_gemm(m, B.shape[1], k, &A[0, 0] if k > 0 else NULL, k, 1,
+                      &B[0, 0] if k > 0 else NULL, B.shape[1], accumulate, &C[0, 0],
+                      C.shape[1])
+
+
+def own_gemm_available():
+    """Whether this build has the engine's own float32 product."""
+    return bool(OWN_GEMM)
+
+
+def set_own_max_side(Py_ssize_t n):
+    """Send products whose rows or shared side is at most n to the own
+    product (0: none; the default is 128); returns the previous limit. For
+    tests and benchmarks: the bits of a product change with its kernel."""
+    global OWN_MAX_SIDE
+    if n < 0:
+        raise ValueError(f"set_own_max_side: n must be 0 or more, got {n}")
+    old = OWN_MAX_SIDE
+    OWN_MAX_SIDE = n
+    return old

@@ -1,0 +1,160 @@
+"""The engine's own float32 product (``_gemm.pxi``), which the AVX2 builds
+use for products of batches of up to 128 rows: every shape class (its
+register tiles, edge tiles, masked columns, blocks of rows and of the
+shared side) matches the float64 product within float32 rounding; each
+element has the same bits whichever part of a larger product computes it;
+and training that goes through it matches the reference and gives the same
+bits on 1 and 2 threads."""
+
+import numpy as np
+import pytest
+
+import fastnn
+from conftest import at_threads, make_net, make_targets, ref_layers
+from fastnn import _dispatch
+from reference import loss_and_grads, train
+
+K = _dispatch.kernels  # the build that runs
+pytestmark = pytest.mark.skipif(
+    not K.own_gemm_available(),
+    reason=f"the {fastnn.build_info()['isa']} build has no own product (no AVX2 and FMA)",
+)
+
+# rows: 1..7 (edge tiles of each height), 12, 13, 150 (two blocks of rows);
+# columns: masked (1, 7, 9, 15), whole vectors (8, 16), 17 and 33 (a masked
+# strip after whole ones); shared side: 0, 1, 256, 257 and 600 (blocks of it)
+ROWS = (1, 2, 3, 4, 5, 6, 7, 12, 13, 150)
+COLS = (1, 7, 8, 9, 15, 16, 17, 33)
+SIDES = (0, 1, 5, 256, 257, 600)
+
+
+def _bound(A, B, C, k):
+    """Float32 rounding bound of C + A @ B summed one term at a time: (k + 1)
+    roundings of at most 2**-24 each, relative to the sum of |terms|."""
+    return ((np.abs(A) @ np.abs(B)) + np.abs(C)) * (k + 1) * 2.0**-24
+
+
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_every_shape_class_matches_float64(transpose_a, accumulate, rng):
+    for m in ROWS:
+        for n in COLS:
+            for k in SIDES:
+                A = rng.normal(size=(k, m) if transpose_a else (m, k)).astype(np.float32)
+                B = rng.normal(size=(k, n)).astype(np.float32)
+                C0 = rng.normal(size=(m, n)).astype(np.float32)
+                C = C0.copy()
+                K.own_matmul(A, B, C, transpose_a, accumulate)
+                A64 = (A.T if transpose_a else A).astype(np.float64)
+                start = C0.astype(np.float64) if accumulate else np.zeros((m, n))
+                want = start + A64 @ B.astype(np.float64)
+                err = np.abs(C - want)
+                assert np.all(err <= _bound(A64, B.astype(np.float64), start, k)), (m, n, k)
+
+
+def test_an_element_has_the_same_bits_in_any_part_of_a_product(rng):
+    # the cut parts of a product, the halves of a batch and the tiles of
+    # either size all compute an element the same way
+    m, n, k = 150, 41, 600
+    A = rng.normal(size=(m, k)).astype(np.float32)
+    B = rng.normal(size=(k, n)).astype(np.float32)
+    whole = np.empty((m, n), np.float32)
+    K.own_matmul(A, B, whole)
+    for r0, r1 in ((0, 1), (5, 11), (7, 150), (144, 150), (0, 75)):
+        part = np.empty((r1 - r0, n), np.float32)
+        K.own_matmul(np.ascontiguousarray(A[r0:r1]), B, part)
+        np.testing.assert_array_equal(part, whole[r0:r1])
+    for c0, c1 in ((0, 1), (3, 20), (16, 41), (0, 21)):
+        part = np.empty((m, c1 - c0), np.float32)
+        K.own_matmul(A, np.ascontiguousarray(B[:, c0:c1]), part)
+        np.testing.assert_array_equal(part, whole[:, c0:c1])
+    # A read by its columns (a weight gradient) sums in the same order
+    by_cols = np.empty((m, n), np.float32)
+    K.own_matmul(np.ascontiguousarray(A.T), B, by_cols, transpose_a=True)
+    np.testing.assert_array_equal(by_cols, whole)
+
+
+def test_accumulate_adds_to_what_is_there_and_never_past_it(rng):
+    # C inside a larger buffer: the product writes its rows and columns only
+    A = rng.normal(size=(13, 257)).astype(np.float32)
+    B = rng.normal(size=(257, 9)).astype(np.float32)
+    big = rng.normal(size=(13, 9)).astype(np.float32)
+    before = big.copy()
+    K.own_matmul(A, B, big, False, True)
+    want = before.astype(np.float64) + A.astype(np.float64) @ B.astype(np.float64)
+    assert np.all(np.abs(big - want) <= _bound(A, B, before, 257))
+
+
+def test_bad_shapes_are_refused():
+    A = np.zeros((3, 4), np.float32)
+    B = np.zeros((4, 5), np.float32)
+    with pytest.raises(ValueError, match="shapes do not agree"):
+        K.own_matmul(A, B, np.zeros((3, 4), np.float32))
+    with pytest.raises(ValueError, match="shapes do not agree"):
+        K.own_matmul(A, B, np.zeros((3, 5), np.float32), transpose_a=True)
+    with pytest.raises(ValueError, match="must be 0 or more"):
+        K.set_own_max_side(-1)
+
+
+@pytest.fixture
+def own_limit():
+    old = K.set_own_max_side(128)
+    yield
+    K.set_own_max_side(old)
+
+
+def test_batches_of_up_to_128_rows_go_through_it(own_limit, rng):
+    # the same float32 gradients through BLAS differ in their last bits:
+    # proof that the own product is on the path, both match float64
+    net = make_net((300, 96, 10), ["relu", "softmax"], "cross_entropy", dtype="float32", seed=2)
+    X = rng.normal(size=(64, 300)).astype(np.float32)
+    y = make_targets(rng, "cross_entropy", 64, 10)
+    own = net.loss_and_grads(X, y)[1]
+    K.set_own_max_side(0)
+    blas = net.loss_and_grads(X, y)[1]
+    _, want = loss_and_grads(ref_layers(net), X.astype(np.float64), y, "cross_entropy")
+    differ = False
+    for (gw, gb), (bw, bb), (ww, wb) in zip(own, blas, want):
+        for got in (gw, bw):
+            np.testing.assert_allclose(got, ww, rtol=2e-5, atol=2e-6)
+        for got in (gb, bb):
+            np.testing.assert_allclose(got, wb, rtol=2e-5, atol=2e-6)
+        differ = differ or not np.array_equal(gw, bw)
+    assert differ
+
+
+@pytest.mark.parametrize("batch", [128, 256])  # 256: two halves of 128 rows
+def test_training_through_it_matches_the_reference_on_1_and_2_threads(batch, own_limit, rng):
+    sizes, acts, loss = (784, 256, 128, 10), ["relu", "relu", "softmax"], "cross_entropy"
+    n = 2 * batch + 37
+    X = rng.random(size=(n, sizes[0])).astype(np.float32)
+    y = make_targets(rng, loss, n, sizes[-1])
+    after = {}
+    for threads in (1, 2):
+        net = make_net(sizes, acts, loss, dtype="float32", seed=4)
+        layers = ref_layers(net)
+        hist = at_threads(
+            threads,
+            lambda net=net: net.fit(
+                X,
+                y,
+                epochs=2,
+                batch_size=batch,
+                shuffle=False,
+                optimizer=fastnn.SGD(lr=0.05, momentum=0.9),
+            ),
+        )
+        after[threads] = (net.params.copy(), list(hist.step_loss))
+    batches = [np.arange(s, min(s + batch, n)) for s in range(0, n, batch)] * 2
+    want = train(layers, X.astype(np.float64), y, loss, batches, lr=0.05, momentum=0.9)
+    np.testing.assert_allclose(after[1][1], want, rtol=2e-4, atol=2e-4)
+    np.testing.assert_array_equal(after[2][0], after[1][0])
+    assert after[2][1] == after[1][1]
+
+
+def test_every_avx2_build_has_it():
+    # the AVX2 and AVX-512 builds are compiled with AVX2 and FMA
+    for isa in _dispatch.available():
+        if isa != "baseline":
+            assert _dispatch.load(isa).own_gemm_available()
+    assert not _dispatch.load("baseline").own_gemm_available()
