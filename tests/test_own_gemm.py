@@ -85,6 +85,27 @@ def test_accumulate_adds_to_what_is_there_and_never_past_it(rng):
     assert np.all(np.abs(big - want) <= _bound(A, B, before, 257))
 
 
+@pytest.mark.parametrize("relu", [False, True])
+def test_the_bias_and_relu_are_those_of_the_separate_passes(relu, rng):
+    # starting from the bias gives the bits of starting from its copies in
+    # C; ReLU keeps NaN and -0 and puts +0 below 0, as _activate_rows does
+    for m, n, k in ((13, 33, 257), (6, 16, 600), (150, 7, 1), (5, 9, 0)):
+        A = rng.normal(size=(m, k)).astype(np.float32)
+        B = rng.normal(size=(k, n)).astype(np.float32)
+        bias = rng.normal(size=n).astype(np.float32)
+        bias[: min(n, 3)] = [np.nan, -0.0, 0.0][: min(n, 3)]
+        got = np.empty((m, n), np.float32)
+        K.own_matmul(A, B, got, bias=bias, relu=relu)
+        want = np.tile(bias, (m, 1))
+        K.own_matmul(A, B, want, accumulate=True)
+        if relu:
+            want = np.where(want < 0, np.float32(0), want)
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+        if relu:
+            assert np.all((got >= 0) | np.isnan(got) | (got == 0))
+
+
 def test_bad_shapes_are_refused():
     A = np.zeros((3, 4), np.float32)
     B = np.zeros((4, 5), np.float32)
@@ -92,6 +113,8 @@ def test_bad_shapes_are_refused():
         K.own_matmul(A, B, np.zeros((3, 4), np.float32))
     with pytest.raises(ValueError, match="shapes do not agree"):
         K.own_matmul(A, B, np.zeros((3, 5), np.float32), transpose_a=True)
+    with pytest.raises(ValueError, match="one value per column"):
+        K.own_matmul(A, B, np.zeros((3, 5), np.float32), bias=np.zeros(4, np.float32))
     with pytest.raises(ValueError, match="must be 0 or more"):
         K.set_own_max_side(-1)
 

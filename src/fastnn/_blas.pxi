@@ -155,8 +155,14 @@ def get_threads():
 cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
                         floating alpha, const floating* A, int lda,
                         const floating* B, int ldb, floating beta,
-                        floating* C, int ldc) noexcept nogil:
-    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order), one call.
+                        floating* C, int ldc, const floating* bias,
+                        bint relu) noexcept nogil:
+    """C := act(alpha * op(A) @ op(B) + start), column-major (BLAS order), one
+    call: start is beta * C, or with ``bias`` (M values, not NULL) the bias
+    in every column of C; act is ReLU (``relu``: 0 where C < 0, NaN and -0
+    kept, as _activate_rows has it) or none. The bias and ReLU are applied
+    by the call that computes the columns, on its thread, while they are in
+    its cache.
 
     A float32 product whose rows (N) or shared side (K) is at most
     OWN_MAX_SIDE goes to the engine's own product (_gemm.pxi) where this
@@ -165,24 +171,38 @@ cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
     In row-major terms that is C^T (N x M) := op(B)^T @ A^T (+ C^T)."""
     cdef char transa = 84 if ta else 78    # 'T' or 'N'
     cdef char transb = 84 if tb else 78
+    cdef Py_ssize_t i, j
+    cdef floating* c
     if floating is float:
-        if (OWN_GEMM and not ta and alpha == 1 and (beta == 0 or beta == 1)
+        if (OWN_GEMM and not ta and alpha == 1 and (beta == 0 or beta == 1 or bias != NULL)
                 and min(N, K) <= OWN_MAX_SIDE):
             # op(B)^T[i, k] is B[i * ldb + k] (B as is) or B[i + k * ldb] (tb)
             _own_gemm(N, M, K, <const float*>B, 1 if tb else ldb, ldb if tb else 1,
-                      <const float*>A, lda, beta != 0, C, ldc)
+                      <const float*>A, lda, bias == NULL and beta != 0, C, ldc,
+                      <const float*>bias, relu)
             return
+    if bias != NULL:    # the columns start as the bias, which BLAS adds to
+        for i in range(N):
+            memcpy(C + i * ldc, bias, M * sizeof(floating))
+        beta = 1
+    if floating is float:
         sgemm(&transa, &transb, &M, &N, &K, &alpha, <float*>A, &lda,
               <float*>B, &ldb, &beta, C, &ldc)
     else:
         dgemm(&transa, &transb, &M, &N, &K, &alpha, <double*>A, &lda,
               <double*>B, &ldb, &beta, C, &ldc)
+    if relu:
+        for i in range(N):
+            c = C + i * ldc
+            for j in range(M):      # a select, not a branch: vectorises
+                c[j] = 0 if c[j] < 0 else c[j]
 
 
 cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
                             floating alpha, const floating* A, int lda,
                             const floating* B, int ldb, floating beta,
-                            floating* C, int ldc) noexcept nogil:
+                            floating* C, int ldc, const floating* bias,
+                            bint relu) noexcept nogil:
     """Part h of PARTS of _gemm, cut along C's longer side: the columns
     [h*c, min((h+1)*c, N)) of C, c = ceil(N/PARTS), when N >= M, else its
     rows [h*r, min((h+1)*r, M)), r = ceil(M/PARTS).
@@ -200,38 +220,40 @@ cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
         n = min(c, N - c0)
         if n > 0:
             _gemm1(ta, tb, M, n, K, alpha, A, lda, B + (c0 if tb else c0 * ldb), ldb,
-                   beta, C + c0 * ldc, ldc)
+                   beta, C + c0 * ldc, ldc, bias, relu)
     else:
         c = (M + PARTS - 1) // PARTS
         c0 = h * c
         n = min(c, M - c0)
         if n > 0:
             _gemm1(ta, tb, n, N, K, alpha, A + (c0 * lda if ta else c0), lda, B, ldb,
-                   beta, C + c0, ldc)
+                   beta, C + c0, ldc, bias + c0 if bias != NULL else NULL, relu)
 
 
 cdef void _gemm(bint ta, bint tb, int M, int N, int K,
                 floating alpha, const floating* A, int lda,
                 const floating* B, int ldb, floating beta,
-                floating* C, int ldc, bint whole) noexcept nogil:
-    """C := alpha * op(A) @ op(B) + beta * C, column-major (BLAS order); from
-    PAR_MIN_MACS multiply-adds on in PARTS column parts, on the engine's threads.
+                floating* C, int ldc, bint whole, const floating* bias=NULL,
+                bint relu=False) noexcept nogil:
+    """C := act(alpha * op(A) @ op(B) + start), column-major (BLAS order), as
+    _gemm1 (bias, relu); from PAR_MIN_MACS multiply-adds on in PARTS column
+    parts, on the engine's threads.
 
     ``whole``: one call however large (a half batch, already on a thread of
     its own: the parts would pack the shared operand twice)."""
     cdef int h
     cdef double start, second = 0.0
     if whole or <Py_ssize_t>M * N * K < PAR_MIN_MACS or max(M, N) < PARTS:
-        _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+        _gemm1(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu)
     elif _threads_now(_n_threads) == 1 or omp_get_level() > 0:  # or on an engine thread
         for h in range(PARTS):
-            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu)
     else:
         start = omp_get_wtime()
         for h in prange(PARTS, num_threads=PARTS, schedule="static", chunksize=1):
             if h == 1:
                 second = omp_get_wtime()
-            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
+            _gemm_part(h, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, relu)
         _note_start(start, second)
 
 

@@ -186,13 +186,17 @@ cdef void _dense_forward(const floating* X, const floating* W,
         _gemv(<int>n_out, <int>n_in, <floating>1.0, W, <int>n_out, X,
               <floating>1.0, out)
     elif m * n_in * n_out >= BLAS_MIN_MACS:
-        # out^T = W^T X^T + b in BLAS's column-major view: out starts as the
-        # bias rows and the product adds to it (beta = 1, so BLAS neither
-        # clears out first nor needs a pass of its own for the bias)
-        for i in range(m):
-            memcpy(out + i * n_out, b, n_out * sizeof(floating))
+        # out^T = W^T X^T + b in BLAS's column-major view: each part of the
+        # product starts its rows of out as the bias (BLAS adds to them, beta
+        # = 1, so that it neither clears out first nor needs a pass of its
+        # own for the bias; the own product starts its sums there) and takes
+        # ReLU itself, on the thread that computed them, while they are in
+        # its cache
         _gemm(False, False, <int>n_out, <int>m, <int>n_in, <floating>1.0,
-              W, <int>n_out, X, <int>n_in, <floating>1.0, out, <int>n_out, whole)
+              W, <int>n_out, X, <int>n_in, <floating>1.0, out, <int>n_out, whole,
+              b, act == RELU)
+        if act == RELU:
+            return
     elif n_in == 1 and n_out == 1:
         # a line, ŷ = a x + b (the regression machine): one pass over the rows
         for i in range(m):

@@ -38,21 +38,29 @@ cdef extern from *:
     #define FNN_KC 256      /* at most this many steps per block */
     #define FNN_MC 144      /* at most this many rows per block */
 
-    /* C[r, 0:w] := (load ? C[r, 0:w] : 0) + sum_s A[r*rs + s*ss] * B[s*ldb + 0:w]
-       for r < R <= 6, in the order s = 0, 1, ..., S-1, one fused multiply-add
-       each. V vectors of 8 columns (1 or 2); unless full (w = 16), the last
-       vector's columns are those set in mask (masked loads and stores read
-       and write nothing outside them). */
+    /* C[r, 0:w] := act(start + sum_s A[r*rs + s*ss] * B[s*ldb + 0:w]) for
+       r < R <= 6, in the order s = 0, 1, ..., S-1, one fused multiply-add
+       each; start is C[r, 0:w] (load), else bias[0:w] (bias not NULL), else
+       0; act is ReLU (relu: 0 where the sum is below 0, as _activate_rows
+       has it, NaN and -0 kept) or none. V vectors of 8 columns (1 or 2);
+       unless full (w = 16), the last vector's columns are those set in mask
+       (masked loads and stores read and write nothing outside them). */
     static inline __attribute__((always_inline)) void
     fnn_tile(int R, int V, int full, __m256i mask, int load, long S,
              const float* A, long rs, long ss, const float* B, long ldb,
-             float* C, long ldc) {
+             float* C, long ldc, const float* bias, int relu) {
         __m256 c[FNN_MR][2];
+        __m256 start[2];
         int r, v;
+        for (v = 0; v < V; v++) {
+            if (load || !bias) start[v] = _mm256_setzero_ps();
+            else if (v == V - 1 && !full) start[v] = _mm256_maskload_ps(bias + 8 * v, mask);
+            else start[v] = _mm256_loadu_ps(bias + 8 * v);
+        }
         _Pragma("GCC unroll 6")
         for (r = 0; r < R; r++)
             for (v = 0; v < V; v++) {
-                if (!load) c[r][v] = _mm256_setzero_ps();
+                if (!load) c[r][v] = start[v];
                 else if (v == V - 1 && !full)
                     c[r][v] = _mm256_maskload_ps(C + r * ldc + 8 * v, mask);
                 else c[r][v] = _mm256_loadu_ps(C + r * ldc + 8 * v);
@@ -71,6 +79,12 @@ cdef extern from *:
                 if (V == 2) c[r][1] = _mm256_fmadd_ps(x, b1, c[r][1]);
             }
         }
+        if (relu) {
+            _Pragma("GCC unroll 6")
+            for (r = 0; r < R; r++)
+                for (v = 0; v < V; v++)
+                    c[r][v] = _mm256_max_ps(_mm256_setzero_ps(), c[r][v]);
+        }
         _Pragma("GCC unroll 6")
         for (r = 0; r < R; r++)
             for (v = 0; v < V; v++) {
@@ -81,24 +95,28 @@ cdef extern from *:
 
     /* The full tile, A's rows contiguous (ss = 1) or its columns (rs = 1). */
     static void fnn_tile_full_rows(int load, long S, const float* A, long rs,
-                                   const float* B, long ldb, float* C, long ldc) {
-        fnn_tile(6, 2, 1, _mm256_setzero_si256(), load, S, A, rs, 1, B, ldb, C, ldc);
+                                   const float* B, long ldb, float* C, long ldc,
+                                   const float* bias, int relu) {
+        fnn_tile(6, 2, 1, _mm256_setzero_si256(), load, S, A, rs, 1, B, ldb, C, ldc,
+                 bias, relu);
     }
     static void fnn_tile_full_cols(int load, long S, const float* A, long ss,
-                                   const float* B, long ldb, float* C, long ldc) {
-        fnn_tile(6, 2, 1, _mm256_setzero_si256(), load, S, A, 1, ss, B, ldb, C, ldc);
+                                   const float* B, long ldb, float* C, long ldc,
+                                   const float* bias, int relu) {
+        fnn_tile(6, 2, 1, _mm256_setzero_si256(), load, S, A, 1, ss, B, ldb, C, ldc,
+                 bias, relu);
     }
     /* The edge tiles: R rows, w < 16 columns or R < 6 rows. */
     #define FNN_EDGE(R) \
         static void fnn_tile_edge_##R(int V, __m256i mask, int load, long S, const float* A, \
                                       long rs, long ss, const float* B, long ldb, float* C, \
-                                      long ldc) { \
-            if (V == 2) fnn_tile(R, 2, 0, mask, load, S, A, rs, ss, B, ldb, C, ldc); \
-            else fnn_tile(R, 1, 0, mask, load, S, A, rs, ss, B, ldb, C, ldc); \
+                                      long ldc, const float* bias, int relu) { \
+            if (V == 2) fnn_tile(R, 2, 0, mask, load, S, A, rs, ss, B, ldb, C, ldc, bias, relu); \
+            else fnn_tile(R, 1, 0, mask, load, S, A, rs, ss, B, ldb, C, ldc, bias, relu); \
         }
     FNN_EDGE(1) FNN_EDGE(2) FNN_EDGE(3) FNN_EDGE(4) FNN_EDGE(5) FNN_EDGE(6)
     typedef void (*fnn_edge_fn)(int, __m256i, int, long, const float*, long, long,
-                                const float*, long, float*, long);
+                                const float*, long, float*, long, const float*, int);
     static const fnn_edge_fn fnn_edges[FNN_MR + 1] = {
         0, fnn_tile_edge_1, fnn_tile_edge_2, fnn_tile_edge_3, fnn_tile_edge_4,
         fnn_tile_edge_5, fnn_tile_edge_6};
@@ -111,14 +129,18 @@ cdef extern from *:
         return (b + unit - 1) / unit * unit;
     }
 
-    /* C := (load ? C : 0) + A' @ B, row-major: C is M x N (row i at C + i*ldc),
+    /* C := act(start + A' @ B), row-major: C is M x N (row i at C + i*ldc),
        A'[i, k] = A[i*rs + k*ss] (M x K; rs or ss is 1), B is K x N (row k at
-       B + k*ldb). Reads A', B and C only within those bounds. */
+       B + k*ldb); start is C (load), else the N values of bias in every row
+       (bias not NULL), else 0; act is ReLU (relu) or none. Reads A', B, C
+       and bias only within those bounds. */
     static void fnn_gemm_rm(long M, long N, long K, const float* A, long rs, long ss,
-                            const float* B, long ldb, int load, float* C, long ldc) {
+                            const float* B, long ldb, int load, float* C, long ldc,
+                            const float* bias, int relu) {
         long mc = fnn_block(M, FNN_MC, FNN_MR), kc = fnn_block(K, FNN_KC, 1);
         long i0, i, k0, j, S, w, mend;
-        int R, V, ld, q;
+        int R, V, ld, q, act;
+        const float* bj;
         int lanes[8];
         __m256i mask;
         for (i0 = 0; i0 < M; i0 += mc) {
@@ -126,22 +148,25 @@ cdef extern from *:
             for (k0 = 0; k0 == 0 || k0 < K; k0 += kc) {
                 S = K - k0 < kc ? K - k0 : kc;
                 ld = load || k0 > 0;
+                act = relu && k0 + S >= K;      /* on the last block's sums */
                 for (j = 0; j < N; j += 16) {
                     w = N - j < 16 ? N - j : 16;
                     V = w > 8 ? 2 : 1;
                     for (q = 0; q < 8; q++) lanes[q] = q < w - 8 * (V - 1) ? -1 : 0;
                     mask = _mm256_loadu_si256((const __m256i*)lanes);
+                    bj = bias ? bias + j : 0;
                     for (i = i0; i < mend; i += FNN_MR) {
                         R = mend - i < FNN_MR ? (int)(mend - i) : FNN_MR;
                         if (R == FNN_MR && w == 16 && ss == 1)
                             fnn_tile_full_rows(ld, S, A + i * rs + k0, rs, B + k0 * ldb + j,
-                                               ldb, C + i * ldc + j, ldc);
+                                               ldb, C + i * ldc + j, ldc, bj, act);
                         else if (R == FNN_MR && w == 16 && rs == 1)
                             fnn_tile_full_cols(ld, S, A + i + k0 * ss, ss, B + k0 * ldb + j,
-                                               ldb, C + i * ldc + j, ldc);
+                                               ldb, C + i * ldc + j, ldc, bj, act);
                         else
                             fnn_edges[R](V, mask, ld, S, A + i * rs + k0 * ss, rs, ss,
-                                         B + k0 * ldb + j, ldb, C + i * ldc + j, ldc);
+                                         B + k0 * ldb + j, ldb, C + i * ldc + j, ldc, bj,
+                                         act);
                     }
                 }
                 if (K == 0) break;
@@ -151,13 +176,14 @@ cdef extern from *:
     #else
     #define FNN_OWN_GEMM 0
     static void fnn_gemm_rm(long M, long N, long K, const float* A, long rs, long ss,
-                            const float* B, long ldb, int load, float* C, long ldc) {}
+                            const float* B, long ldb, int load, float* C, long ldc,
+                            const float* bias, int relu) {}
     #endif
     """
     bint OWN_GEMM "FNN_OWN_GEMM"
     void _own_gemm "fnn_gemm_rm"(long M, long N, long K, const float* A, long rs, long ss,
                                  const float* B, long ldb, bint load, float* C,
-                                 long ldc) noexcept nogil
+                                 long ldc, const float* bias, bint relu) noexcept nogil
 
 # The own product takes a product whose rows or shared side (the batch's
 # rows, in a forward pass or a weight gradient) is at most this long.
@@ -165,29 +191,35 @@ cdef Py_ssize_t OWN_MAX_SIDE = 128
 
 
 def own_matmul(const float[:, ::1] A, const float[:, ::1] B, float[:, ::1] C,
-               bint transpose_a=False, bint accumulate=False):
-    """C := A @ B (or A.T @ B with ``transpose_a``), plus C's values with
-    ``accumulate``, by the engine's own product whatever the sizes (for
-    tests). Raises ValueError when the shapes do not agree or this build has
-    no own product (see ``OWN_GEMM``)."""
-    cdef Py_ssize_t m, k
+               bint transpose_a=False, bint accumulate=False,
+               const float[::1] bias=None, bint relu=False):
+    """C := act(start + A @ B) (A.T @ B with ``transpose_a``) by the engine's
+    own product whatever the sizes (for tests): start is C's values
+    (``accumulate``), else ``bias`` (n,) in every row, else 0; act is ReLU
+    (``relu``) or none. Raises ValueError when the shapes do not agree or
+    this build has no own product (see ``OWN_GEMM``)."""
+    cdef Py_ssize_t m, k, n = B.shape[1]
+    cdef const float* a
+    cdef const float* b
+    cdef const float* bp = NULL
     if not OWN_GEMM:
         raise ValueError("own_matmul: this build has no own product (no AVX2 and FMA)")
     m = A.shape[1] if transpose_a else A.shape[0]
     k = A.shape[0] if transpose_a else A.shape[1]
-    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != B.shape[1]:
+    if B.shape[0] != k or C.shape[0] != m or C.shape[1] != n:
         raise ValueError("own_matmul: the shapes do not agree")
-    if m == 0 or B.shape[1] == 0:
+    if bias is not None:
+        if bias.shape[0] != n:
+            raise ValueError("own_matmul: bias must have one value per column of C")
+        if n > 0:
+            bp = &bias[0]
+    if m == 0 or n == 0:
         return
+    a = &A[0, 0] if k > 0 else NULL
+    b = &B[0, 0] if k > 0 else NULL
     with nogil:
-        if transpose_a:
-            _own_gemm(m, B.shape[1], k, &A[0, 0] if k > 0 else NULL, 1, m,
-                      &B[0, 0] if k > 0 else NULL, B.shape[1], accumulate, &C[0, 0],
-                      C.shape[1])
-        else:
-            _own_gemm(m, B.shape[1], k, &A[0, 0] if k > 0 else NULL, k, 1,
-                      &B[0, 0] if k > 0 else NULL, B.shape[1], accumulate, &C[0, 0],
-                      C.shape[1])
+        _own_gemm(m, n, k, a, 1 if transpose_a else k, m if transpose_a else 1,
+                  b, n, accumulate, &C[0, 0], n, bp, relu)
 
 
 def own_gemm_available():

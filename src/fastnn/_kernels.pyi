@@ -42,6 +42,8 @@ def own_matmul(
     C: NDArray[np.float32],
     transpose_a: bool = False,
     accumulate: bool = False,
+    bias: NDArray[np.float32] | None = None,
+    relu: bool = False,
 ) -> None: ...
 def set_own_max_side(n: int) -> int: ...
 def workspace_size(
