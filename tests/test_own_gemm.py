@@ -20,10 +20,11 @@ pytestmark = pytest.mark.skipif(
     reason=f"the {fastnn.build_info()['isa']} build has no own product (no AVX2 and FMA)",
 )
 
-# rows: 1..7 (edge tiles of each height), 12, 13, 150 (two blocks of rows);
+# rows: 1..8 (edge tiles of each height; 7 and 8 as 4 + 3 and 4 + 4), 12,
+# 13, 14, 150 (two blocks of rows);
 # columns: masked (1, 7, 9, 15), whole vectors (8, 16), 17 and 33 (a masked
 # strip after whole ones); shared side: 0, 1, 256, 257 and 600 (blocks of it)
-ROWS = (1, 2, 3, 4, 5, 6, 7, 12, 13, 150)
+ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 150)
 COLS = (1, 7, 8, 9, 15, 16, 17, 33)
 SIDES = (0, 1, 5, 256, 257, 600)
 

@@ -155,8 +155,11 @@ cdef extern from *:
                     for (q = 0; q < 8; q++) lanes[q] = q < w - 8 * (V - 1) ? -1 : 0;
                     mask = _mm256_loadu_si256((const __m256i*)lanes);
                     bj = bias ? bias + j : 0;
-                    for (i = i0; i < mend; i += FNN_MR) {
+                    for (i = i0; i < mend; i += R) {
                         R = mend - i < FNN_MR ? (int)(mend - i) : FNN_MR;
+                        /* 7 or 8 rows left: 4 + 3 or 4 + 4, not 6 + 1 or 6 + 2
+                           (a tile of 1 or 2 rows waits on its few sums) */
+                        if (mend - i == 7 || mend - i == 8) R = 4;
                         if (R == FNN_MR && w == 16 && ss == 1)
                             fnn_tile_full_rows(ld, S, A + i * rs + k0, rs, B + k0 * ldb + j,
                                                ldb, C + i * ldc + j, ldc, bj, act);
