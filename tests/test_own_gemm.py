@@ -107,6 +107,27 @@ def test_the_bias_and_relu_are_those_of_the_separate_passes(relu, rng):
             assert np.all((got >= 0) | np.isnan(got) | (got == 0))
 
 
+@pytest.mark.parametrize("k", [10_000, 100_000])
+def test_a_long_shared_side_is_summed_in_blocks(k, rng):
+    # each block of at most 256 steps is summed from 0 and then added: the
+    # error stays near (256 + k / 256) roundings, not k of them (a single
+    # running sum of 100,000 terms of 0.1 was off by 1.4e-4)
+    A = np.ones((7, k), np.float32)
+    B = np.full((k, 3), 0.1, np.float32)
+    C = np.empty((7, 3), np.float32)
+    K.own_matmul(A, B, C)
+    exact = k * float(np.float32(0.1))
+    blocks = -(-k // 256)
+    assert np.all(np.abs(C / exact - 1) <= (256 + blocks + 1) * 2.0**-24)
+    # random terms too, against float64
+    A = rng.random(size=(5, k)).astype(np.float32)
+    B = rng.random(size=(k, 17)).astype(np.float32)
+    C = np.empty((5, 17), np.float32)
+    K.own_matmul(A, B, C)
+    want = A.astype(np.float64) @ B.astype(np.float64)
+    assert np.all(np.abs(C - want) <= (256 + blocks + 1) * 2.0**-24 * want)
+
+
 def test_bad_shapes_are_refused():
     A = np.zeros((3, 4), np.float32)
     B = np.zeros((4, 5), np.float32)
@@ -116,6 +137,10 @@ def test_bad_shapes_are_refused():
         K.own_matmul(A, B, np.zeros((3, 5), np.float32), transpose_a=True)
     with pytest.raises(ValueError, match="one value per column"):
         K.own_matmul(A, B, np.zeros((3, 5), np.float32), bias=np.zeros(4, np.float32))
+    with pytest.raises(TypeError):
+        K.own_matmul(None, B, np.zeros((3, 5), np.float32))
+    with pytest.raises(TypeError):
+        K.own_matmul(A, B, None)
     with pytest.raises(ValueError, match="must be 0 or more"):
         K.set_own_max_side(-1)
 
