@@ -46,6 +46,31 @@ def test_prediction_and_evaluation_ignore_dropout(data):
     assert net.loss_and_grads(X, y)[0] == twin.loss_and_grads(X, y)[0]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_loss_and_grads_pass_the_gradient_through_dropout(data, dtype):
+    # the gradient of the loss it returns (dropout at inference), the same
+    # whatever earlier calls left in the workspace: a fit draws masks there
+    X, y = data
+    net = dropout_net(0.5, dtype=dtype)
+    twin = plain_twin(net)
+    _, want = twin.loss_and_grads(X, y)
+    for before in (None, "fit", "fit"):
+        if before == "fit":
+            trained = dropout_net(0.5, dtype=dtype)
+            trained.fit(X, y, epochs=1, batch_size=50, optimizer=fastnn.SGD(lr=0.1))
+            trained.loss_and_grads(X, y)
+        _, got = net.loss_and_grads(X, y)
+        assert got[1] == (None, None)
+        for (gw, gb), (ww, wb) in zip([got[0], got[2]], want):
+            np.testing.assert_array_equal(gw, ww)
+            np.testing.assert_array_equal(gb, wb)
+    if dtype == "float64":  # and it is the derivative of that loss
+        from conftest import numeric_grads
+
+        flat = np.concatenate([np.ravel(a) for pair in (got[0], got[2]) for a in pair])
+        np.testing.assert_allclose(flat, numeric_grads(net, X, y), rtol=1e-6, atol=1e-8)
+
+
 def test_rate_zero_trains_exactly_like_no_dropout(data):
     X, y = data
     net = dropout_net(0.0)

@@ -44,10 +44,14 @@ cdef void _forward(Net* net, const floating* params, const floating* X,
 
 
 cdef void _backward(Net* net, const floating* params, const floating* X,
-                    Py_ssize_t m, floating* work, floating* grads,
+                    Py_ssize_t m, floating* work, floating* grads, bint masked,
                     floating* sgd_params=NULL, floating lr=0) noexcept nogil:
     """Gradients of every parameter, from delta (dL/dZ of the output layer)
     waiting in the workspace's first delta buffer.
+
+    ``masked``: the forward pass drew dropout's masks (training); else
+    dropout passed its values through (inference), and so passes their
+    gradient (the masks in the workspace are then left from another call).
 
     ``sgd_params`` (the same buffer as params; only for one row through
     dense layers): take plain SGD's step w := w - lr g on each layer as its
@@ -80,11 +84,11 @@ cdef void _backward(Net* net, const floating* params, const floating* X,
             break           # no parameters, no gradient to pass further
         elif L.kind == MAXPOOL or L.kind == AVGPOOL:
             _pool_backward(inp, delta, dX, act_prev, m, L)
-        elif L.kind == DROPOUT:
+        elif L.kind == DROPOUT and masked:
             for p in range(m * L.n_in):
                 dX[p] = delta[p] * work[L.mask_off + p]
             _times_act_grad(dX, inp, m * L.n_in, act_prev)
-        else:                           # FLATTEN
+        else:                           # FLATTEN, DROPOUT at inference
             memcpy(dX, delta, m * L.n_in * sizeof(floating))
             _times_act_grad(dX, inp, m * L.n_in, act_prev)
         tmp = delta

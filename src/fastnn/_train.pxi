@@ -224,7 +224,8 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
                   const floating[:, ::1] Y,    # IN  (n, k) or (0, k)
                   floating[::1] grads,         # OUT (n_params,)
                   floating[::1] work):         # workspace for n rows
-    """loss, grads := mean loss on the batch, its gradient w.r.t. params"""
+    """loss, grads := mean loss on the batch, its gradient w.r.t. params;
+    dropout acts as at inference (passes values and gradients through)."""
     cdef Net net
     cdef Py_ssize_t n = X.shape[0], k
     cdef double value
@@ -243,7 +244,7 @@ def loss_and_grad(const int64_t[:, ::1] spec, int loss,
                                 &labels[0] if loss == CROSS_ENTROPY else NULL,
                                 &Y[0, 0] if loss != CROSS_ENTROPY else NULL,
                                 NULL, &work[net.delta_a], NULL)
-            _backward(&net, &params[0], &X[0, 0], n, &work[0], &grads[0])
+            _backward(&net, &params[0], &X[0, 0], n, &work[0], &grads[0], False)
     finally:
         _blas_serial_end()
     return <double><floating>value
@@ -285,7 +286,7 @@ cdef double _batch_grad(Net* net, int loss, bint line, const floating* X,
     value = <floating>_loss_delta(work + last.out_off, m, last.n_out, loss, last.act,
                                   labels, Y, idx, work + net.delta_a, correct)
     if isfinite(value):
-        _backward(net, params, xb, m, work, grads, sgd_params, lr)
+        _backward(net, params, xb, m, work, grads, rs != NULL, sgd_params, lr)
     return value
 
 

@@ -418,6 +418,10 @@ class Sequential:
     def loss_and_grads(self, X: Any, y: Any) -> tuple[float, list]:
         """Mean loss on the batch (X, y) and its gradient.
 
+        Dropout layers act as at inference, as in ``evaluate``: they pass
+        their values, and so their gradient, through unchanged, so that the
+        gradient is that of the loss returned (and the same on every call).
+
         Returns
         -------
         loss : float
