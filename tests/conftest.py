@@ -20,6 +20,26 @@ def at_threads(n, f):
         fastnn.set_num_threads(before)
 
 
+def fit_at_threads(threads, sizes, acts, loss, X, y, batch_size, dtype, seed):
+    """A fresh network fitted for 2 epochs over the rows in order, under
+    SGD(lr=0.05, momentum=0.9), on ``threads`` threads. Returns the network,
+    its reference layers from before training, and the step losses."""
+    net = make_net(sizes, acts, loss, dtype=dtype, seed=seed)
+    layers = ref_layers(net)
+    hist = at_threads(
+        threads,
+        lambda: net.fit(
+            X,
+            y,
+            epochs=2,
+            batch_size=batch_size,
+            shuffle=False,
+            optimizer=fastnn.SGD(lr=0.05, momentum=0.9),
+        ),
+    )
+    return net, layers, list(hist.step_loss)
+
+
 def free_held_one(run):
     """run() on two threads, on two threads held to one as after a late
     second thread (``hold_one_thread``), and on one thread."""

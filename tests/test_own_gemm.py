@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import at_threads, make_net, make_targets, ref_layers
+from conftest import fit_at_threads, make_net, make_targets, ref_layers
 from fastnn import _dispatch
 from reference import loss_and_grads, train
 
@@ -180,20 +180,8 @@ def test_training_through_it_matches_the_reference_on_1_and_2_threads(batch, own
     y = make_targets(rng, loss, n, sizes[-1])
     after = {}
     for threads in (1, 2):
-        net = make_net(sizes, acts, loss, dtype="float32", seed=4)
-        layers = ref_layers(net)
-        hist = at_threads(
-            threads,
-            lambda net=net: net.fit(
-                X,
-                y,
-                epochs=2,
-                batch_size=batch,
-                shuffle=False,
-                optimizer=fastnn.SGD(lr=0.05, momentum=0.9),
-            ),
-        )
-        after[threads] = (net.params.copy(), list(hist.step_loss))
+        net, layers, losses = fit_at_threads(threads, sizes, acts, loss, X, y, batch, "float32", 4)
+        after[threads] = (net.params.copy(), losses)
     batches = [np.arange(s, min(s + batch, n)) for s in range(0, n, batch)] * 2
     want = train(layers, X.astype(np.float64), y, loss, batches, lr=0.05, momentum=0.9)
     np.testing.assert_allclose(after[1][1], want, rtol=2e-4, atol=2e-4)

@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 import fastnn
-from conftest import at_threads, free_held_one, make_net, make_targets, ref_layers
+from conftest import (
+    at_threads,
+    fit_at_threads,
+    free_held_one,
+    make_net,
+    make_targets,
+    ref_layers,
+)
 from reference import forward, loss_and_grads, train
 
 # name -> (sizes, activations, loss, rows); fewer than 256 rows, so that a
@@ -77,20 +84,8 @@ def test_training_matches_the_reference_on_any_thread_count(case, dtype, rng):
     y = make_targets(rng, loss, n, sizes[-1])
     after = {}
     for threads in (1, 2):
-        net = make_net(sizes, acts, loss, dtype=dtype, seed=3)
-        layers = ref_layers(net)
-        hist = at_threads(
-            threads,
-            lambda net=net: net.fit(
-                X,
-                y,
-                epochs=2,
-                batch_size=rows,
-                shuffle=False,
-                optimizer=fastnn.SGD(lr=0.05, momentum=0.9),
-            ),
-        )
-        after[threads] = (net.params.copy(), list(hist.step_loss))
+        net, layers, losses = fit_at_threads(threads, sizes, acts, loss, X, y, rows, dtype, 3)
+        after[threads] = (net.params.copy(), losses)
     batches = [np.arange(s, min(s + rows, n)) for s in range(0, n, rows)] * 2
     want_losses = train(layers, X.astype(np.float64), y, loss, batches, lr=0.05, momentum=0.9)
     tol = 1e-10 if dtype == "float64" else 2e-4
