@@ -171,8 +171,7 @@ cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
     In row-major terms that is C^T (N x M) := op(B)^T @ A^T (+ C^T)."""
     cdef char transa = 84 if ta else 78    # 'T' or 'N'
     cdef char transb = 84 if tb else 78
-    cdef Py_ssize_t i, j
-    cdef floating* c
+    cdef Py_ssize_t i
     if floating is float:
         if (OWN_GEMM and not ta and alpha == 1 and (beta == 0 or beta == 1 or bias != NULL)
                 and min(N, K) <= OWN_MAX_SIDE):
@@ -193,9 +192,7 @@ cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
               <double*>B, &ldb, &beta, C, &ldc)
     if relu:
         for i in range(N):
-            c = C + i * ldc
-            for j in range(M):      # a select, not a branch: vectorises
-                c[j] = 0 if c[j] < 0 else c[j]
+            _activate_rows(C + i * ldc, 1, M, RELU)
 
 
 cdef inline void _gemm_part(int h, bint ta, bint tb, int M, int N, int K,
