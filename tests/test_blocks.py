@@ -56,7 +56,7 @@ def conv_ref_layers(net):
 
 def _forward(net, X, copies):
     """The engine's forward pass of X, in predict's blocks, with 1 or PARTS workspaces."""
-    chunk = _training.block_rows(len(X))
+    chunk = _training.block_rows(len(X), _training.block_limit(net.dtype))
     out = np.empty((len(X), net.n_out), dtype=net.dtype)
     size = kernels.workspace_size(net._spec, chunk, False, copies, net.dtype.itemsize)
     work = np.empty(size, dtype=net.dtype)
@@ -208,23 +208,36 @@ def test_image_networks_read_in_blocks(dtype, threads, rng):
 
 
 @pytest.mark.parametrize(
-    "n, rows",
+    "n, most, rows",
     [
-        (1, 1),
-        (1000, 1000),
-        (CHUNK, CHUNK),
-        (CHUNK + 1, 513),
-        (2 * CHUNK, CHUNK),
-        (ROWS, 532),
-        (10_000, 1000),
+        (1, CHUNK, 1),
+        (1000, CHUNK, 1000),
+        (CHUNK, CHUNK, CHUNK),
+        (CHUNK + 1, CHUNK, 513),
+        (2 * CHUNK, CHUNK, CHUNK),
+        (ROWS, CHUNK, 532),
+        (10_000, CHUNK, 1000),
+        # the own product's blocks: up to one block, still the rows themselves
+        (1000, 128, 1000),
+        (CHUNK, 128, CHUNK),
+        (CHUNK + 1, 128, 103),
+        (ROWS, 128, 119),
+        (10_000, 128, 125),
     ],
 )
-def test_blocks_are_even_in_number_and_size(n, rows):
+def test_blocks_are_even_in_number_and_size(n, most, rows):
     # two threads share the blocks evenly: 1,025 rows are 513 + 512, not 1,024 + 1
-    assert _training.block_rows(n) == rows
+    assert _training.block_rows(n, most) == rows
     blocks = -(-n // rows)
-    assert rows <= CHUNK and (blocks == 1 or blocks % 2 == 0)
+    assert rows <= max(most, min(n, CHUNK)) and (blocks == 1 or blocks % 2 == 0)
     assert (blocks - 1) * rows < n <= blocks * rows
+
+
+def test_float32_blocks_are_the_own_products_where_it_runs():
+    own = kernels.own_gemm_available()
+    assert _training.block_limit(np.float32) == (_training.OWN_BLOCK if own else CHUNK)
+    assert _training.block_limit(np.float64) == CHUNK
+    assert _training.block_limit("float64") == CHUNK
 
 
 def test_the_kernels_refuse_a_bad_itemsize_chunk_or_workspace():

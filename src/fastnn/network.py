@@ -315,7 +315,7 @@ class Sequential:
         Xc = self._check_X(X, finite=False)
         n = Xc.shape[0]
         out = np.empty((n, self.n_out), dtype=self.dtype)
-        chunk = _training.block_rows(n)
+        chunk = _training.block_rows(n, _training.block_limit(self.dtype))
         copies = 2 if n > chunk else 1
         finite = self._reading(
             chunk,
