@@ -111,3 +111,27 @@ def test_steps_within_finds_the_step_from_which_the_loss_stays_near_the_minimum(
     assert steps_within([5.0, 3.0, 1.005, 1.2, 1.001, 1.0], 1.0) == 5
     assert steps_within([1.0, 1.0], 1.0) == 1
     assert steps_within([5.0, 1.0, 2.0], 1.0) is None
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("n", [1, 3, 8, 9, 16, 17, 24, 25, 1001])
+def test_the_lines_fused_step_matches_numpy_for_any_row_count(n, dtype):
+    # The fused pass of a Dense(1, 1) under MSE (the training loop's own path
+    # for the line) sums rows in blocks of 8, in vector registers where the
+    # build has them, and the rest one by one: every split of n, against
+    # float64 NumPy. From w = b = 0 one full-batch step of lr 1 leaves
+    # exactly (-dW, -db), and the history holds E at (0, 0).
+    rng = np.random.default_rng(n)
+    x = rng.normal(3.0, 2.0, size=n).astype(dtype)
+    y = (7.5 * x - 4.0 + rng.normal(size=n)).astype(dtype)
+    net = fastnn.Sequential([fastnn.Dense(1, 1)], loss="mse", dtype=dtype, seed=1)
+    net.layers[0].W[:] = 0
+    net.layers[0].b[:] = 0
+    hist = net.fit(
+        x[:, None], y[:, None], batch_size=n, optimizer=fastnn.SGD(lr=1.0), shuffle=False
+    )
+    xr, yr = x.astype(np.float64), y.astype(np.float64)
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    assert hist.loss[0] == pytest.approx(np.mean(yr**2), rel=tol)
+    assert -net.layers[0].W[0, 0] == pytest.approx(2 * np.mean(-yr * xr), rel=tol)
+    assert -net.layers[0].b[0] == pytest.approx(2 * np.mean(-yr), rel=tol)
