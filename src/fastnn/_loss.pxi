@@ -125,13 +125,14 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
 
 
 # ------------------------------------------------------------ the line
-# The full-batch sums of _line_step in vector registers, written out: the
-# compiler turned the eight named partial sums into a mix of vector and
-# scalar code that went by the stack (39 ns a step on Hubble's 24 points,
-# AMD EPYC Zen 4, against 2x faster for this). Each lane j does what the
-# named sums do, in the same order: r = (c + x w) - y with x w + c one fused
-# multiply-add (as the compiler contracts it), g_j += r x and e_j += r r
-# fused, h_j += r; then the same tree of adds. So the bits are the same.
+# The full-batch sums of _line_step in vector registers, written out. From
+# the eight named partial sums below the compiler made a mix of vector and
+# scalar code that went through the stack (39 ns a step on Hubble's 24
+# points, AMD EPYC Zen 4; 27 ns this way), and it fused some of the
+# multiply-adds and not others. Here each lane j keeps partial sum j of the
+# named code, in the same order, every multiply-add fused: r = (x w + c) - y,
+# g_j += r x, e_j += r r, h_j += r; then the same tree of adds. The AVX2 and
+# AVX-512 builds run this; the baseline build the named sums.
 cdef extern from *:
     """
     #if defined(__AVX2__) && defined(__FMA__)
