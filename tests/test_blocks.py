@@ -217,9 +217,11 @@ def test_image_networks_read_in_blocks(dtype, threads, rng):
         (2 * CHUNK, CHUNK, CHUNK),
         (ROWS, CHUNK, 532),
         (10_000, CHUNK, 1000),
-        # the own product's blocks: up to one block, still the rows themselves
-        (1000, 128, 1000),
-        (CHUNK, 128, CHUNK),
+        # the own product's blocks
+        (128, 128, 128),
+        (129, 128, 65),
+        (1000, 128, 125),
+        (CHUNK, 128, 128),
         (CHUNK + 1, 128, 103),
         (ROWS, 128, 119),
         (10_000, 128, 125),
@@ -229,7 +231,7 @@ def test_blocks_are_even_in_number_and_size(n, most, rows):
     # two threads share the blocks evenly: 1,025 rows are 513 + 512, not 1,024 + 1
     assert _training.block_rows(n, most) == rows
     blocks = -(-n // rows)
-    assert rows <= max(most, min(n, CHUNK)) and (blocks == 1 or blocks % 2 == 0)
+    assert rows <= most and (blocks == 1 or blocks % 2 == 0)
     assert (blocks - 1) * rows < n <= blocks * rows
 
 
@@ -256,3 +258,21 @@ def test_the_kernels_refuse_a_bad_itemsize_chunk_or_workspace():
     np.testing.assert_array_equal(out, net.predict(X))
     with pytest.raises(ValueError, match="workspace too small"):
         kernels.forward(net._spec, net.params, X, out, work[:-1], 5, True)
+
+
+@pytest.mark.parametrize("n", [129, 300, 1000])
+def test_float32_predictions_of_more_rows_than_a_block_are_its_blocks(n, threads, rng):
+    # where the own product runs, more than OWN_BLOCK float32 rows are cut
+    # into blocks of at most that many; predict, a bound predictor and the
+    # blocks one at a time give the same bits
+    net = _net((300, 256, 3), ["relu", "softmax"], "cross_entropy", "float32")
+    X = rng.normal(size=(n, 300)).astype(np.float32)
+    got = net.predict(X)
+    want = forward(ref_layers(net), X.astype(np.float64))[-1]
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+    np.testing.assert_array_equal(net.predictor(max_rows=CHUNK)(X), got)
+    rows = _training.block_rows(n, _training.block_limit(np.float32))
+    if kernels.own_gemm_available():
+        assert rows <= _training.OWN_BLOCK
+    parts = [net.predict(X[i : i + rows]) for i in range(0, n, rows)]
+    np.testing.assert_array_equal(np.concatenate(parts), got)

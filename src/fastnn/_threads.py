@@ -9,7 +9,8 @@ compute the parts side by side; so is one sample's product through a wide
 layer (two halves of its inputs, each half of the weights kept in one
 core's cache from call to call), a large training batch (two halves,
 see ``Sequential._splits``), and a prediction or evaluation over many rows
-(equal blocks of at most 1,024 rows, two at a time, each in a workspace of its own),
+(equal blocks of at most 1,024 rows, or 128 in float32 where the own product runs,
+two at a time, each in a workspace of its own),
 and the check of a large input (4 MB or more) for NaN and infinity. One
 thread computes the same parts one after the other. Each part is the same
 single-threaded call either way, so the results are the same bit for bit

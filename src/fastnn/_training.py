@@ -24,33 +24,34 @@ __all__ = ["run", "run_epochs", "Run", "divergence", "restore_and_raise"]
 
 PREDICT_CHUNK = 1024  # rows of one block of a forward pass (predict, evaluate)
 
-# Over more than PREDICT_CHUNK rows, a float32 network whose products the
-# engine's own product computes (the AVX2 builds) reads X in blocks of at
-# most OWN_BLOCK rows: the own product takes them, and one block's
-# activations stay in its core's L2 cache from layer to layer. 10,000 rows
-# of 784-256-128-10 on 2 cores (AMD EPYC Zen 4, AVX-512; the two ways in
-# turn, medians) took 22.3-22.8 ms in blocks of 125 rows against 24.9-25.1
-# ms in blocks of 1,000 through BLAS. BLAS copies W into its own layout for
-# every product, so it keeps blocks of PREDICT_CHUNK rows.
-OWN_BLOCK = 128
+# A float32 network whose products the engine's own product computes (the
+# AVX2 builds) reads more than OWN_BLOCK rows in blocks of at most OWN_BLOCK
+# rows: the own product takes them, and one block's activations stay in its
+# core's L2 cache from layer to layer. 10,000 rows of 784-256-128-10 on 2
+# cores (AMD EPYC Zen 4, AVX-512; the two ways in turn, medians) took
+# 22.3-22.8 ms in blocks of 125 rows against 24.9-25.1 ms in blocks of
+# 1,000 through BLAS; 512 rows 1,147 against 1,310 µs as one block cut in
+# two parts. BLAS copies W into its own layout for every product, so it
+# keeps blocks of up to PREDICT_CHUNK rows.
+OWN_BLOCK = _kernels.own_block()
 
 
 def block_limit(dtype) -> int:
-    """The most rows of one block when a forward pass of a network of
-    ``dtype`` reads more than PREDICT_CHUNK rows: OWN_BLOCK where the
-    engine's own float32 product runs, else PREDICT_CHUNK."""
+    """The most rows of one block of a forward pass of a network of
+    ``dtype``: OWN_BLOCK where the engine's own float32 product runs, else
+    PREDICT_CHUNK."""
     if np.dtype(dtype) == np.float32 and _kernels.own_gemm_available():
         return OWN_BLOCK
     return PREDICT_CHUNK
 
 
 def block_rows(n: int, most: int = PREDICT_CHUNK) -> int:
-    """Rows per block of a forward pass over n rows: n itself up to
-    PREDICT_CHUNK rows (one block); else the blocks are an even number of
-    equal blocks of at most ``most`` rows (``block_limit``), so that two
-    threads share them evenly (1,025 rows: 513 + 512, not 1,024 + 1).
+    """Rows per block of a forward pass over n rows: n itself up to ``most``
+    rows (one block; ``block_limit``); else the blocks are an even number of
+    equal blocks of at most ``most`` rows, so that two threads share them
+    evenly (1,025 rows in blocks of up to 1,024: 513 + 512, not 1,024 + 1).
     Decided by n and ``most`` alone."""
-    if n <= PREDICT_CHUNK:
+    if n <= most:
         return max(n, 1)
     blocks = -(-n // most)
     blocks += blocks % 2

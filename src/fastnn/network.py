@@ -347,7 +347,10 @@ class Sequential:
             The most rows a call computes in the predictor's own workspace
             (``max_rows * (n_in + the layers' widths)`` values of the
             model's dtype), at most 1,024 (one block of ``predict``); larger
-            inputs go through ``predict``, which computes them in blocks.
+            inputs go through ``predict``, which computes them in blocks. A
+            float32 network whose products the engine's own product computes
+            (the AVX2 builds) computes at most 128 rows here, one block of
+            its ``predict``, so that the bits are ``predict``'s.
 
         Returns
         -------
