@@ -237,16 +237,7 @@ cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
             _line_sums_d(X, Y, m8, w, c, &g, &h, &e)
         else:
             _line_sums_f(X, Y, m8, w, c, &g, &h, &e)
-        for i in range(m8, m):
-            x = X[i]
-            res = c + x * w - Y[i]
-            g += res * x
-            h += res
-            e += <double>res * res
-        dW[0] = <floating>(2.0 * g / m)
-        db[0] = <floating>(2.0 * h / m)
-        return e / m
-    if idx == NULL:
+    elif idx == NULL:
         # the rows in order (full batch): the same eight sums, as named
         # scalars the compiler keeps in vector registers (an array of
         # partial sums goes through the stack)
@@ -296,10 +287,11 @@ cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
                 gs[j] += res * xs[j]
                 hs[j] += res
                 es[j] += res * res
-    g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
-    h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
-    for j in range(8):
-        e += es[j]
+    if idx != NULL or not LINE_SIMD:    # the vector sums come added up
+        g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
+        h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
+        for j in range(8):
+            e += es[j]
     for i in range(m8, m):
         r = idx[i] if idx != NULL else i
         x = X[r]
