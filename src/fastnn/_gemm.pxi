@@ -210,15 +210,6 @@ cdef extern from *:
 # The own product takes a product whose rows or shared side (the batch's
 # rows, in a forward pass or a weight gradient) is at most this long.
 cdef Py_ssize_t OWN_MAX_SIDE = 128
-# Rows per block of a float32 prediction over more rows than this
-# (_training.OWN_BLOCK, _predict.pxi).
-cdef enum:
-    OWN_BLOCK = 128
-
-
-def own_block():
-    """Rows of one block of a float32 prediction where the own product runs."""
-    return OWN_BLOCK
 
 
 def own_matmul(const float[:, ::1] A not None, const float[:, ::1] B not None,

@@ -21,7 +21,6 @@ cdef class Predictor:
     cdef Net net
     cdef readonly object model           # the Sequential
     cdef readonly Py_ssize_t rows        # the most rows computed here
-    cdef Py_ssize_t direct               # the most rows computed as one block
     cdef object spec, params, work
     cdef bint dbl, busy
     cdef int typenum
@@ -51,10 +50,6 @@ cdef class Predictor:
         _load_net(&self.net, spec, self.n_params, rows, self.work_size)
         self.model, self.spec, self.params, self.work = model, spec.base, params, work
         self.rows = rows
-        # float32 where the own product runs: more rows than one of its
-        # blocks go to predict, which cuts them into blocks of that size
-        # (_training.block_limit), so that the bits are predict's
-        self.direct = min(rows, OWN_BLOCK) if (not self.dbl and OWN_GEMM) else rows
         self.n_in = self.net.layers[0].n_in
         self.n_out = self.net.layers[self.net.n_layers - 1].n_out
         self.out_off = self.net.layers[self.net.n_layers - 1].out_off
@@ -79,7 +74,7 @@ cdef class Predictor:
                     and cnp.PyArray_IS_C_CONTIGUOUS(a) and cnp.PyArray_ISALIGNED(a)
                     and cnp.PyArray_ISNOTSWAPPED(a)
                     and self._takes(cnp.PyArray_DIMS(a))
-                    and 1 <= cnp.PyArray_DIM(a, 0) <= self.direct):
+                    and 1 <= cnp.PyArray_DIM(a, 0) <= self.rows):
                 m = cnp.PyArray_DIM(a, 0)
                 dims[0] = m
                 dims[1] = self.n_out

@@ -32,8 +32,9 @@ PREDICT_CHUNK = 1024  # rows of one block of a forward pass (predict, evaluate)
 # 22.3-22.8 ms in blocks of 125 rows against 24.9-25.1 ms in blocks of
 # 1,000 through BLAS; 512 rows 1,147 against 1,310 µs as one block cut in
 # two parts. BLAS copies W into its own layout for every product, so it
-# keeps blocks of up to PREDICT_CHUNK rows.
-OWN_BLOCK = _kernels.own_block()
+# keeps blocks of up to PREDICT_CHUNK rows. At most the own product's
+# limit (128 rows, _gemm.pxi's OWN_MAX_SIDE).
+OWN_BLOCK = 128
 
 
 def block_limit(dtype) -> int:

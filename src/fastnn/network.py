@@ -177,7 +177,7 @@ class Sequential:
         # may run in several threads at once: each takes the shared
         # inference workspace if it is free, else a workspace of its own
         self._infer_lock = threading.Lock()
-        self._predictor = None  # a Predictor bound for up to PREDICT_CHUNK rows
+        self._predictor = None  # a Predictor bound for up to one block of rows
         # Buffers reused from call to call (nothing is allocated per step).
         self._grads = _buffers.empty(self.params.size, self.dtype)
         self._order = np.empty(0, dtype=np.int64)
@@ -301,14 +301,14 @@ class Sequential:
             if self._spec is None:
                 return self._predict_checked(X)
             predictor = self._predictor = self.predictor(_training.PREDICT_CHUNK)
-        # the serving pattern (up to PREDICT_CHUNK rows, ready-made) is
+        # the serving pattern (up to one block of rows, ready-made) is
         # computed there; anything else comes back to _predict_checked
         return predictor(X)
 
     def _predict_checked(self, X: Any) -> np.ndarray:
         """predict for any X: converted and checked, block by block.
 
-        Over one block (``PREDICT_CHUNK`` rows), the blocks (``block_rows``) are shared out
+        Over one block (``block_limit`` rows), the blocks (``block_rows``) are shared out
         among the engine's threads, each in a workspace of its own and each
         product in one call (``_kernels.forward``); X is searched for NaN
         and infinity block by block as the pass reads it."""
@@ -346,11 +346,11 @@ class Sequential:
         max_rows : int, default 64
             The most rows a call computes in the predictor's own workspace
             (``max_rows * (n_in + the layers' widths)`` values of the
-            model's dtype), at most 1,024 (one block of ``predict``); larger
-            inputs go through ``predict``, which computes them in blocks. A
-            float32 network whose products the engine's own product computes
-            (the AVX2 builds) computes at most 128 rows here, one block of
-            its ``predict``, so that the bits are ``predict``'s.
+            model's dtype), at most one block of ``predict``: 1,024 rows,
+            or 128 for a float32 network whose products the engine's own
+            product computes (the AVX2 builds); larger inputs go through
+            ``predict``, which computes them in blocks, so that the bits
+            are ``predict``'s.
 
         Returns
         -------
@@ -364,7 +364,8 @@ class Sequential:
             input shape is not known yet (an image network is built by its
             first ``fit`` or ``predict``).
         """
-        rows = min(check_int(max_rows, "max_rows", 1), _training.PREDICT_CHUNK)
+        # at most one block of predict, whose blocks cut larger inputs
+        rows = min(check_int(max_rows, "max_rows", 1), _training.block_limit(self.dtype))
         if self._spec is None:
             raise ValueError(
                 "the network's input shape is not known yet: call fit or predict "
