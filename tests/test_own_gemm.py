@@ -75,6 +75,36 @@ def test_an_element_has_the_same_bits_in_any_part_of_a_product(rng):
     np.testing.assert_array_equal(by_cols, whole)
 
 
+@pytest.mark.parametrize(
+    "m, n, k",
+    # a full panel (144 rows by 256 steps), blocks of both, 7 or 8 rows at
+    # a block's end (tiles of 4), one strip and a half, a single row
+    [(144, 40, 256), (289, 33, 600), (128, 256, 128), (392, 17, 129), (1, 48, 300)],
+)
+def test_a_weight_gradient_reads_a_by_its_columns_with_the_same_bits(m, n, k, rng):
+    # A read by its columns (X^T in a weight gradient) is copied block by
+    # block into each thread's panel before its tiles read it; the sums run
+    # in the same order, so every bit equals that of A read by its rows, and
+    # with C between sentinel rows nothing outside C is written
+    A = rng.normal(size=(m, k)).astype(np.float32)
+    B = rng.normal(size=(k, n)).astype(np.float32)
+    by_rows = np.empty((m, n), np.float32)
+    K.own_matmul(A, B, by_rows)
+    for accumulate in (False, True):
+        start = rng.normal(size=(m, n)).astype(np.float32)
+        buf = np.full((m + 2, n), 7.0, np.float32)
+        buf[1:-1] = start
+        K.own_matmul(
+            np.ascontiguousarray(A.T), B, buf[1:-1], transpose_a=True, accumulate=accumulate
+        )
+        want = by_rows.copy()
+        if accumulate:
+            want = start.copy()
+            K.own_matmul(A, B, want, accumulate=True)
+        np.testing.assert_array_equal(buf[1:-1], want)
+        assert np.all(buf[0] == 7.0) and np.all(buf[-1] == 7.0)
+
+
 def test_accumulate_adds_to_what_is_there_and_never_past_it(rng):
     # C inside a larger buffer: the product writes its rows and columns only
     A = rng.normal(size=(13, 257)).astype(np.float32)
