@@ -202,6 +202,27 @@ def test_batches_of_up_to_128_rows_go_through_it(own_limit, rng):
     assert differ
 
 
+def test_batches_of_up_to_512_rows_go_through_it_and_longer_ones_not(own_limit, rng):
+    # a forward pass and a weight gradient of up to 4 x 128 rows (per part
+    # of the product) take the own product whatever their other sides: the
+    # gradients' bits differ from BLAS's, both within float32 rounding of
+    # float64; with more rows and a shared side above 128, BLAS computes
+    # them (the same bits as with the own product switched off)
+    net = make_net((300, 200, 10), ["relu", "softmax"], "cross_entropy", dtype="float32", seed=2)
+    for rows, own in ((300, True), (512, True), (1100, False)):
+        X = rng.normal(size=(rows, 300)).astype(np.float32)
+        y = make_targets(rng, "cross_entropy", rows, 10)
+        K.set_own_max_side(128)
+        got = net.loss_and_grads(X, y)[1]
+        K.set_own_max_side(0)
+        blas = net.loss_and_grads(X, y)[1]
+        _, want = loss_and_grads(ref_layers(net), X.astype(np.float64), y, "cross_entropy")
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g[0], w[0], rtol=2e-5, atol=2e-6)
+        # the first layer's weight gradient: 300 x 200, from `rows` rows
+        assert np.array_equal(got[0][0], blas[0][0]) != own, rows
+
+
 @pytest.mark.parametrize("batch", [128, 256])  # 256: two halves of 128 rows
 def test_training_through_it_matches_the_reference_on_1_and_2_threads(batch, own_limit, rng):
     sizes, acts, loss = (784, 256, 128, 10), ["relu", "relu", "softmax"], "cross_entropy"

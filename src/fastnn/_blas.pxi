@@ -168,13 +168,17 @@ cdef inline void _gemm1(bint ta, bint tb, int M, int N, int K,
     OWN_MAX_SIDE goes to the engine's own product (_gemm.pxi) where this
     build has one, when it reads A untransposed, alpha is 1 and beta 0 or 1:
     a forward pass or a weight gradient of a batch of up to that many rows.
-    In row-major terms that is C^T (N x M) := op(B)^T @ A^T (+ C^T)."""
+    So does one whose batch rows are at most OWN_ROWS_PER_SIDE times that:
+    a forward pass's N (B read as is) or a weight gradient's K (B read
+    transposed, X^T). In row-major terms that is C^T (N x M) := op(B)^T @
+    A^T (+ C^T)."""
     cdef char transa = 84 if ta else 78    # 'T' or 'N'
     cdef char transb = 84 if tb else 78
     cdef Py_ssize_t i
     if floating is float:
         if (OWN_GEMM and not ta and alpha == 1 and (beta == 0 or beta == 1 or bias != NULL)
-                and min(N, K) <= OWN_MAX_SIDE):
+                and (min(N, K) <= OWN_MAX_SIDE
+                     or (K if tb else N) <= OWN_ROWS_PER_SIDE * OWN_MAX_SIDE)):
             # op(B)^T[i, k] is B[i * ldb + k] (B as is) or B[i + k * ldb] (tb)
             _own_gemm(N, M, K, <const float*>B, 1 if tb else ldb, ldb if tb else 1,
                       <const float*>A, lda, bias == NULL and beta != 0, C, ldc,

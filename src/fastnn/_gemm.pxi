@@ -268,6 +268,21 @@ cdef extern from *:
 # rows, in a forward pass or a weight gradient) is at most this long.
 cdef Py_ssize_t OWN_MAX_SIDE = 128
 
+# ... and a forward pass or weight gradient of a batch of up to this many
+# times as many rows, whatever its other sides: the halves of up to 512
+# rows that batches of up to 1,024 are cut into (network._splits), each
+# product on its own thread. On the 2-core AMD EPYC with AVX-512 (Zen 4;
+# AVX2 build), alone and hot in the caches, one thread ran the products of
+# half a batch of 1,024 through 784-256-128-10 at 0.93-1.05x BLAS's time;
+# in training, where BLAS copies operands just written into its own
+# layout, mini-batch training ran (samples/s, medians of 6-8 epochs in
+# turn in one process) at batch 1,024 172,000-180,000 -> 182,000-192,000,
+# batch 384 176,000 -> 188,000, batch 200 111,000 -> 127,000. Products
+# with more rows and a shared side of 129-512 stay with BLAS: 4,096 rows
+# of 300 -> 512 took 1.25x BLAS's time (the own product reads W again for
+# every block of 144 rows).
+cdef Py_ssize_t OWN_ROWS_PER_SIDE = 4
+
 
 def own_matmul(const float[:, ::1] A not None, const float[:, ::1] B not None,
                float[:, ::1] C not None,
@@ -308,7 +323,8 @@ def own_gemm_available():
 
 
 def set_own_max_side(Py_ssize_t n):
-    """Send products whose rows or shared side is at most n to the own
+    """Send products whose rows or shared side is at most n, and forward
+    passes and weight gradients of batches of at most 4n rows, to the own
     product (0: none; the default is 128); returns the previous limit. For
     tests and benchmarks: the bits of a product change with its kernel."""
     global OWN_MAX_SIDE
