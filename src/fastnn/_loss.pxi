@@ -131,24 +131,23 @@ cdef double _loss_delta(const floating* Z, Py_ssize_t m, Py_ssize_t k,
 # points, AMD EPYC Zen 4; 27 ns this way), and it fused some of the
 # multiply-adds and not others. Here each lane j keeps partial sum j of the
 # named code, in the same order, every multiply-add fused: r = (x w + c) - y,
-# g_j += r x, e_j += r r, h_j += r; then the same tree of adds. The AVX2 and
-# AVX-512 builds run this; the baseline build the named sums.
+# g_j += r x, e_j += r r, h_j += r; the lanes are stored as the named sums
+# are, and _line_step adds them up in the same tree. The AVX2 and AVX-512
+# builds run this; the baseline build the named sums.
 cdef extern from *:
     """
     #if defined(__AVX2__) && defined(__FMA__)
     #include <immintrin.h>
     #define FNN_LINE_SIMD 1
-    /* rows 0 .. m8-1 (m8 a multiple of 8): g = ((g0+g1)+(g2+g3))+((g4+g5)+(g6+g7)),
-       the same for h, e = ((0 + e0) + e1) + ... + e7 in double */
+    /* rows 0 .. m8-1 (m8 a multiple of 8): the partial sums gs[j], hs[j],
+       es[j] of the rows i with i % 8 == j */
     static void fnn_line_sums_d(const double* X, const double* Y, long m8, double w,
-                                double c, double* g, double* h, double* e) {
+                                double c, double* gs, double* hs, double* es) {
         __m256d vw = _mm256_set1_pd(w), vc = _mm256_set1_pd(c);
         __m256d g_lo = _mm256_setzero_pd(), g_hi = _mm256_setzero_pd();
         __m256d h_lo = _mm256_setzero_pd(), h_hi = _mm256_setzero_pd();
         __m256d e_lo = _mm256_setzero_pd(), e_hi = _mm256_setzero_pd();
-        double gs[8], hs[8], es[8];
         long i;
-        int j;
         for (i = 0; i < m8; i += 8) {
             __m256d x_lo = _mm256_loadu_pd(X + i), x_hi = _mm256_loadu_pd(X + i + 4);
             __m256d r_lo = _mm256_sub_pd(_mm256_fmadd_pd(x_lo, vw, vc), _mm256_loadu_pd(Y + i));
@@ -164,19 +163,13 @@ cdef extern from *:
         _mm256_storeu_pd(gs, g_lo); _mm256_storeu_pd(gs + 4, g_hi);
         _mm256_storeu_pd(hs, h_lo); _mm256_storeu_pd(hs + 4, h_hi);
         _mm256_storeu_pd(es, e_lo); _mm256_storeu_pd(es + 4, e_hi);
-        *g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]));
-        *h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]));
-        *e = 0;
-        for (j = 0; j < 8; j++) *e += es[j];
     }
-    /* the same in float32 (g and h summed in float, e in double) */
+    /* the same in float32 */
     static void fnn_line_sums_f(const float* X, const float* Y, long m8, float w,
-                                float c, double* g, double* h, double* e) {
+                                float c, float* gs, float* hs, float* es) {
         __m256 vw = _mm256_set1_ps(w), vc = _mm256_set1_ps(c);
         __m256 vg = _mm256_setzero_ps(), vh = _mm256_setzero_ps(), ve = _mm256_setzero_ps();
-        float gs[8], hs[8], es[8];
         long i;
-        int j;
         for (i = 0; i < m8; i += 8) {
             __m256 x = _mm256_loadu_ps(X + i);
             __m256 r = _mm256_sub_ps(_mm256_fmadd_ps(x, vw, vc), _mm256_loadu_ps(Y + i));
@@ -185,26 +178,22 @@ cdef extern from *:
             ve = _mm256_fmadd_ps(r, r, ve);
         }
         _mm256_storeu_ps(gs, vg); _mm256_storeu_ps(hs, vh); _mm256_storeu_ps(es, ve);
-        *g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]));
-        *h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]));
-        *e = 0;
-        for (j = 0; j < 8; j++) *e += (double)es[j];
     }
     #else
     #define FNN_LINE_SIMD 0
     static void fnn_line_sums_d(const double* X, const double* Y, long m8, double w,
-                                double c, double* g, double* h, double* e) {}
+                                double c, double* gs, double* hs, double* es) {}
     static void fnn_line_sums_f(const float* X, const float* Y, long m8, float w,
-                                float c, double* g, double* h, double* e) {}
+                                float c, float* gs, float* hs, float* es) {}
     #endif
     """
     bint LINE_SIMD "FNN_LINE_SIMD"
     void _line_sums_d "fnn_line_sums_d"(const double* X, const double* Y, long m8, double w,
-                                        double c, double* g, double* h,
-                                        double* e) noexcept nogil
+                                        double c, double* gs, double* hs,
+                                        double* es) noexcept nogil
     void _line_sums_f "fnn_line_sums_f"(const float* X, const float* Y, long m8, float w,
-                                        float c, double* g, double* h,
-                                        double* e) noexcept nogil
+                                        float c, float* gs, float* hs,
+                                        float* es) noexcept nogil
 
 
 cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
@@ -234,9 +223,9 @@ cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
         es[j] = 0
     if idx == NULL and LINE_SIMD:
         if floating is double:
-            _line_sums_d(X, Y, m8, w, c, &g, &h, &e)
+            _line_sums_d(X, Y, m8, w, c, gs, hs, es)
         else:
-            _line_sums_f(X, Y, m8, w, c, &g, &h, &e)
+            _line_sums_f(X, Y, m8, w, c, gs, hs, es)
     elif idx == NULL:
         # the rows in order (full batch): the same eight sums, as named
         # scalars the compiler keeps in vector registers (an array of
@@ -287,11 +276,10 @@ cdef double _line_step(const floating* X, const floating* Y, const int64_t* idx,
                 gs[j] += res * xs[j]
                 hs[j] += res
                 es[j] += res * res
-    if idx != NULL or not LINE_SIMD:    # the vector sums come added up
-        g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
-        h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
-        for j in range(8):
-            e += es[j]
+    g = ((gs[0] + gs[1]) + (gs[2] + gs[3])) + ((gs[4] + gs[5]) + (gs[6] + gs[7]))
+    h = ((hs[0] + hs[1]) + (hs[2] + hs[3])) + ((hs[4] + hs[5]) + (hs[6] + hs[7]))
+    for j in range(8):
+        e += es[j]
     for i in range(m8, m):
         r = idx[i] if idx != NULL else i
         x = X[r]

@@ -46,7 +46,7 @@ def block_limit(dtype) -> int:
     return PREDICT_CHUNK
 
 
-def block_rows(n: int, most: int = PREDICT_CHUNK) -> int:
+def block_rows(n: int, most: int) -> int:
     """Rows per block of a forward pass over n rows: n itself up to ``most``
     rows (one block; ``block_limit``); else the blocks are an even number of
     equal blocks of at most ``most`` rows, so that two threads share them
